@@ -1,0 +1,59 @@
+from django.contrib import admin
+from django.db import models
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from library.models import LibraryItem, OpenSourceProject, Tag
+from library.services import items_reindex
+
+
+class ChildInline(admin.TabularInline):
+    model = LibraryItem
+    fk_name = "parent"
+    extra = 0
+    fields = ["title", "kind", "paper_url", "position"]
+    verbose_name = _("related paper")
+    verbose_name_plural = _("related papers")
+
+
+@admin.register(LibraryItem)
+class LibraryItemAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "season", "domain", "visibility", "parent", "created_at"]
+    list_filter = ["kind", "visibility", "season", "domain", "tags"]
+    search_fields = ["title", "sub_theme", "presenters__display_name", "source_key"]
+    list_select_related = ["season", "domain", "parent"]
+    autocomplete_fields = ["presenters", "parent", "session"]
+    filter_horizontal = ["tags"]
+    readonly_fields = ["source_file", "source_key", "created_at", "updated_at"]
+    inlines = [ChildInline]
+    change_list_template = "admin/library/libraryitem/change_list.html"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_urls(self):
+        from library.admin_import import import_view
+
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(lambda request: import_view(request, self.admin_site)),
+                name="library_libraryitem_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        items_reindex([form.instance, *form.instance.children.all()])
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(OpenSourceProject)
+class OpenSourceProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "url", "position"]
+    list_editable = ["position"]
+    filter_horizontal = ["maintainers"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

@@ -1,0 +1,50 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from library.models import LibraryItem
+from library.search import search
+from sessions.models import Season, Track
+
+
+class LibraryFilter(django_filters.FilterSet):
+    """The library's facets; the same ones serve /library/, the feed and the JSON API."""
+
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    season = django_filters.ModelChoiceFilter(label=_("Season"), queryset=Season.objects.all())
+    domain = django_filters.ModelChoiceFilter(
+        label=_("Domain"), queryset=Track.objects.all(), to_field_name="slug"
+    )
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=LibraryItem.Kind.choices)
+    # Text, not a list of choices: with thousands of items the choices would cost more than
+    # the results. A number is a person's id; other text matches names.
+    presenter = django_filters.CharFilter(label=_("Presenter"), method="filter_presenter")
+    tag = django_filters.CharFilter(label=_("Tag"), field_name="tags__name")
+    year = django_filters.NumberFilter(label=_("Year"), min_value=1990, max_value=2100)
+    has_slides = django_filters.BooleanFilter(label=_("Has slides"), method="filter_has_slides")
+    has_recording = django_filters.BooleanFilter(
+        label=_("Has a recording"), method="filter_has_recording"
+    )
+    top_level = django_filters.BooleanFilter(
+        label=_("Top level only"), field_name="parent", lookup_expr="isnull"
+    )
+
+    class Meta:
+        model = LibraryItem
+        fields = []
+
+    def search(self, queryset, name, value):
+        return search(queryset, value[:200])
+
+    def filter_presenter(self, queryset, name, value):
+        value = value.strip()[:60]
+        if value.isdigit():
+            return queryset.filter(presenters__id=int(value))
+        return queryset.filter(presenters__display_name__icontains=value).distinct()
+
+    def filter_has_slides(self, queryset, name, value):
+        condition = ~Q(slides_file="") | ~Q(slides_url="")
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def filter_has_recording(self, queryset, name, value):
+        return queryset.exclude(recording_url="") if value else queryset.filter(recording_url="")

@@ -1,0 +1,197 @@
+import datetime
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from library.models import LibraryItem, Tag
+from library.services import items_reindex
+from members.placeholders import person_for
+from sessions.models import Season, Track
+
+
+class ImportFailed(Exception):
+    """The file as a whole cannot be read (encoding, syntax): nothing is imported."""
+
+
+@dataclass
+class Problem:
+    where: str  # "line 42" or a JSON path like "$.articles[3].title"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass
+class ParsedItem:
+    key: str  # stable position in the file: the same item gets the same key next time
+    title: str
+    kind: str = LibraryItem.Kind.TALK
+    season: str = ""  # a Season label ("Topic 5", "初期")
+    domain: str = ""  # a Track name (zh or en) or slug
+    sub_theme: str = ""
+    presenters: list[str] = field(default_factory=list)  # names or e-mails
+    slides_url: str = ""
+    paper_url: str = ""
+    recording_url: str = ""
+    extraction_code: str = ""
+    source_url: str = ""
+    summary: str = ""
+    content_html: str = ""  # already sanitised by the importer
+    note: str = ""
+    tags: list[str] = field(default_factory=list)
+    author_name: str = ""
+    author_url: str = ""
+    upvotes: int | None = None
+    published_at: datetime.datetime | None = None
+    year: int | None = None
+    position: int = 0
+    parent_key: str = ""  # key of the parent item in the same file
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def summary(self) -> str:
+        return _(
+            "%(created)d created, %(updated)d updated, %(unchanged)d unchanged, "
+            "%(problems)d problems"
+        ) % {  # fmt: skip
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "problems": len(self.problems),
+        }
+
+
+# Fields compared to decide whether an existing item changed.
+_SIMPLE_FIELDS = [
+    "title", "kind", "sub_theme", "slides_url", "paper_url", "recording_url", "extraction_code",
+    "source_url", "summary", "content_html", "note", "author_name", "author_url", "upvotes",
+    "published_at", "year", "position",
+]  # fmt: skip
+
+
+def _track_for(name: str, cache: dict) -> Track | None:
+    if not name:
+        return None
+    if name not in cache:
+        cache[name] = (
+            Track.objects.filter(name_zh=name).first()
+            or Track.objects.filter(name_en__iexact=name).first()
+            or Track.objects.filter(slug=name.lower()).first()
+        )
+        if cache[name] is None:
+            from django.utils.text import slugify
+
+            base = (slugify(name) or f"domain-{Track.objects.count() + 1}")[:40]
+            slug, number = base, 1
+            while Track.objects.filter(slug=slug).exists():  # "RecSys!" next to "recsys"
+                number += 1
+                slug = f"{base[: 39 - len(str(number))]}-{number}"
+            cache[name] = Track.objects.create(
+                name_zh=name, name_en=name, slug=slug, order=Track.objects.count()
+            )
+    return cache[name]
+
+
+def _season_for(label: str, cache: dict) -> Season | None:
+    if not label:
+        return None
+    if label not in cache:
+        order = int(label.split()[-1]) if label.split()[-1].isdigit() else 0
+        cache[label], _created = Season.objects.get_or_create(
+            label=label, defaults={"order": order}
+        )
+    return cache[label]
+
+
+def run_import(
+    *, source_file: str, items: list[ParsedItem], problems: list[Problem], dry_run: bool
+) -> ImportReport:
+    """Write parsed items: one transaction, idempotent by (source_file, key). Problems found
+    while parsing are reported; a dry run rolls everything back."""
+    report = ImportReport(problems=list(problems), dry_run=dry_run)
+    with transaction.atomic():
+        existing = {
+            item.source_key: item
+            for item in LibraryItem.objects.filter(source_file=source_file).prefetch_related(
+                "tags", "presenters"
+            )
+        }
+        tracks: dict = {}
+        seasons: dict = {}
+        people: dict = {}
+        tag_cache: dict = {}
+        by_key: dict[str, LibraryItem] = {}
+        touched: list[LibraryItem] = []
+        for parsed in items:
+            item = existing.get(parsed.key)
+            created = item is None
+            if created:
+                item = LibraryItem(source_file=source_file, source_key=parsed.key)
+            before = None if created else _snapshot(item)
+            for name in _SIMPLE_FIELDS:
+                setattr(item, name, getattr(parsed, name))
+            item.season = _season_for(parsed.season, seasons)
+            item.domain = _track_for(parsed.domain, tracks)
+            item.parent = by_key.get(parsed.parent_key) if parsed.parent_key else None
+            if created or _snapshot(item) != before:
+                item.save()
+            presenters = []
+            for name in parsed.presenters:
+                if not name.strip():
+                    continue
+                try:
+                    if name not in people:
+                        people[name] = person_for(value=name)
+                    presenters.append(people[name])
+                except ValueError as exc:  # an unknown e-mail address, a name too long
+                    report.problems.append(Problem(parsed.key, str(exc)))
+            tags = []
+            for name in (name[:60] for name in parsed.tags if name):
+                if name not in tag_cache:
+                    tag_cache[name] = Tag.objects.get_or_create(name=name)[0]
+                tags.append(tag_cache[name])
+            # A new item has no presenters or tags yet: set them only when there are some.
+            people_changed = (
+                bool(presenters) if created else _ids(presenters) != _ids(item.presenters.all())
+            )
+            tags_changed = bool(tags) if created else _ids(tags) != _ids(item.tags.all())
+            if people_changed:
+                item.presenters.set(presenters)
+            if tags_changed:
+                item.tags.set(tags)
+            by_key[parsed.key] = item
+            if created:
+                report.created += 1
+                touched.append(item)
+            elif _snapshot(item) != before or people_changed or tags_changed:
+                report.updated += 1
+                touched.append(item)
+            else:
+                report.unchanged += 1
+        items_reindex(touched)
+        if dry_run:
+            transaction.set_rollback(True)
+    return report
+
+
+def _snapshot(item: LibraryItem) -> tuple:
+    return (
+        *(getattr(item, name) for name in _SIMPLE_FIELDS),
+        item.season_id,
+        item.domain_id,
+        item.parent_id,
+    )
+
+
+def _ids(objects) -> set[int]:
+    return {obj.pk for obj in objects}

@@ -1,0 +1,154 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from topicshare.uploads import SafeUploadTo, validate_slides_file
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=60, unique=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LibraryItem(models.Model):
+    """One thing in the library: a talk with its slides and recording, a paper, an article…
+    A talk's related papers are its children."""
+
+    class Kind(models.TextChoices):
+        TALK = "talk", _("Talk")
+        SLIDES = "slides", _("Slides")
+        PAPER = "paper", _("Paper")
+        ARTICLE = "article", _("Article")
+        VIDEO = "video", _("Video")
+        NOTE = "note", _("Note")
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", _("Everyone")
+        MEMBERS = "members", _("Members only")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TALK)
+    title = models.CharField(_("title"), max_length=500)
+    season = models.ForeignKey(
+        "topic_sessions.Season",
+        verbose_name=_("season"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="library_items",
+    )
+    domain = models.ForeignKey(
+        "topic_sessions.Track",
+        verbose_name=_("domain"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="library_items",
+    )
+    sub_theme = models.CharField(_("sub-theme"), max_length=100, blank=True)
+    presenters = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("presenters"),
+        related_name="library_items",
+        blank=True,
+        help_text=_("Imported names are placeholder people until merged into an account."),
+    )
+    slides_file = models.FileField(
+        _("slides file"),
+        upload_to=SafeUploadTo("library"),
+        blank=True,
+        validators=[validate_slides_file],
+    )
+    slides_name = models.CharField(_("original file name"), max_length=200, blank=True)
+    slides_url = models.URLField(_("slides link"), max_length=1000, blank=True)
+    paper_url = models.URLField(_("paper link"), max_length=1000, blank=True)
+    recording_url = models.URLField(_("recording link"), max_length=1000, blank=True)
+    extraction_code = models.CharField(_("extraction code (提取码)"), max_length=20, blank=True)
+    source_url = models.URLField(_("source"), max_length=1000, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("part of"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    position = models.PositiveIntegerField(_("order"), default=0)
+    summary = models.TextField(_("summary"), blank=True, help_text=_("Markdown."))
+    content_html = models.TextField(_("content"), blank=True, help_text=_("Sanitised HTML."))
+    note = models.TextField(_("reader's note"), blank=True)
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), related_name="items", blank=True)
+    visibility = models.CharField(
+        _("visible to"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    session = models.ForeignKey(
+        "topic_sessions.WeeklySession",
+        verbose_name=_("session"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="library_items",
+    )
+    author_name = models.CharField(_("author"), max_length=120, blank=True)
+    author_url = models.URLField(_("author's page"), max_length=1000, blank=True)
+    upvotes = models.PositiveIntegerField(_("upvotes"), null=True, blank=True)
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True, db_index=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    source_file = models.CharField(_("imported from"), max_length=200, blank=True)
+    source_key = models.CharField(_("position in the import"), max_length=300, blank=True)
+    # Tokens for search: lowercased words and Chinese unigrams + bigrams (see library/search.py).
+    search_text = models.TextField(editable=False, blank=True)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("library item")
+        verbose_name_plural = _("library items")
+        ordering = ["position", "id"]
+        indexes = [
+            # Browsing: top-level items (parent IS NULL) in README order, read in index order.
+            models.Index(
+                fields=["parent", "season", "domain", "position", "id"], name="library_browse"
+            ),
+            models.Index(fields=["visibility"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_file", "source_key"],
+                condition=~models.Q(source_file=""),
+                name="one_item_per_import_position",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def has_slides(self) -> bool:
+        return bool(self.slides_file or self.slides_url)
+
+
+class OpenSourceProject(models.Model):
+    """What the forum's members published (沉淀的开源方案)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    url = models.URLField(_("address"), max_length=500, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    maintainers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("maintainers"), blank=True, related_name="+"
+    )
+    position = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("open-source project")
+        verbose_name_plural = _("open-source projects")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name

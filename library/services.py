@@ -1,0 +1,107 @@
+"""Writes on the library: search tokens, items made from sessions, materials uploads."""
+
+import re
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.html import strip_tags
+from django.utils.translation import gettext as _
+
+from library.models import LibraryItem
+from library.search import index_tokens
+from members.rules import is_organiser
+
+
+def _plain(markdown: str) -> str:
+    return re.sub(r"[#*_`>\[\]()!|-]+", " ", markdown or "")
+
+
+def items_reindex(items: Iterable[LibraryItem]) -> int:
+    """Recompute the search tokens of these items (after their tags or presenters changed)."""
+    items = list(items)
+    if not items:
+        return 0
+    loaded = (
+        LibraryItem.objects.filter(pk__in=[item.pk for item in items])
+        .select_related("season", "domain")
+        .prefetch_related("tags", "presenters")
+    )
+    changed = []
+    now = timezone.now()
+    for item in loaded:
+        text = index_tokens(
+            item.title,
+            item.sub_theme,
+            _plain(item.summary),
+            strip_tags(item.content_html),
+            item.note,
+            item.author_name,
+            " ".join(tag.name for tag in item.tags.all()),
+            " ".join(person.name for person in item.presenters.all()),
+            item.domain.name_zh if item.domain else "",
+            item.domain.name_en if item.domain else "",
+            item.season.label if item.season else "",
+        )
+        if text != item.search_text:
+            item.search_text = text
+            # Presenters and tags are in the text: a change to them is a change to the item
+            # (and invalidates its cached row in the list).
+            item.updated_at = now
+            changed.append(item)
+    LibraryItem.objects.bulk_update(changed, ["search_text", "updated_at"], batch_size=500)
+    return len(changed)
+
+
+def may_edit_materials(user, item: LibraryItem) -> bool:
+    return is_organiser(user) or (
+        user.is_authenticated and item.presenters.filter(pk=user.pk).exists()
+    )
+
+
+@transaction.atomic
+def item_for_session(*, session) -> LibraryItem:
+    """A presented session gets (or keeps) its library item: the talk, its presenters, the
+    paper, in the season and domain of the topic. Idempotent."""
+    existing = LibraryItem.objects.filter(session=session, parent__isnull=True).first()
+    if existing:
+        return existing
+    topic = session.topic
+    item = LibraryItem.objects.create(
+        kind=LibraryItem.Kind.TALK,
+        title=topic.title,
+        season=topic.season,
+        domain=session.track,
+        sub_theme=topic.sub_theme,
+        paper_url=(topic.paper_links or [""])[0][:1000],
+        summary=topic.summary,
+        session=session,
+        visibility=(
+            LibraryItem.Visibility.MEMBERS if topic.members_only else LibraryItem.Visibility.PUBLIC
+        ),
+        year=session.start.year,
+    )
+    item.presenters.set([topic.proposer, *topic.co_presenters.all()])
+    items_reindex([item])
+    return item
+
+
+@transaction.atomic
+def item_update_materials(*, item: LibraryItem, by, **changes) -> LibraryItem:
+    """Presenters (and organisers) add slides, the recording link and its extraction code."""
+    if not may_edit_materials(by, item):
+        raise PermissionDenied(_("Only the presenters and organisers add materials."))
+    allowed = {"slides_file", "slides_url", "recording_url", "extraction_code", "summary"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"not editable here: {sorted(unknown)}")
+    for field, value in changes.items():
+        LibraryItem._meta.get_field(field).save_form_data(item, value)
+    if changes.get("slides_file"):
+        item.slides_name = changes["slides_file"].name[-200:]
+        changes["slides_name"] = item.slides_name
+    item.full_clean(exclude=["presenters", "tags"])
+    item.save()
+    items_reindex([item])
+    return item

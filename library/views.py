@@ -1,0 +1,213 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.syndication.views import Feed
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from library.forms import MaterialsForm
+from library.models import LibraryItem, OpenSourceProject
+from library.selectors import group_items, item_detail, library_list, visible_items
+from library.services import item_update_materials, may_edit_materials
+from topicshare.api import filtered_json_page
+from topicshare.uploads import serve_file
+
+PAGE_SIZE = 50
+
+
+def _get(request, pk: int) -> LibraryItem:
+    try:
+        return item_detail(user=request.user, pk=pk)
+    except LibraryItem.DoesNotExist:
+        raise Http404 from None
+
+
+def library_index(request):
+    item_filter, items = library_list(user=request.user, filters=request.GET)
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    searching = bool((request.GET.get("q") or "").strip())
+    attach_rows_html(page.object_list, searching=searching)
+    return render(
+        request,
+        "library/index.html",
+        {
+            "filter": item_filter,
+            "page": page,
+            "groups": [] if searching else group_items(page.object_list),
+            "searching": searching,
+            "query": query.urlencode(),
+        },
+    )
+
+
+ROW_CACHE_SECONDS = 24 * 3600
+
+
+def attach_rows_html(items, *, searching: bool) -> None:
+    """Each row's HTML, from the cache when the item (and its visible children) have not
+    changed since: most of a list page's cost is rendering its rows, which rarely change.
+
+    The key holds everything the row shows that can change: the item's and its children's
+    `updated_at` (services bump it when presenters or tags change), which children are
+    visible, the language and the list's mode."""
+    items = list(items)
+    language = translation.get_language()
+    keys = {}
+    for item in items:
+        children = ",".join(f"{c.pk}.{c.updated_at.timestamp()}" for c in item.child_list)
+        keys[item.pk] = (
+            f"library-row:{item.pk}:{item.updated_at.timestamp()}:{children}:{language}:"
+            f"{int(searching)}"
+        )
+    cached = cache.get_many(list(keys.values()))
+    missing = {}
+    for item in items:
+        html = cached.get(keys[item.pk])
+        if html is None:
+            html = render_to_string("library/_row.html", {"item": item, "searching": searching})
+            missing[keys[item.pk]] = html
+        item.row_html = mark_safe(html)  # noqa: S308 — rendered by our own template
+    if missing:
+        cache.set_many(missing, ROW_CACHE_SECONDS)
+
+
+def item_page(request, pk: int):
+    item = _get(request, pk)
+    related = []
+    if item.parent_id:
+        related = [c for c in visible_items(user=request.user).filter(parent_id=item.parent_id)
+                   if c.pk != item.pk]  # fmt: skip
+    return render(
+        request,
+        "library/detail.html",
+        {
+            "item": item,
+            "related": related,
+            "can_edit": may_edit_materials(request.user, item),
+            "slides_is_pdf": item.slides_file and item.slides_file.name.endswith(".pdf"),
+        },
+    )
+
+
+def item_slides(request, pk: int):
+    item = _get(request, pk)
+    if not item.slides_file:
+        raise Http404
+    return serve_file(request, item.slides_file, download_name=item.slides_name or item.title)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item_materials(request, pk: int):
+    """Presenters and organisers add the slides, the recording link and its code."""
+    item = _get(request, pk)
+    if not may_edit_materials(request.user, item):
+        raise PermissionDenied
+    form = MaterialsForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        initial={
+            "slides_url": item.slides_url,
+            "recording_url": item.recording_url,
+            "extraction_code": item.extraction_code,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        changes = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
+        if not changes.get("slides_file"):
+            changes.pop("slides_file", None)
+        try:
+            item_update_materials(
+                item=LibraryItem.objects.get(pk=item.pk), by=request.user, **changes
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Thank you! The materials are in the library."))
+            return redirect("library:detail", pk=item.pk)
+    return render(request, "library/materials.html", {"item": item, "form": form})
+
+
+def open_source(request):
+    projects = OpenSourceProject.objects.prefetch_related("maintainers")
+    return render(request, "library/open_source.html", {"projects": projects})
+
+
+def item_json(item: LibraryItem) -> dict:
+    return {
+        "id": item.pk,
+        "url": reverse("library:detail", args=[item.pk]),
+        "kind": item.kind,
+        "title": item.title,
+        "season": item.season.label if item.season else None,
+        "domain": item.domain.slug if item.domain else None,
+        "sub_theme": item.sub_theme,
+        "presenters": [person.name for person in item.presenter_list],
+        "tags": [tag.name for tag in item.tag_list],
+        "paper_url": item.paper_url,
+        "slides_url": item.slides_url
+        or (reverse("library:slides", args=[item.pk]) if item.slides_file else ""),
+        "recording_url": item.recording_url,
+        "extraction_code": item.extraction_code,
+        "source_url": item.source_url,
+        "parent": item.parent_id,
+        "year": item.year,
+        "upvotes": item.upvotes,
+        "visibility": item.visibility,
+    }
+
+
+@require_GET
+def items_api(request):
+    filterset, queryset = library_list(user=request.user, filters=request.GET)
+    return filtered_json_page(request, filterset, queryset, item_json)
+
+
+class LibraryFeed(Feed):
+    """New items (public ones: feed readers are not logged in)."""
+
+    title = gettext_lazy("TopicShare library: new items")
+    description = gettext_lazy("Slides, papers, recordings and articles added to the library.")
+
+    def link(self):
+        return reverse("library:index")
+
+    def items(self):
+        return (
+            LibraryItem.objects.filter(visibility=LibraryItem.Visibility.PUBLIC)
+            .select_related("season", "domain")
+            .prefetch_related("presenters")
+            .order_by("-created_at", "-id")[:50]
+        )
+
+    def item_title(self, item):
+        return item.title
+
+    def item_description(self, item):
+        parts = [item.season.label if item.season else "", item.domain.name if item.domain else "",
+                 "、".join(p.name for p in item.presenters.all())]  # fmt: skip
+        return " · ".join(part for part in parts if part)
+
+    def item_link(self, item):
+        return reverse("library:detail", args=[item.pk])
+
+    def item_pubdate(self, item):
+        return item.created_at
+
+
+class LibraryAtomFeed(LibraryFeed):
+    feed_type = Atom1Feed
+    subtitle = LibraryFeed.description

@@ -1,0 +1,392 @@
+"""Admission by committee vote (流入): applications, review talks, a secret ballot, the
+decision and the audit trail. Every function checks who may do it."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.models import AdmissionSettings, Application, AuditEvent, Conflict, User, Vote
+from members.roles import Role
+from members.rules import is_committee, is_organiser
+from members.services import role_set
+from topicshare.models import NotificationKind
+from topicshare.outbox import Message, absolute_url, notification_enqueue
+
+
+class AdmissionError(Exception):
+    """A request that breaks an admission rule; the message is shown as is."""
+
+
+# --- Who ---------------------------------------------------------------------------------------
+
+
+def eligible_voters(application: Application):
+    """Committee members (and organisers) who may vote: not the applicant, no conflict."""
+    names = [Role.COMMITTEE.value, Role.ORGANISER.value]
+    return (
+        User.objects.filter(is_active=True, is_placeholder=False)
+        .filter(Q(groups__name__in=names) | Q(is_superuser=True))
+        .exclude(pk=application.applicant_id)
+        .exclude(admission_conflicts__application=application)
+        .distinct()
+    )
+
+
+def may_vote(user, application: Application) -> bool:
+    return (
+        is_committee(user)
+        and user.pk != application.applicant_id
+        and not Conflict.objects.filter(application=application, member=user).exists()
+    )
+
+
+def votes_visible(user, application: Application) -> bool:
+    """The secret ballot: organisers see votes; a committee member after casting their own
+    (or only after the close, as the admission settings say); the applicant never."""
+    if user.pk == application.applicant_id or not is_committee(user):
+        return False
+    if is_organiser(user) or not application.is_open:
+        return True
+    if AdmissionSettings.load().reveal_votes == AdmissionSettings.Reveal.AFTER_CLOSE:
+        return False
+    return Vote.objects.filter(application=application, voter=user).exists()
+
+
+def votes_needed(application: Application) -> int:
+    return min(AdmissionSettings.load().quorum, eligible_voters(application).count())
+
+
+def _committee():
+    names = [Role.COMMITTEE.value, Role.ORGANISER.value]
+    return User.objects.filter(is_active=True, groups__name__in=names).distinct()
+
+
+# --- Applicant ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def application_submit(
+    *,
+    applicant: User,
+    motivation: str,
+    paper_title: str,
+    paper_url: str,
+    preferred_dates: str = "",
+    slides=None,
+    now: datetime.datetime | None = None,
+) -> Application:
+    """Apply to join the study group. One open application per person; after a rejection,
+    a cool-down. Side effects: an audit event; the committee is told (outbox)."""
+    now = now or timezone.now()
+    if not applicant.is_authenticated or applicant.is_placeholder:
+        raise PermissionDenied(_("Log in to apply."))
+    if applicant.has_role(Role.MEMBER):
+        raise AdmissionError(_("You are already a member of the study group."))
+    if Application.objects.filter(applicant=applicant, status__in=Application.OPEN).exists():
+        raise AdmissionError(_("You already have an open application."))
+    last_rejection = (
+        Application.objects.filter(applicant=applicant, status=Application.Status.REJECTED)
+        .order_by("-decided_at")
+        .values_list("decided_at", flat=True)
+        .first()
+    )
+    cooldown = datetime.timedelta(days=AdmissionSettings.load().cooldown_days)
+    if last_rejection and last_rejection + cooldown > now:
+        again = timezone.localtime(last_rejection + cooldown)
+        raise AdmissionError(
+            _("You can apply again from %(date)s.") % {"date": f"{again:%Y-%m-%d}"}
+        )
+    application = Application(
+        applicant=applicant,
+        motivation=motivation.strip(),
+        paper_title=" ".join(paper_title.split()),
+        paper_url=paper_url.strip(),
+        preferred_dates=preferred_dates.strip(),
+    )
+    if slides:
+        application.slides_name = slides.name[-200:]
+        application.slides = slides
+    application.full_clean()
+    try:
+        with transaction.atomic():
+            application.save()
+    except IntegrityError:
+        raise AdmissionError(_("You already have an open application.")) from None
+    AuditEvent.objects.create(
+        actor=applicant, action=AuditEvent.Action.APPLICATION_SUBMITTED,
+        application=application, subject_user=applicant,
+    )  # fmt: skip
+    url = absolute_url(reverse("admin:members_application_change", args=[application.pk]))
+    notification_enqueue(
+        kind=NotificationKind.APPLICATION_RECEIVED,
+        subject=application,
+        occasion="submitted",
+        recipients=_committee(),
+        render=lambda: Message(
+            _("New application: %(name)s") % {"name": applicant.name},
+            [
+                _("%(name)s would like to present “%(paper)s” to the committee.")
+                % {"name": applicant.name, "paper": application.paper_title}
+            ],
+            url,
+        ),  # fmt: skip
+        due_at=now,
+    )
+    return application
+
+
+@transaction.atomic
+def application_withdraw(*, application: Application, by: User) -> Application:
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if by.pk != application.applicant_id:
+        raise PermissionDenied(_("Only the applicant can withdraw an application."))
+    if not application.is_open:
+        raise AdmissionError(_("This application is already closed."))
+    application.status = Application.Status.WITHDRAWN
+    application.save(update_fields=["status", "updated_at"])
+    AuditEvent.objects.create(
+        actor=by, action=AuditEvent.Action.APPLICATION_WITHDRAWN, application=application,
+        subject_user=by,
+    )  # fmt: skip
+    return application
+
+
+# --- Committee -----------------------------------------------------------------------------
+
+
+def _require_committee(user) -> None:
+    if not is_committee(user):
+        raise PermissionDenied(_("Only the review committee may do this."))
+
+
+@transaction.atomic
+def application_schedule_review(
+    *,
+    application: Application,
+    by: User,
+    review_at: datetime.datetime,
+    meeting_url: str = "",
+    notes: str = "",
+    vote_deadline: datetime.datetime | None = None,
+    now: datetime.datetime | None = None,
+) -> Application:
+    """Set the review talk (date, meeting link, notes). Side effect: the applicant is told."""
+    _require_committee(by)
+    now = now or timezone.now()
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if not application.is_open:
+        raise AdmissionError(_("This application is already decided."))
+    if review_at <= now:
+        raise AdmissionError(_("The review talk must be in the future."))
+    if vote_deadline is not None and vote_deadline <= review_at:
+        raise AdmissionError(_("The vote must close after the review talk."))
+    application.review_at = review_at
+    application.review_meeting_url = meeting_url.strip()
+    application.review_notes = notes.strip()
+    application.vote_deadline = vote_deadline
+    application.status = Application.Status.REVIEW_SCHEDULED
+    application.full_clean(exclude=["slides"])
+    application.save(
+        update_fields=["review_at", "review_meeting_url", "review_notes", "vote_deadline",
+                       "status", "updated_at"]
+    )  # fmt: skip
+    AuditEvent.objects.create(
+        actor=by, action=AuditEvent.Action.REVIEW_SCHEDULED, application=application,
+        subject_user=application.applicant, details={"review_at": review_at.isoformat()},
+    )  # fmt: skip
+    when = timezone.localtime(review_at)
+    notification_enqueue(
+        kind=NotificationKind.REVIEW_SCHEDULED,
+        subject=application,
+        occasion=review_at.isoformat(),
+        recipients=[application.applicant],
+        render=lambda: Message(
+            _("Your review talk: %(when)s") % {"when": f"{when:%Y-%m-%d %H:%M}"},
+            [
+                line
+                for line in [
+                    _("Present “%(paper)s” to the review committee on %(when)s.")
+                    % {"paper": application.paper_title, "when": f"{when:%Y-%m-%d %H:%M}"},
+                    _("Meeting link: %(url)s") % {"url": application.review_meeting_url}
+                    if application.review_meeting_url
+                    else "",
+                    application.review_notes,
+                ]
+                if line
+            ],
+            absolute_url(reverse("join-status")),
+        ),  # fmt: skip
+        due_at=now,
+    )
+    return application
+
+
+@transaction.atomic
+def application_set_feedback(*, application: Application, by: User, feedback: str) -> Application:
+    """The committee's written feedback, shown to the applicant with the decision."""
+    _require_committee(by)
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if not application.is_open:
+        raise AdmissionError(_("This application is already decided."))
+    application.feedback = feedback.strip()[:5000]
+    application.save(update_fields=["feedback", "updated_at"])
+    return application
+
+
+@transaction.atomic
+def conflict_declare(*, application: Application, member: User, reason: str) -> Conflict:
+    """A committee member steps aside from an application (their vote, if any, is removed)."""
+    _require_committee(member)
+    reason = reason.strip()
+    if not reason:
+        raise AdmissionError(_("Please give a reason."))
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if not application.is_open:
+        raise AdmissionError(_("This application is already decided."))
+    conflict, _created = Conflict.objects.get_or_create(
+        application=application, member=member, defaults={"reason": reason[:200]}
+    )
+    Vote.objects.filter(application=application, voter=member).delete()
+    AuditEvent.objects.create(
+        actor=member, action=AuditEvent.Action.CONFLICT_DECLARED, application=application,
+        details={"reason": reason[:200]},
+    )  # fmt: skip
+    return conflict
+
+
+@transaction.atomic
+def vote_cast(*, application: Application, voter: User, choice: str, comment: str = "") -> Vote:
+    """Cast or change a vote until the vote closes. One vote per member (a second call
+    updates it). Audit: every vote cast or changed, with the choice."""
+    _require_committee(voter)
+    if choice not in Vote.Choice.values:
+        raise AdmissionError(_("Choose approve, reject or abstain."))
+    # The row lock orders votes against the close: no vote slips in after the decision.
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if not application.is_open:
+        raise AdmissionError(_("The vote on this application is closed."))
+    if voter.pk == application.applicant_id:
+        raise PermissionDenied(_("Nobody votes on their own application."))
+    if Conflict.objects.filter(application=application, member=voter).exists():
+        raise PermissionDenied(_("You declared a conflict of interest for this application."))
+    vote, created = Vote.objects.update_or_create(
+        application=application,
+        voter=voter,
+        defaults={"choice": choice, "comment": comment.strip()[:5000]},
+    )
+    AuditEvent.objects.create(
+        actor=voter,
+        action=AuditEvent.Action.VOTE_CAST if created else AuditEvent.Action.VOTE_CHANGED,
+        application=application,
+        subject_user=application.applicant,
+        details={"choice": choice},
+    )
+    return vote
+
+
+def tally(application: Application) -> dict[str, int]:
+    counts = dict(
+        Vote.objects.filter(application=application)
+        .values_list("choice")
+        .annotate(n=Count("id"))
+        .values_list("choice", "n")
+    )
+    return {choice: counts.get(choice, 0) for choice in Vote.Choice.values}
+
+
+def decide(*, approvals: int, rejections: int, abstentions: int, needed: int) -> str | None:
+    """None without a quorum; else approved when approvals are more than half of the votes
+    that are not abstentions (a tie, or only abstentions, is not approval)."""
+    if approvals + rejections + abstentions < needed or needed == 0:
+        return None
+    if approvals * 2 > approvals + rejections:
+        return Application.Status.APPROVED
+    return Application.Status.REJECTED
+
+
+@transaction.atomic
+def application_close(
+    *, application: Application, by: User | None, now: datetime.datetime | None = None
+) -> Application:
+    """Close the vote and decide — once. A second close (also a concurrent one) changes
+    nothing. Approval makes the applicant a Member. Side effects: audit events (decision,
+    role change); the applicant is told, with the committee's feedback."""
+    if by is not None:
+        _require_committee(by)
+    now = now or timezone.now()
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if not application.is_open:
+        return application  # already decided: nothing changes
+    counts = tally(application)
+    needed = votes_needed(application)
+    outcome = decide(
+        approvals=counts["approve"], rejections=counts["reject"],
+        abstentions=counts["abstain"], needed=needed,
+    )  # fmt: skip
+    if outcome is None:
+        raise AdmissionError(
+            _("The quorum is not reached: %(cast)d of %(needed)d votes.")
+            % {"cast": sum(counts.values()), "needed": needed}
+        )
+    application.status = outcome
+    application.decided_at = now
+    application.save(update_fields=["status", "decided_at", "updated_at"])
+    AuditEvent.objects.create(
+        actor=by, action=AuditEvent.Action.DECISION, application=application,
+        subject_user=application.applicant, details={"outcome": outcome, **counts},
+    )  # fmt: skip
+    applicant = application.applicant
+    if outcome == Application.Status.APPROVED and not applicant.has_role(Role.MEMBER):
+        role_set(user=applicant, role=Role.MEMBER, by=by)
+    approved = outcome == Application.Status.APPROVED
+    notification_enqueue(
+        kind=NotificationKind.ADMISSION_DECIDED,
+        subject=application,
+        occasion="decision",
+        recipients=[applicant],
+        render=lambda: Message(
+            _("Welcome to the study group!")
+            if approved
+            else _("About your application to the study group"),
+            [
+                line
+                for line in [
+                    _(
+                        "The committee voted to admit you. You can now join members-only groups "
+                        "and present."
+                    )
+                    if approved
+                    else _(
+                        "The committee decided not to admit you this time. You can apply "
+                        "again after the cool-down."
+                    ),
+                    application.feedback,
+                ]
+                if line
+            ],
+            absolute_url(reverse("join-status")),
+        ),  # fmt: skip
+        due_at=now,
+    )
+    return application
+
+
+def applications_close_due(*, now: datetime.datetime | None = None) -> int:
+    """Beat: close applications whose deadline passed, where the quorum is reached (the
+    others stay open and show "no quorum" in the admin)."""
+    now = now or timezone.now()
+    closed = 0
+    for application in Application.objects.filter(
+        status__in=Application.OPEN, vote_deadline__lte=now
+    ):
+        try:
+            application_close(application=application, by=None, now=now)
+        except AdmissionError:
+            continue
+        closed += 1
+    return closed

@@ -1,0 +1,85 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from members.models import User
+from sessions.models import Track
+from topicshare.models import NotificationKind
+from topicshare.uploads import validate_slides_file
+
+
+class ProfileForm(forms.ModelForm):
+    tracks_of_interest = forms.ModelMultipleChoiceField(
+        label=_("Tracks of interest"),
+        queryset=Track.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = User
+        fields = ["display_name", "wechat_id", "tracks_of_interest", "preferred_language"]
+
+    def clean_display_name(self) -> str:
+        name = " ".join(self.cleaned_data["display_name"].split())
+        if any(ord(char) < 32 for char in name):
+            raise forms.ValidationError(_("The name contains control characters."))
+        return name
+
+    def clean_wechat_id(self) -> str:
+        value = self.cleaned_data["wechat_id"].strip()
+        # WeChat IDs: 6–20 letters, digits, "_" or "-", starting with a letter.
+        if value and not (
+            6 <= len(value) <= 20
+            and value[0].isascii()
+            and value[0].isalpha()
+            and all(c.isascii() and (c.isalnum() or c in "_-") for c in value)
+        ):
+            raise forms.ValidationError(
+                _("A WeChat ID has 6–20 letters, digits, “_” or “-” and starts with a letter.")
+            )
+        return value
+
+
+class NotificationPreferencesForm(forms.Form):
+    wanted = forms.MultipleChoiceField(
+        label=_("E-mails I want"),
+        choices=NotificationKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+
+class ApplicationForm(forms.Form):
+    motivation = forms.CharField(
+        label=_("Why do you want to join?"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    paper_title = forms.CharField(label=_("The paper you will present"), max_length=300)
+    paper_url = forms.URLField(label=_("Link to the paper"), max_length=500, assume_scheme="https")
+    preferred_dates = forms.CharField(
+        label=_("Preferred dates for the review talk"),
+        max_length=300,
+        required=False,
+        help_text=_("For example: weekday evenings after 20:00, or 12-05 / 12-12."),
+    )
+    slides = forms.FileField(
+        label=_("Slides (optional)"),
+        required=False,
+        validators=[validate_slides_file],
+        help_text=_("PDF or PowerPoint (.pptx)."),
+    )
+
+    def clean_motivation(self) -> str:
+        text = self.cleaned_data["motivation"].strip()
+        if len(text) < 20:
+            raise forms.ValidationError(
+                _("Tell the committee a little more (20 characters at least).")
+            )
+        return text
+
+    def clean_paper_url(self) -> str:
+        url = self.cleaned_data["paper_url"]
+        if not url.lower().startswith(("http://", "https://")):
+            raise forms.ValidationError(_("Give an http(s) link."))
+        return url

@@ -1,0 +1,337 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from members.roles import ROLE_NAMES, Role
+from topicshare.uploads import SafeUploadTo, private_storage, validate_slides_file
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person with an account. E-mail is the login; the role is an auth group."""
+
+    username = None
+    first_name = None
+    last_name = None
+    email = models.EmailField(_("e-mail address"), unique=True)
+    display_name = models.CharField(
+        _("display name"), max_length=60, blank=True, help_text=_("How the forum shows you.")
+    )
+    wechat_id = models.CharField(
+        _("WeChat ID"),
+        max_length=40,
+        blank=True,
+        help_text=_("Optional. Only organisers can see it, to add you to study groups."),
+    )
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, choices=settings.LANGUAGES, blank=True
+    )
+    is_placeholder = models.BooleanField(
+        _("placeholder"),
+        default=False,
+        help_text=_(
+            "A person known only by name (from an imported sheet). Cannot log in; an organiser "
+            "merges it into the real account once that person signs up."
+        ),
+    )
+    calendar_token = models.CharField(
+        _("calendar token"),
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The secret in the address of this person's calendar feed."),
+    )
+    tracks_of_interest = models.ManyToManyField(
+        "topic_sessions.Track",
+        verbose_name=_("tracks of interest"),
+        related_name="interested_users",
+        blank=True,
+    )
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["email"]
+        constraints = [
+            # An imported name maps to one placeholder, even when two imports run at once.
+            models.UniqueConstraint(
+                fields=["display_name"],
+                condition=models.Q(is_placeholder=True),
+                name="one_placeholder_per_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.email.split("@", 1)[0]
+
+    def get_full_name(self) -> str:
+        return self.name
+
+    def get_short_name(self) -> str:
+        return self.name
+
+    @cached_property
+    def role(self) -> Role:
+        """The highest role group this user is in; superusers count as organisers."""
+        if self.is_superuser:
+            return Role.ORGANISER
+        names = {group.name for group in self.groups.all() if group.name in ROLE_NAMES}
+        for role in reversed(Role):
+            if role.value in names:
+                return role
+        return Role.AUDIENCE
+
+    def has_role(self, role: Role) -> bool:
+        return self.is_active and self.role.rank >= role.rank
+
+
+class AdmissionSettings(models.Model):
+    """The committee's rules, edited by organisers in the admin (one row)."""
+
+    class Reveal(models.TextChoices):
+        AFTER_OWN_VOTE = "after_own_vote", _("after casting one's own vote")
+        AFTER_CLOSE = "after_close", _("only after the vote closes")
+
+    quorum = models.PositiveSmallIntegerField(
+        _("quorum"),
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text=_("Votes needed to decide; all eligible committee members if there are fewer."),
+    )
+    cooldown_days = models.PositiveSmallIntegerField(
+        _("days before re-applying after a rejection"), default=60
+    )
+    reveal_votes = models.CharField(
+        _("committee members see others' votes"),
+        max_length=20,
+        choices=Reveal.choices,
+        default=Reveal.AFTER_OWN_VOTE,
+    )
+
+    class Meta:
+        verbose_name = _("admission settings")
+        verbose_name_plural = _("admission settings")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="admission_settings_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Admission settings"))
+
+    @classmethod
+    def load(cls) -> "AdmissionSettings":
+        obj, _created = cls.objects.get_or_create(id=1)
+        return obj
+
+
+class Application(models.Model):
+    """An audience member's request to join the inner study group (流入)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        REVIEW_SCHEDULED = "review_scheduled", _("Review talk scheduled")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Not approved")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    OPEN = [Status.SUBMITTED, Status.REVIEW_SCHEDULED]
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("applicant"),
+        on_delete=models.CASCADE,
+        related_name="applications",
+    )
+    motivation = models.TextField(_("motivation"))
+    paper_title = models.CharField(_("paper to present"), max_length=300)
+    paper_url = models.URLField(_("link to the paper"), max_length=500)
+    preferred_dates = models.CharField(_("preferred review dates"), max_length=300, blank=True)
+    slides = models.FileField(
+        _("slides"),
+        storage=private_storage,
+        upload_to=SafeUploadTo("applications"),
+        blank=True,
+        validators=[validate_slides_file],
+    )
+    slides_name = models.CharField(_("original file name"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED
+    )
+    review_at = models.DateTimeField(_("review talk"), null=True, blank=True)
+    review_meeting_url = models.URLField(_("review meeting link"), max_length=500, blank=True)
+    review_notes = models.TextField(_("notes for the applicant"), blank=True)
+    vote_deadline = models.DateTimeField(
+        _("vote closes at"),
+        null=True,
+        blank=True,
+        help_text=_("Closed automatically then, if the quorum is reached."),
+    )
+    feedback = models.TextField(
+        _("committee feedback"),
+        blank=True,
+        help_text=_("Shown to the applicant with the decision (never who voted what)."),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    created_at = models.DateTimeField(_("submitted"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["applicant"],
+                condition=models.Q(status__in=["submitted", "review_scheduled"]),
+                name="one_open_application",
+                violation_error_message=_("You already have an open application."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.applicant} · {self.paper_title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class Vote(models.Model):
+    class Choice(models.TextChoices):
+        APPROVE = "approve", _("Approve")
+        REJECT = "reject", _("Reject")
+        ABSTAIN = "abstain", _("Abstain")
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="votes")
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="admission_votes"
+    )
+    choice = models.CharField(_("vote"), max_length=10, choices=Choice.choices)
+    comment = models.TextField(
+        _("comment"), blank=True, help_text=_("The questions you asked and your assessment.")
+    )
+    created_at = models.DateTimeField(_("cast"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "voter"], name="one_vote_per_voter")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter} · {self.choice}"
+
+
+class Conflict(models.Model):
+    """A committee member who must not vote on an application (e.g. they referred the person)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="conflicts")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="admission_conflicts"
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    created_at = models.DateTimeField(_("declared"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conflict of interest")
+        verbose_name_plural = _("conflicts of interest")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "member"], name="one_conflict_per_member"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} ✕ {self.application_id}"
+
+
+class AuditEvent(models.Model):
+    """Append-only: who did what, when — votes, decisions, role changes."""
+
+    class Action(models.TextChoices):
+        APPLICATION_SUBMITTED = "application_submitted", _("Application submitted")
+        REVIEW_SCHEDULED = "review_scheduled", _("Review talk scheduled")
+        VOTE_CAST = "vote_cast", _("Vote cast")
+        VOTE_CHANGED = "vote_changed", _("Vote changed")
+        CONFLICT_DECLARED = "conflict_declared", _("Conflict declared")
+        DECISION = "decision", _("Decision")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        APPLICATION_WITHDRAWN = "application_withdrawn", _("Application withdrawn")
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=30, choices=Action.choices)
+    application = models.ForeignKey(
+        Application, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit"
+    )
+    subject_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only.")

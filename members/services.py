@@ -1,0 +1,47 @@
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from members.models import User
+from members.roles import ROLE_NAMES, STAFF_ROLES, Role
+
+
+@transaction.atomic
+def role_set(*, user: User, role: Role, by: User | None = None) -> User:
+    """Put `user` in exactly one role group. Committee and organisers get admin access
+    (is_staff); others lose it unless they are superusers.
+
+    A change of role is recorded in the audit trail with `by` (None: the forum itself)."""
+    role = Role(role)
+    previous = user.role
+    # get_or_create: the data migration makes them, but a flushed database must still work.
+    group, _created = Group.objects.get_or_create(name=role.value)
+    user.groups.remove(*Group.objects.filter(name__in=ROLE_NAMES).exclude(pk=group.pk))
+    user.groups.add(group)
+    is_staff = role in STAFF_ROLES or user.is_superuser
+    if user.is_staff != is_staff:
+        user.is_staff = is_staff
+        user.save(update_fields=["is_staff"])
+    user.__dict__.pop("role", None)
+    if previous != role:
+        from members.models import AuditEvent
+
+        AuditEvent.objects.create(
+            actor=by,
+            action=AuditEvent.Action.ROLE_CHANGED,
+            subject_user=user,
+            details={"from": previous.value, "to": role.value},
+        )
+    return user
+
+
+def user_start_as_audience(*, user: User) -> User:
+    """Every sign-up starts in the open audience group."""
+    return role_set(user=user, role=Role.AUDIENCE)
+
+
+def profile_update(*, user: User, language: str | None = None) -> User:
+    """Remember the language a signed-in user picked, so it follows them across devices."""
+    if language is not None and language != user.preferred_language:
+        user.preferred_language = language
+        user.save(update_fields=["preferred_language"])
+    return user

@@ -1,0 +1,135 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from members.admission import AdmissionError, application_submit, application_withdraw
+from members.forms import ApplicationForm, NotificationPreferencesForm, ProfileForm
+from members.models import Application, User
+from sessions.calendar import calendar_token_for
+from topicshare.models import NotificationKind
+from topicshare.services import notification_preferences_set
+from topicshare.uploads import serve_file
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request):
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        messages.success(request, _("Your profile is saved."))
+        response = redirect("members:profile")
+        if user.preferred_language:
+            translation.activate(user.preferred_language)
+            response.set_cookie(
+                "django_language", user.preferred_language, samesite="Lax", max_age=365 * 86400
+            )
+        return response
+    opted_out = set(request.user.notification_opt_outs.values_list("kind", flat=True))
+    preferences = NotificationPreferencesForm(
+        initial={"wanted": [kind for kind in NotificationKind.values if kind not in opted_out]}
+    )
+    token = calendar_token_for(user=request.user)
+    calendar_url = request.build_absolute_uri(reverse("sessions:calendar-personal", args=[token]))
+    return render(
+        request,
+        "members/profile_edit.html",
+        {"form": form, "calendar_url": calendar_url, "preferences": preferences},
+    )
+
+
+@login_required
+@require_POST
+def notification_preferences(request):
+    form = NotificationPreferencesForm(request.POST)
+    if form.is_valid():
+        wanted = set(form.cleaned_data["wanted"])
+        notification_preferences_set(
+            user=request.user, opted_out=set(NotificationKind.values) - wanted
+        )
+        messages.success(request, _("Your e-mail preferences are saved."))
+    else:
+        messages.error(request, _("Those preferences could not be read; nothing changed."))
+    return redirect("members:profile")
+
+
+@login_required
+def member_detail(request, pk: int):
+    member = get_object_or_404(
+        User.objects.prefetch_related("tracks_of_interest", "groups"), pk=pk, is_active=True
+    )
+    if not request.user.has_perm("members.view_profile", member):
+        raise PermissionDenied
+    return render(
+        request,
+        "members/member_detail.html",
+        {
+            "member": member,
+            "show_wechat": request.user.has_perm("members.view_wechat_id", member),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def join_apply(request):
+    form = ApplicationForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            application_submit(applicant=request.user, **form.cleaned_data)
+        except AdmissionError as error:
+            form.add_error(None, str(error))
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(
+                request, _("Your application is in. The committee will get back to you.")
+            )
+            return redirect("join-status")
+    return render(request, "members/join_apply.html", {"form": form})
+
+
+@login_required
+def join_status(request):
+    """Where my applications stand: never who voted what."""
+    applications = request.user.applications.order_by("-created_at")
+    return render(request, "members/join_status.html", {"applications": applications})
+
+
+@login_required
+def application_slides(request, pk: int):
+    """The applicant's slides: for the applicant and the committee only."""
+    application = get_object_or_404(Application, pk=pk)
+    if not (
+        request.user.pk == application.applicant_id
+        or request.user.has_perm("members.view_application")
+    ):
+        raise PermissionDenied
+    if not application.slides:
+        raise Http404
+    return serve_file(
+        request, application.slides, download_name=application.slides_name or "slides"
+    )
+
+
+@login_required
+@require_POST
+def join_withdraw(request, pk: int):
+    application = get_object_or_404(Application, pk=pk, applicant=request.user)
+    try:
+        application_withdraw(application=application, by=request.user)
+    except AdmissionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Your application is withdrawn."))
+    return redirect("join-status")

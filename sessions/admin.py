@@ -1,0 +1,259 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sessions.models import (
+    RSVP,
+    Attendance,
+    Participation,
+    Season,
+    SessionChange,
+    Task,
+    Topic,
+    TopicStatus,
+    TopicTransition,
+    Track,
+    WeeklySession,
+)
+from sessions.scheduling import (
+    MEETING_FIELDS,
+    SchedulingError,
+    free_slots,
+    session_cancel,
+    session_schedule,
+    session_slip,
+    session_update_meeting,
+)
+from sessions.services import TopicError, topic_transition
+
+
+@admin.register(Track)
+class TrackAdmin(admin.ModelAdmin):
+    list_display = ["name_zh", "name_en", "slug", "weekday", "local_time", "time_zone", "order"]
+    list_editable = ["order"]
+    prepopulated_fields = {"slug": ["name_en"]}
+    search_fields = ["name_zh", "name_en", "slug"]
+
+
+@admin.register(Season)
+class SeasonAdmin(admin.ModelAdmin):
+    list_display = ["label", "order", "start_date", "end_date", "is_current"]
+    list_editable = ["order"]
+    search_fields = ["label"]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Shown for context only: these rows change through the services (capacity, history)."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ParticipationInline(ReadOnlyInline):
+    model = Participation
+    fields = ["user", "role", "joined_at"]
+
+
+class TaskInline(ReadOnlyInline):
+    model = Task
+    fields = ["title", "assignee", "status", "due_date"]
+
+
+class TransitionInline(ReadOnlyInline):
+    model = TopicTransition
+    fields = ["at", "from_status", "to_status", "by", "reason"]
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _transition_action(to: str, label, needs_reason: bool = False):
+    def action(modeladmin, request, queryset):
+        reason = ""
+        if needs_reason:
+            form = ReasonForm(request.POST if "apply" in request.POST else None)
+            if not form.is_valid():
+                return TemplateResponse(
+                    request,
+                    "admin/topic_sessions/topic/reason.html",
+                    {
+                        **modeladmin.admin_site.each_context(request),
+                        "title": label,
+                        "form": form,
+                        "topics": queryset,
+                        "action": request.POST["action"],
+                        "opts": modeladmin.model._meta,
+                    },
+                )
+            reason = form.cleaned_data["reason"]
+        done = 0
+        for topic in queryset:
+            try:
+                topic_transition(topic=topic, to=to, by=request.user, reason=reason)
+                done += 1
+            except (TopicError, PermissionDenied) as error:
+                modeladmin.message_user(request, f"{topic}: {error}", messages.ERROR)
+        if done:
+            modeladmin.message_user(
+                request,
+                _("%(count)d topic(s): %(action)s.") % {"count": done, "action": label},
+                messages.SUCCESS,
+            )
+        return None
+
+    action.__name__ = f"make_{to}"
+    action.short_description = label
+    return action
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    list_display = ["title", "proposer", "track", "sub_theme", "season", "status", "preferred_week"]
+    list_filter = ["status", "track", "season", "members_only"]
+    search_fields = ["title", "sub_theme", "summary", "proposer__email", "proposer__display_name"]
+    list_select_related = ["proposer", "track", "season"]
+    autocomplete_fields = ["proposer", "co_presenters"]
+    readonly_fields = ["status", "created_at", "updated_at"]
+    inlines = [ParticipationInline, TaskInline, TransitionInline]
+    date_hierarchy = "created_at"
+    actions = [
+        _transition_action(TopicStatus.ACCEPTED, _("Accept")),
+        _transition_action(TopicStatus.REJECTED, _("Reject (with a reason)"), needs_reason=True),
+        _transition_action(TopicStatus.RECRUITING, _("Start recruiting")),
+        "schedule_nearest",
+        "export_csv",
+    ]
+    change_list_template = "admin/topic_sessions/topic/change_list.html"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_urls(self):
+        from sessions.admin_csv import import_view
+
+        return [
+            path(
+                "import-csv/",
+                self.admin_site.admin_view(lambda request: import_view(request, self.admin_site)),
+                name="topic_sessions_topic_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description=_("Schedule in the free slot nearest to the preferred week"))
+    def schedule_nearest(self, request, queryset):
+        """The same service as the staff scheduling page, with its first suggestion."""
+        now = timezone.now()
+        for topic in queryset.select_related("track"):
+            slots = free_slots(track=topic.track, now=now, preferred_week=topic.preferred_week)
+            try:
+                if not slots:
+                    raise SchedulingError(_("No free slot in the next weeks."))
+                session = session_schedule(topic=topic, start=slots[0], by=request.user, now=now)
+            except (SchedulingError, PermissionDenied) as error:
+                self.message_user(request, f"{topic}: {error}", messages.ERROR)
+            else:
+                when = timezone.localtime(session.start)
+                self.message_user(request, f"{topic}: {when:%Y-%m-%d %H:%M}", messages.SUCCESS)
+
+    @admin.action(description=_("Export selected topics as CSV"))
+    def export_csv(self, request, queryset):
+        from sessions.admin_csv import export_view
+
+        return export_view(request, queryset)
+
+
+class SessionChangeInline(ReadOnlyInline):
+    model = SessionChange
+    fields = ["at", "kind", "from_start", "to_start", "by", "reason"]
+
+
+class RSVPInline(ReadOnlyInline):
+    model = RSVP
+    fields = ["user", "created_at"]
+
+
+class AttendanceInline(ReadOnlyInline):
+    model = Attendance
+    fields = ["user", "how", "recorded_by", "at"]
+
+
+@admin.register(WeeklySession)
+class WeeklySessionAdmin(admin.ModelAdmin):
+    """Times change only through the actions (slip, cancel), which keep history and SEQUENCE."""
+
+    list_display = ["topic", "track", "start", "status", "meeting_provider", "sequence"]
+    list_filter = ["status", "track", "meeting_provider"]
+    search_fields = ["topic__title"]  # also serves the library's autocomplete
+    list_select_related = ["topic", "track"]
+    date_hierarchy = "start"
+    fields = [
+        "topic", "track", "start", "duration_minutes", "status", "sequence",
+        "meeting_provider", "meeting_url", "meeting_id", "meeting_passcode", "organiser_note",
+        "cancel_reason",
+    ]  # fmt: skip
+    readonly_fields = [
+        "topic",
+        "track",
+        "start",
+        "duration_minutes",
+        "status",
+        "sequence",
+        "cancel_reason",
+    ]
+    inlines = [SessionChangeInline, RSVPInline, AttendanceInline]
+    actions = ["slip", "cancel"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def has_add_permission(self, request) -> bool:
+        return False  # sessions are made by scheduling a ready topic
+
+    def save_model(self, request, obj, form, change):
+        session_update_meeting(
+            session=obj,
+            by=request.user,
+            **{field: form.cleaned_data.get(field, "") for field in MEETING_FIELDS},
+        )
+
+    @admin.action(description=_("Slip to the next free week"))
+    def slip(self, request, queryset):
+        for session in queryset:
+            try:
+                session = session_slip(session=session, by=request.user)
+            except (SchedulingError, PermissionDenied) as error:
+                self.message_user(request, f"{session}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, str(session), messages.SUCCESS)
+
+    @admin.action(description=_("Cancel (with a reason)"))
+    def cancel(self, request, queryset):
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/topic_sessions/topic/reason.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("Cancel (with a reason)"),
+                    "form": form,
+                    "topics": queryset,
+                    "action": request.POST["action"],
+                    "opts": self.model._meta,
+                },
+            )
+        for session in queryset:
+            try:
+                session_cancel(session=session, by=request.user, reason=form.cleaned_data["reason"])
+            except (SchedulingError, PermissionDenied) as error:
+                self.message_user(request, f"{session}: {error}", messages.ERROR)
+        return None

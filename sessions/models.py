@@ -1,0 +1,499 @@
+import datetime
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from topicshare.validators import validate_image_size
+
+
+def _validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value})
+
+
+class Track(models.Model):
+    """A domain of the forum (NLP, CV, RecSys …) with the weekly slot its sessions use."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    name_zh = models.CharField(_("name (Chinese)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    colour = models.CharField(
+        _("colour"),
+        max_length=7,
+        default="#2563eb",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #2563eb."))],
+    )
+    weekday = models.PositiveSmallIntegerField(
+        _("weekday"), choices=Weekday.choices, default=Weekday.SATURDAY
+    )
+    local_time = models.TimeField(_("local start time"), default=datetime.time(20, 30))
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[_validate_time_zone]
+    )
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"),
+        default=90,
+        validators=[MinValueValidator(15), MaxValueValidator(600)],
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("track")
+        verbose_name_plural = _("tracks")
+        ordering = ["order", "slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+
+class Season(models.Model):
+    """A season of the forum: "Topic 1" … "Topic 7", or "初期" for the early days."""
+
+    label = models.CharField(_("label"), max_length=40, unique=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    is_current = models.BooleanField(_("current"), default=False)
+
+    class Meta:
+        verbose_name = _("season")
+        verbose_name_plural = _("seasons")
+        ordering = ["order", "label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"],
+                condition=models.Q(is_current=True),
+                name="one_current_season",
+                violation_error_message=_("Only one season can be the current one."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True)
+                | models.Q(start_date__isnull=True)
+                | models.Q(end_date__gte=models.F("start_date")),
+                name="season_ends_after_start",
+                violation_error_message=_("A season cannot end before it starts."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class TopicStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    RECRUITING = "recruiting", _("Recruiting")
+    PREPARING = "preparing", _("Preparing")
+    READY = "ready", _("Ready")
+    SCHEDULED = "scheduled", _("Scheduled")
+    PRESENTED = "presented", _("Presented")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# The five things every share must cover (必须分享内容), in DOMAIN.md's order.
+CHECKLIST = [
+    ("check_intro", _("Introduction to the field (10–20 min)")),
+    ("check_methods", _("Common methods and ideas (motivation, model, loss)")),
+    ("check_code", _("Preprocessing and model code")),
+    ("check_survey", _("Survey of industry and academic approaches")),
+    ("check_opinion", _("The presenter's own view")),
+]
+
+
+class Topic(models.Model):
+    """One row of the topic sheet (Topic 发起表)."""
+
+    title = models.CharField(_("title"), max_length=200)
+    track = models.ForeignKey(
+        Track, verbose_name=_("track"), on_delete=models.PROTECT, related_name="topics"
+    )
+    season = models.ForeignKey(
+        Season,
+        verbose_name=_("season"),
+        on_delete=models.PROTECT,
+        related_name="topics",
+        null=True,
+        blank=True,
+    )
+    sub_theme = models.CharField(
+        _("sub-theme"), max_length=60, blank=True, help_text=_("For example 文本匹配.")
+    )
+    summary = models.TextField(_("summary"), blank=True, help_text=_("Markdown."))
+    paper_links = models.JSONField(_("paper links"), default=list, blank=True)
+    proposer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("proposer"),
+        on_delete=models.PROTECT,
+        related_name="proposed_topics",
+    )
+    co_presenters = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("co-presenters"),
+        related_name="co_presented_topics",
+        blank=True,
+    )
+    preferred_week = models.DateField(
+        _("preferred week"),
+        null=True,
+        blank=True,
+        help_text=_("Any day of the week you would like to present in."),
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=TopicStatus.choices,
+        default=TopicStatus.PROPOSED,
+        db_index=True,
+    )
+    capacity = models.PositiveSmallIntegerField(
+        _("participant places"),
+        default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+    )
+    members_only = models.BooleanField(
+        _("members only"),
+        default=False,
+        help_text=_("Only members of the inner study group may join the participant group."),
+    )
+    group_chat_link = models.URLField(
+        _("group chat link"), blank=True, help_text=_("WeChat group or Feishu link.")
+    )
+    group_qr = models.ImageField(
+        _("group QR code"),
+        upload_to="topics/qr/",
+        blank=True,
+        validators=[validate_image_size],
+    )
+    check_intro = models.BooleanField(CHECKLIST[0][1], default=False)
+    check_methods = models.BooleanField(CHECKLIST[1][1], default=False)
+    check_code = models.BooleanField(CHECKLIST[2][1], default=False)
+    check_survey = models.BooleanField(CHECKLIST[3][1], default=False)
+    check_opinion = models.BooleanField(CHECKLIST[4][1], default=False)
+    reason = models.TextField(
+        _("reason"), blank=True, help_text=_("Why it was rejected or cancelled.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["track", "status"]), models.Index(fields=["season"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def checklist(self) -> list[tuple[str, str, bool]]:
+        return [(field, label, getattr(self, field)) for field, label in CHECKLIST]
+
+    @property
+    def checklist_done(self) -> bool:
+        return all(getattr(self, field) for field, _label in CHECKLIST)
+
+    @property
+    def participant_count(self) -> int:
+        """Participants (not the proposer). Selectors annotate it; otherwise one query."""
+        annotated = self.__dict__.get("participant_total")
+        if annotated is not None:
+            return annotated
+        return self.participations.filter(role=Participation.Role.PARTICIPANT).count()
+
+    @property
+    def places_left(self) -> int:
+        return max(0, self.capacity - self.participant_count)
+
+    def clean(self) -> None:
+        if not self.title.strip():
+            raise ValidationError({"title": _("The title cannot be empty.")})
+        if self.preferred_week:
+            # A week is stored as its Monday, whatever day was picked.
+            self.preferred_week -= datetime.timedelta(days=self.preferred_week.weekday())
+
+
+class TopicTransition(models.Model):
+    """Append-only: every status change of a topic, who made it and why."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(
+        _("from"), max_length=20, choices=TopicStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=20, choices=TopicStatus.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("topic transition")
+        verbose_name_plural = _("topic transitions")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class Participation(models.Model):
+    class Role(models.TextChoices):
+        PROPOSER = "proposer", _("Proposer")
+        PARTICIPANT = "participant", _("Participant")
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="participations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("participation")
+        verbose_name_plural = _("participations")
+        ordering = ["joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "user"], name="one_participation_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.topic} ({self.role})"
+
+
+class Task(models.Model):
+    """A piece of the group's preparation work (分工)."""
+
+    class Status(models.TextChoices):
+        TODO = "todo", _("To do")
+        DOING = "doing", _("Doing")
+        DONE = "done", _("Done")
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(_("title"), max_length=200)
+    notes = models.TextField(_("notes"), blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tasks",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.TODO
+    )
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        ordering = ["status", "due_date", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    LIVE = "live", _("Live")
+    DONE = "done", _("Done")
+    POSTPONED = "postponed", _("Postponed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# Sessions that hold their slot (a cancelled or postponed one frees it).
+ACTIVE_SESSION_STATUSES = [SessionStatus.SCHEDULED, SessionStatus.LIVE, SessionStatus.DONE]
+
+
+class MeetingProvider(models.TextChoices):
+    TENCENT = "tencent", _("Tencent Meeting")
+    FEISHU = "feishu", _("Feishu")
+    ZOOM = "zoom", _("Zoom")
+    OTHER = "other", _("Other")
+
+
+class WeeklySession(models.Model):
+    """A topic presented in one of its track's weekly slots."""
+
+    topic = models.ForeignKey(
+        Topic, verbose_name=_("topic"), on_delete=models.PROTECT, related_name="sessions"
+    )
+    track = models.ForeignKey(
+        Track, verbose_name=_("track"), on_delete=models.PROTECT, related_name="sessions"
+    )
+    start = models.DateTimeField(_("start"), db_index=True)
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"),
+        default=90,
+        validators=[MinValueValidator(15), MaxValueValidator(600)],
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
+    )
+    meeting_provider = models.CharField(
+        _("meeting provider"), max_length=12, choices=MeetingProvider.choices, blank=True
+    )
+    meeting_url = models.URLField(_("meeting link"), blank=True)
+    meeting_id = models.CharField(_("meeting ID"), max_length=40, blank=True)
+    meeting_passcode = models.CharField(_("passcode"), max_length=20, blank=True)
+    organiser_note = models.TextField(_("organiser's note"), blank=True)
+    cancel_reason = models.TextField(_("reason"), blank=True)
+    # RFC 5545 SEQUENCE: grows on every change calendar clients must pick up.
+    sequence = models.PositiveIntegerField(_("revision"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("weekly session")
+        verbose_name_plural = _("weekly sessions")
+        ordering = ["start", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["track", "start"],
+                condition=models.Q(status__in=["scheduled", "live", "done"]),
+                name="one_session_per_slot",
+                violation_error_message=_("This slot already has a session."),
+            ),
+            models.UniqueConstraint(
+                fields=["topic"],
+                condition=models.Q(status__in=["scheduled", "live", "done"]),
+                name="one_active_session_per_topic",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} · {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def end(self) -> datetime.datetime:
+        return self.start + datetime.timedelta(minutes=self.duration_minutes)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_SESSION_STATUSES
+
+
+class SessionPresenter(models.Model):
+    """Who presents in a session, copied when it is scheduled, so that the database itself
+    refuses one person presenting in two sessions that start at the same moment."""
+
+    session = models.ForeignKey(WeeklySession, on_delete=models.CASCADE, related_name="presenters")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presenting"
+    )
+    start = models.DateTimeField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("presenter")
+        verbose_name_plural = _("presenters")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "start"],
+                condition=models.Q(active=True),
+                name="one_presentation_at_a_time",
+                violation_error_message=_("This person already presents at that time."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.start:%Y-%m-%d %H:%M}"
+
+
+class SessionChange(models.Model):
+    """Append-only history of a session: scheduled, slipped, postponed, cancelled, edited."""
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        SLIPPED = "slipped", _("Slipped to a later week")
+        POSTPONED = "postponed", _("Postponed")
+        CANCELLED = "cancelled", _("Cancelled")
+        EDITED = "edited", _("Meeting details changed")
+
+    session = models.ForeignKey(WeeklySession, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(_("change"), max_length=12, choices=Kind.choices)
+    from_start = models.DateTimeField(_("from"), null=True, blank=True)
+    to_start = models.DateTimeField(_("to"), null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("session change")
+        verbose_name_plural = _("session changes")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {self.kind}"
+
+
+class RSVP(models.Model):
+    session = models.ForeignKey(WeeklySession, on_delete=models.CASCADE, related_name="rsvps")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rsvps"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("RSVP")
+        verbose_name_plural = _("RSVPs")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="one_rsvp_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.session_id}"
+
+
+class Attendance(models.Model):
+    class How(models.TextChoices):
+        SELF = "self", _("Self check-in")
+        ORGANISER = "organiser", _("Recorded by an organiser")
+
+    session = models.ForeignKey(WeeklySession, on_delete=models.CASCADE, related_name="attendances")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attendances"
+    )
+    how = models.CharField(_("how"), max_length=12, choices=How.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendances")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="one_attendance_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.session_id}"

@@ -1,0 +1,287 @@
+"""What the forum tells people, and whom: the messages of the reminders and event notices.
+Queued through the outbox (topicshare/outbox.py), never sent from here."""
+
+import datetime
+
+from django.contrib.auth.models import Group
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.models import User
+from members.roles import Role
+from sessions.models import Participation, Topic, TopicStatus, WeeklySession
+from topicshare.models import ChatWebhook, NotificationKind
+from topicshare.outbox import Message, absolute_url, notification_enqueue, notifications_cancel
+
+K = NotificationKind
+REMINDER_KINDS = [K.PROMOTION, K.RECRUITMENT_CHECK, K.DAY_BEFORE, K.AT_START, K.AFTER]
+
+
+def occasion_of(session: WeeklySession) -> str:
+    """Reminders belong to a session at one start time: a slipped session gets new ones."""
+    return session.start.astimezone(datetime.UTC).strftime("%Y%m%dT%H%MZ")
+
+
+# --- Who ---------------------------------------------------------------------------------------
+
+
+def _people():
+    return User.objects.filter(is_active=True, is_placeholder=False).exclude(email="")
+
+
+def presenters_of(session: WeeklySession):
+    return _people().filter(presenting__session=session).distinct()
+
+
+def participants_of(topic: Topic):
+    return _people().filter(
+        participations__topic=topic, participations__role=Participation.Role.PARTICIPANT
+    )
+
+
+def group_of(topic: Topic):
+    """Proposer, co-presenters and participants."""
+    return (
+        _people()
+        .filter(
+            Q(participations__topic=topic) | Q(co_presented_topics=topic) | Q(proposed_topics=topic)
+        )
+        .distinct()
+    )
+
+
+def rsvps_of(session: WeeklySession):
+    return _people().filter(rsvps__session=session)
+
+
+def members():
+    names = [Role.MEMBER.value, Role.COMMITTEE.value, Role.ORGANISER.value]
+    return (
+        _people()
+        .filter(Q(groups__in=Group.objects.filter(name__in=names)) | Q(is_superuser=True))
+        .distinct()
+    )
+
+
+def organisers():
+    return _people().filter(Q(groups__name=Role.ORGANISER.value) | Q(is_superuser=True)).distinct()
+
+
+def track_followers(track):
+    return _people().filter(tracks_of_interest=track)
+
+
+def chats_for(*, track, audience: str):
+    """Enabled chat webhooks of that group, forum-wide or for the session's track."""
+    if not audience:
+        return ChatWebhook.objects.none()
+    return ChatWebhook.objects.filter(enabled=True, audience=audience).filter(
+        Q(track__isnull=True) | Q(track=track)
+    )
+
+
+# --- What ------------------------------------------------------------------------------------
+
+
+def _when(session: WeeklySession) -> str:
+    local = timezone.localtime(session.start)
+    return f"{local:%Y-%m-%d %H:%M} ({timezone.get_current_timezone_name()})"
+
+
+def _presenter_names(session: WeeklySession) -> str:
+    topic = session.topic
+    return "、".join([topic.proposer.name, *(p.name for p in topic.co_presenters.all())])
+
+
+def _meeting_lines(session: WeeklySession) -> list[str]:
+    lines = []
+    if session.meeting_url:
+        lines.append(_("Meeting link: %(url)s") % {"url": session.meeting_url})
+    if session.meeting_id:
+        lines.append(_("Meeting ID: %(id)s") % {"id": session.meeting_id})
+    if session.meeting_passcode:
+        lines.append(_("Passcode: %(passcode)s") % {"passcode": session.meeting_passcode})
+    if session.organiser_note:
+        lines.append(_("Note from the organisers: %(note)s") % {"note": session.organiser_note})
+    return lines
+
+
+def session_message(kind: str, session: WeeklySession) -> Message:
+    """The reminder `kind` about `session`, in the active language."""
+    topic = session.topic
+    url = absolute_url(reverse("sessions:detail", args=[session.pk]))
+    about = _("“%(title)s” by %(presenters)s, %(when)s, track %(track)s.") % {
+        "title": topic.title,
+        "presenters": _presenter_names(session),
+        "when": _when(session),
+        "track": session.track.name,
+    }
+    if kind == K.PROMOTION:
+        summary = topic.summary.strip()
+        return Message(
+            _("Coming up in two weeks: %(title)s") % {"title": topic.title},
+            [about, summary[:600] if summary else "",
+             _("The participant group is recruiting: join it on the topic page.")],
+            absolute_url(reverse("topics:detail", args=[topic.pk])),
+        )  # fmt: skip
+    if kind == K.RECRUITMENT_CHECK:
+        return Message(
+            _("The group of “%(title)s” is still small") % {"title": topic.title},
+            [about, _("%(count)d of %(capacity)d places are taken, one week before the session.")
+             % {"count": topic.participant_count, "capacity": topic.capacity}],
+            absolute_url(reverse("topics:detail", args=[topic.pk])),
+        )  # fmt: skip
+    if kind == K.DAY_BEFORE:
+        return Message(
+            _("Tomorrow: %(title)s") % {"title": topic.title},
+            [about, *_meeting_lines(session), _("The calendar event is attached.")],
+            url,
+        )
+    if kind == K.AT_START:
+        return Message(
+            _("Starting now: %(title)s") % {"title": topic.title},
+            [about, *_meeting_lines(session)],
+            url,
+        )
+    if kind == K.AFTER:
+        item = session.library_items.filter(parent__isnull=True).first()
+        if item is not None:
+            url = absolute_url(reverse("library:materials", args=[item.pk]))
+        return Message(
+            _("Thank you for presenting “%(title)s”") % {"title": topic.title},
+            [_("Please send the slides and the recording link (with its extraction code) so "
+               "that they can go into the library.")],
+            url,
+        )  # fmt: skip
+    if kind == K.SESSION_SCHEDULED:
+        return Message(
+            _("Scheduled: %(title)s") % {"title": topic.title},
+            [about, *_meeting_lines(session)],
+            url,
+        )
+    if kind == K.SESSION_SLIPPED:
+        return Message(
+            _("Moved: %(title)s") % {"title": topic.title},
+            [_("The session moved to a new time."), about],
+            url,
+        )
+    if kind == K.SESSION_CANCELLED:
+        status = session.get_status_display()
+        return Message(
+            _("%(status)s: %(title)s") % {"status": status, "title": topic.title},
+            [about, _("Reason: %(reason)s") % {"reason": session.cancel_reason or "—"}],
+            url,
+        )
+    raise ValueError(kind)
+
+
+def topic_promotion_message(topic: Topic, slot) -> Message:
+    local = timezone.localtime(slot)
+    return Message(
+        _("Coming up in two weeks: %(title)s") % {"title": topic.title},
+        [
+            _("“%(title)s” by %(presenter)s, planned for the week of %(week)s, track %(track)s.")
+            % {"title": topic.title, "presenter": topic.proposer.name,
+               "week": f"{local:%Y-%m-%d}", "track": topic.track.name},
+            topic.summary.strip()[:600],
+            _("The participant group is recruiting: join it on the topic page."),
+        ],
+        absolute_url(reverse("topics:detail", args=[topic.pk])),
+    )  # fmt: skip
+
+
+def topic_message(kind: str, topic: Topic, *, reason: str = "", who: User | None = None) -> Message:
+    url = absolute_url(reverse("topics:detail", args=[topic.pk]))
+    if kind == K.TOPIC_ACCEPTED:
+        return Message(
+            _("Your topic was accepted: %(title)s") % {"title": topic.title},
+            [_("An organiser accepted your topic. Two weeks before the session the forum "
+               "promotes it and recruits the participant group.")],
+            url,
+        )  # fmt: skip
+    if kind == K.TOPIC_REJECTED:
+        return Message(
+            _("Your topic was not accepted: %(title)s") % {"title": topic.title},
+            [_("Reason: %(reason)s") % {"reason": reason or "—"}],
+            url,
+        )
+    if kind == K.RECRUITING_OPENED:
+        return Message(
+            _("Recruiting has started: %(title)s") % {"title": topic.title},
+            [_("People can now join the participant group of your topic.")],
+            url,
+        )
+    if kind == K.GROUP_JOINED:
+        return Message(
+            _("%(name)s joined the group of “%(title)s”")
+            % {"name": who.name, "title": topic.title},
+            [_("%(count)d of %(capacity)d places are taken.")
+             % {"count": topic.participant_count, "capacity": topic.capacity}],
+            absolute_url(reverse("topics:group", args=[topic.pk])),
+        )  # fmt: skip
+    raise ValueError(kind)
+
+
+# --- Event notices (called by the services, inside their transaction) -----------------------
+
+
+def notify_topic_transition(*, topic: Topic, transition) -> None:
+    kind = {
+        TopicStatus.ACCEPTED: K.TOPIC_ACCEPTED,
+        TopicStatus.REJECTED: K.TOPIC_REJECTED,
+        TopicStatus.RECRUITING: K.RECRUITING_OPENED,
+    }.get(transition.to_status)
+    if kind is None:
+        return
+    recipients = [topic.proposer, *topic.co_presenters.all()]
+    notification_enqueue(
+        kind=kind,
+        subject=topic,
+        occasion=str(transition.pk),
+        recipients=recipients,
+        render=lambda: topic_message(kind, topic, reason=transition.reason),
+        due_at=transition.at,
+    )
+
+
+def notify_group_joined(*, participation: Participation) -> None:
+    topic = participation.topic
+    notification_enqueue(
+        kind=K.GROUP_JOINED,
+        subject=topic,
+        occasion=str(participation.pk),
+        recipients=[topic.proposer, *topic.co_presenters.all()],
+        render=lambda: topic_message(K.GROUP_JOINED, topic, who=participation.user),
+        due_at=timezone.now(),
+    )
+
+
+def notify_session_change(*, session: WeeklySession, change) -> None:
+    """Scheduled, slipped, postponed or cancelled: tell the people concerned, and re-plan the
+    reminders (a moved session gets new ones at its new time; a cancelled one none)."""
+    kind = {
+        "scheduled": K.SESSION_SCHEDULED,
+        "slipped": K.SESSION_SLIPPED,
+        "postponed": K.SESSION_CANCELLED,
+        "cancelled": K.SESSION_CANCELLED,
+    }.get(change.kind)
+    if kind is None:
+        return
+    if change.kind == "slipped":
+        notifications_cancel(
+            subject=session, kinds=REMINDER_KINDS, keep_occasion=occasion_of(session)
+        )
+    elif change.kind in {"postponed", "cancelled"}:
+        notifications_cancel(subject=session, kinds=REMINDER_KINDS)
+    # presenters_of includes presenters of a cancelled session (their rows are inactive).
+    recipients = [*presenters_of(session), *participants_of(session.topic), *rsvps_of(session)]
+    notification_enqueue(
+        kind=kind,
+        subject=session,
+        occasion=str(change.pk),
+        recipients=recipients,
+        render=lambda: session_message(kind, session),
+        due_at=change.at,
+    )

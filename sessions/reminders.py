@@ -1,0 +1,153 @@
+"""Materialise the time-based reminders (ReminderRule) that are due into the outbox.
+
+Run by the dispatcher every minute. For each enabled rule, a session whose reminder moment
+(start + offset) has come, and passed less than `stale_after` ago, gets its notifications
+queued once per occasion (its start time); a ReminderMark remembers that, so the sweep does
+not recompute recipients. A session scheduled late gets the already-due reminders at once,
+except those whose moment passed too long ago."""
+
+import datetime
+import zoneinfo
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+
+from sessions.models import Participation, SessionStatus, Topic, TopicStatus, WeeklySession
+from sessions.notices import (
+    chats_for,
+    members,
+    occasion_of,
+    organisers,
+    participants_of,
+    presenters_of,
+    rsvps_of,
+    session_message,
+    topic_promotion_message,
+    track_followers,
+)
+from sessions.scheduling import track_slots
+from sessions.services import topic_transition
+from topicshare.models import NotificationKind, ReminderMark, ReminderRule
+from topicshare.outbox import notification_enqueue
+
+K = NotificationKind
+
+
+def _recipients(rule: ReminderRule, session: WeeklySession) -> list:
+    people = []
+    if rule.to_presenters:
+        people += presenters_of(session)
+    if rule.to_participants:
+        people += participants_of(session.topic)
+    if rule.to_rsvps:
+        people += rsvps_of(session)
+    if rule.to_members:
+        people += members()
+    if rule.to_track_followers:
+        people += track_followers(session.track)
+    if rule.to_organisers:
+        people += organisers()
+    return people
+
+
+def _due_sessions(rule: ReminderRule, now: datetime.datetime):
+    statuses = [SessionStatus.SCHEDULED, SessionStatus.LIVE]
+    if rule.offset > datetime.timedelta(0):
+        statuses.append(SessionStatus.DONE)
+    return (
+        WeeklySession.objects.filter(
+            status__in=statuses,
+            start__lte=now - rule.offset,
+            start__gt=now - rule.offset - rule.stale_after,
+        )
+        .select_related("topic", "track", "topic__proposer")
+        .prefetch_related("topic__co_presenters")
+        .annotate(
+            participant_total=Count(
+                "topic__participations",
+                filter=Q(topic__participations__role=Participation.Role.PARTICIPANT),
+            )
+        )
+    )
+
+
+def _promote_accepted_topics(rule: ReminderRule, now: datetime.datetime) -> int:
+    """An accepted topic has no session yet (it is scheduled once ready), but it has a
+    preferred week: two weeks before that week's slot the promotion opens recruiting."""
+    queued = 0
+    topics = Topic.objects.filter(
+        status=TopicStatus.ACCEPTED,
+        preferred_week__isnull=False,
+        preferred_week__lte=(now - rule.offset).date(),
+    ).select_related("track", "proposer")
+    for topic in topics:
+        zone = zoneinfo.ZoneInfo(topic.track.time_zone)
+        week_starts = datetime.datetime.combine(topic.preferred_week, datetime.time.min, zone)
+        slot = track_slots(track=topic.track, after=week_starts - datetime.timedelta(seconds=1))[0]
+        if slot + rule.offset > now:
+            continue
+        topic_transition(topic=topic, to=TopicStatus.RECRUITING, by=None, internal=True)
+        queued += notification_enqueue(
+            kind=rule.kind,
+            subject=topic,
+            occasion=topic.preferred_week.isoformat(),
+            recipients=[*members(), *track_followers(topic.track)] if rule.by_email else [],
+            channels=list(chats_for(track=topic.track, audience=rule.chat_audience)),
+            render=lambda topic=topic, slot=slot: topic_promotion_message(topic, slot),
+            due_at=now,
+        )
+    return queued
+
+
+def reminders_materialise(*, now: datetime.datetime) -> int:
+    """Queue every due reminder once. Returns how many notifications were queued."""
+    session_type = ContentType.objects.get_for_model(WeeklySession)
+    queued = 0
+    for rule in ReminderRule.objects.filter(enabled=True):
+        if rule.kind == K.PROMOTION:
+            queued += _promote_accepted_topics(rule, now)
+        sessions = list(_due_sessions(rule, now))
+        if not sessions:
+            continue
+        done = set(
+            ReminderMark.objects.filter(
+                kind=rule.kind, subject_type=session_type, subject_id__in=[s.pk for s in sessions]
+            ).values_list("subject_id", "occasion")
+        )
+        for session in sessions:
+            occasion = occasion_of(session)
+            if (session.pk, occasion) in done:
+                continue
+            queued += _materialise_one(rule, session, occasion, session_type, now)
+    return queued
+
+
+@transaction.atomic
+def _materialise_one(rule, session, occasion, session_type, now) -> int:
+    try:
+        with transaction.atomic():
+            ReminderMark.objects.create(
+                kind=rule.kind, subject_type=session_type, subject_id=session.pk, occasion=occasion
+            )
+    except IntegrityError:
+        return 0  # another dispatcher got here first
+    topic = session.topic
+    # Annotated by _due_sessions; Topic.participant_count reads it without a query.
+    topic.participant_total = session.participant_total
+    if rule.kind == K.RECRUITMENT_CHECK and topic.participant_count >= rule.minimum_group:
+        return 0
+    if rule.kind == K.PROMOTION and topic.status == TopicStatus.ACCEPTED:
+        # The two-week promotion opens recruiting (DOMAIN.md: 宣传 + 建群).
+        topic_transition(topic=topic, to=TopicStatus.RECRUITING, by=None, internal=True)
+    channels = list(chats_for(track=session.track, audience=rule.chat_audience))
+    return notification_enqueue(
+        kind=rule.kind,
+        subject=session,
+        occasion=occasion,
+        recipients=_recipients(rule, session) if rule.by_email else [],
+        channels=channels,
+        render=lambda: session_message(rule.kind, session),
+        due_at=now,
+        attach_ics=rule.kind == K.DAY_BEFORE,
+    )

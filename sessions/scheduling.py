@@ -1,0 +1,434 @@
+"""Weekly sessions: the slots a track's rule yields, and the services that schedule, slip,
+postpone and cancel sessions, take RSVPs and record attendance. Every time-dependent
+function takes `now`."""
+
+import datetime
+import zoneinfo
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.models import User
+from members.rules import is_audience, is_organiser
+from sessions.models import (
+    ACTIVE_SESSION_STATUSES,
+    RSVP,
+    Attendance,
+    MeetingProvider,
+    SessionChange,
+    SessionPresenter,
+    SessionStatus,
+    Topic,
+    TopicStatus,
+    Track,
+    WeeklySession,
+)
+from sessions.notices import notify_session_change
+from sessions.services import TopicError, monday_of, topic_transition
+
+UPCOMING_WEEKS = 12
+SHORT_PROMOTION = datetime.timedelta(days=14)
+CHECK_IN_OPENS = datetime.timedelta(minutes=15)
+
+
+MEETING_FIELDS = [
+    "meeting_provider", "meeting_url", "meeting_id", "meeting_passcode", "organiser_note",
+]  # fmt: skip
+
+
+class SchedulingError(TopicError):
+    """A scheduling request that breaks a rule; the message is shown as is."""
+
+
+# --- Slots -----------------------------------------------------------------------------------
+
+
+def track_slots(
+    *, track: Track, after: datetime.datetime, weeks: int = UPCOMING_WEEKS
+) -> list[datetime.datetime]:
+    """The next `weeks` starts of the track's weekly slot strictly after `after`, as aware
+    datetimes in the track's time zone (DST-safe: the wall-clock time stays fixed)."""
+    zone = zoneinfo.ZoneInfo(track.time_zone)
+    local = after.astimezone(zone)
+    day = local.date() + datetime.timedelta(days=(track.weekday - local.weekday()) % 7)
+    slots: list[datetime.datetime] = []
+    while len(slots) < weeks:
+        start = datetime.datetime.combine(day, track.local_time, tzinfo=zone)
+        if start > after:
+            slots.append(start)
+        day += datetime.timedelta(days=7)
+    return slots
+
+
+def is_on_slot(*, track: Track, start: datetime.datetime) -> bool:
+    local = start.astimezone(zoneinfo.ZoneInfo(track.time_zone))
+    return local.weekday() == track.weekday and local.time() == track.local_time
+
+
+def free_slots(
+    *,
+    track: Track,
+    now: datetime.datetime,
+    weeks: int = UPCOMING_WEEKS,
+    preferred_week: datetime.date | None = None,
+) -> list[datetime.datetime]:
+    """The track's upcoming slots without a session, nearest to `preferred_week` first."""
+    slots = track_slots(track=track, after=now, weeks=weeks)
+    taken = set(
+        WeeklySession.objects.filter(
+            track=track,
+            status__in=ACTIVE_SESSION_STATUSES,
+            start__gte=slots[0],
+            start__lte=slots[-1],
+        ).values_list("start", flat=True)
+    )
+    free = [slot for slot in slots if slot not in taken]
+    if preferred_week:
+        # Weeks run Monday to Sunday: a slot inside the preferred week comes first, then the
+        # weeks around it, nearest first, earlier before later.
+        wanted = monday_of(preferred_week)
+        free.sort(key=lambda slot: (abs((monday_of(slot.date()) - wanted).days), slot))
+    return free
+
+
+def slot_warnings(*, start: datetime.datetime, now: datetime.datetime) -> list[str]:
+    if start - now < SHORT_PROMOTION:
+        days = max(0, (start - now).days)
+        return [
+            _("This slot is only %(days)d days away: the two-week promotion will be short.")
+            % {"days": days}
+        ]
+    return []
+
+
+# --- Scheduling ------------------------------------------------------------------------------
+
+
+def _require_organiser(user: User) -> None:
+    if not is_organiser(user):
+        raise PermissionDenied(_("Only organisers schedule sessions."))
+
+
+def _presenters(topic: Topic) -> list[User]:
+    return [topic.proposer, *topic.co_presenters.exclude(pk=topic.proposer_id)]
+
+
+def _check_presenters_free(
+    *, users: Iterable[User], start: datetime.datetime, end: datetime.datetime, exclude=None
+) -> None:
+    busy = SessionPresenter.objects.filter(
+        user__in=list(users), active=True, session__start__lt=end
+    ).select_related("session", "user")
+    if exclude is not None:
+        busy = busy.exclude(session=exclude)
+    for row in busy:
+        if row.session.end > start:
+            raise SchedulingError(
+                _("%(name)s already presents “%(topic)s” at that time.")
+                % {"name": row.user.name, "topic": row.session.topic.title}
+            )
+
+
+def _validate_meeting(meeting: dict) -> dict:
+    """All of MEETING_FIELDS, cleaned; a field left out means empty."""
+    unknown = set(meeting) - set(MEETING_FIELDS)
+    if unknown:
+        raise SchedulingError(_("Unknown fields: %s") % ", ".join(sorted(unknown)))
+    cleaned = {field: str(meeting.get(field) or "").strip() for field in MEETING_FIELDS}
+    if len(cleaned["meeting_id"]) > 40 or len(cleaned["meeting_passcode"]) > 20:
+        raise SchedulingError(_("The meeting ID or passcode is too long."))
+    if cleaned["meeting_provider"] and cleaned["meeting_provider"] not in MeetingProvider.values:
+        raise SchedulingError(_("Unknown meeting provider."))
+    if cleaned["meeting_url"]:
+        try:
+            URLValidator(schemes=["http", "https"])(cleaned["meeting_url"])
+        except ValidationError:
+            raise SchedulingError(_("The meeting link must be an http(s) address.")) from None
+    return cleaned
+
+
+def _save_slot(session: WeeklySession, fields: list[str]) -> None:
+    """Save, turning the database's slot constraints into a clear message."""
+    try:
+        with transaction.atomic():
+            session.save(update_fields=fields) if session.pk else session.save()
+    except IntegrityError:
+        raise SchedulingError(
+            _("That slot was just taken by another session. Pick another one.")
+        ) from None
+
+
+def _set_presenters(session: WeeklySession, users: Iterable[User]) -> None:
+    SessionPresenter.objects.filter(session=session).delete()
+    try:
+        with transaction.atomic():
+            SessionPresenter.objects.bulk_create(
+                SessionPresenter(session=session, user=user, start=session.start) for user in users
+            )
+    except IntegrityError:
+        raise SchedulingError(_("A presenter already presents at that time.")) from None
+
+
+@transaction.atomic
+def session_schedule(
+    *,
+    topic: Topic,
+    start: datetime.datetime,
+    by: User,
+    override_slot: bool = False,
+    now: datetime.datetime | None = None,
+    **meeting,
+) -> WeeklySession:
+    """Put a ready topic into a slot of its track. The topic becomes scheduled.
+
+    Refuses (SchedulingError) a topic that is not ready, a time in the past, a start off the
+    track's weekly slot unless `override_slot`, a taken slot (also when two organisers race
+    for it: the database constraint decides) and a presenter busy at that time."""
+    _require_organiser(by)
+    now = now or timezone.now()
+    if timezone.is_naive(start):
+        raise SchedulingError(_("The start needs a time zone."))
+    topic = Topic.objects.select_for_update().select_related("track").get(pk=topic.pk)
+    if topic.status != TopicStatus.READY:
+        raise SchedulingError(
+            _("Only a topic that is ready can be scheduled; this one is “%(status)s”.")
+            % {"status": topic.get_status_display()}
+        )
+    if start <= now:
+        raise SchedulingError(_("That time has already passed."))
+    if not override_slot and not is_on_slot(track=topic.track, start=start):
+        raise SchedulingError(
+            _("That time is not one of the track's weekly slots. Tick the override to use it.")
+        )
+    track = topic.track
+    if WeeklySession.objects.filter(
+        track=track, start=start, status__in=ACTIVE_SESSION_STATUSES
+    ).exists():
+        raise SchedulingError(_("This slot already has a session."))
+    session = WeeklySession(
+        topic=topic,
+        track=track,
+        start=start,
+        duration_minutes=track.duration_minutes,
+        **_validate_meeting(meeting),
+    )
+    presenters = _presenters(topic)
+    _check_presenters_free(users=presenters, start=start, end=session.end)
+    _save_slot(session, [])
+    _set_presenters(session, presenters)
+    change = SessionChange.objects.create(
+        session=session, kind=SessionChange.Kind.SCHEDULED, to_start=start, by=by
+    )
+    topic_transition(topic=topic, to=TopicStatus.SCHEDULED, by=by, internal=True)
+    notify_session_change(session=session, change=change)
+    return session
+
+
+def _lock(session: WeeklySession) -> WeeklySession:
+    return (
+        WeeklySession.objects.select_for_update()
+        .select_related("track", "topic")
+        .get(pk=session.pk)
+    )
+
+
+@transaction.atomic
+def session_slip(
+    *, session: WeeklySession, by: User, reason: str = "", now: datetime.datetime | None = None
+) -> WeeklySession:
+    """Move a session to its track's next free slot after the current one, keeping history."""
+    _require_organiser(by)
+    now = now or timezone.now()
+    session = _lock(session)
+    if session.status != SessionStatus.SCHEDULED:
+        raise SchedulingError(_("Only a scheduled session can slip."))
+    after = max(session.start, now)
+    candidates = free_slots(track=session.track, now=after, weeks=UPCOMING_WEEKS)
+    presenters = _presenters(session.topic)
+    for start in candidates:
+        end = start + datetime.timedelta(minutes=session.duration_minutes)
+        try:
+            _check_presenters_free(users=presenters, start=start, end=end, exclude=session)
+        except SchedulingError:
+            continue
+        old = session.start
+        session.start = start
+        session.sequence = F("sequence") + 1
+        _save_slot(session, ["start", "sequence", "updated_at"])
+        session.refresh_from_db(fields=["sequence"])
+        SessionPresenter.objects.filter(session=session).update(start=start)
+        change = SessionChange.objects.create(
+            session=session,
+            kind=SessionChange.Kind.SLIPPED,
+            from_start=old,
+            to_start=start,
+            by=by,
+            reason=reason.strip(),
+        )
+        notify_session_change(session=session, change=change)
+        return session
+    raise SchedulingError(
+        _("No free slot in the next %(weeks)d weeks.") % {"weeks": UPCOMING_WEEKS}
+    )
+
+
+def _take_off_calendar(session: WeeklySession, status: str, by: User, reason: str, kind: str):
+    session.status = status
+    session.cancel_reason = reason
+    session.sequence = F("sequence") + 1
+    session.save(update_fields=["status", "cancel_reason", "sequence", "updated_at"])
+    session.refresh_from_db(fields=["sequence"])
+    SessionPresenter.objects.filter(session=session).update(active=False)
+    change = SessionChange.objects.create(
+        session=session, kind=kind, from_start=session.start, by=by, reason=reason
+    )
+    notify_session_change(session=session, change=change)
+
+
+@transaction.atomic
+def session_cancel(*, session: WeeklySession, by: User, reason: str) -> WeeklySession:
+    """Cancel a session and its topic (calendars get STATUS:CANCELLED)."""
+    _require_organiser(by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise SchedulingError(_("Please give a reason."))
+    session = _lock(session)
+    if session.status not in {SessionStatus.SCHEDULED, SessionStatus.LIVE}:
+        raise SchedulingError(_("Only an upcoming session can be cancelled."))
+    _take_off_calendar(session, SessionStatus.CANCELLED, by, reason, SessionChange.Kind.CANCELLED)
+    topic_transition(
+        topic=session.topic, to=TopicStatus.CANCELLED, by=by, reason=reason, internal=True
+    )
+    return session
+
+
+@transaction.atomic
+def session_postpone(*, session: WeeklySession, by: User, reason: str) -> WeeklySession:
+    """Take a session off the calendar without a new date; its topic is ready to be
+    scheduled again."""
+    _require_organiser(by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise SchedulingError(_("Please give a reason."))
+    session = _lock(session)
+    if session.status != SessionStatus.SCHEDULED:
+        raise SchedulingError(_("Only a scheduled session can be postponed."))
+    _take_off_calendar(session, SessionStatus.POSTPONED, by, reason, SessionChange.Kind.POSTPONED)
+    topic_transition(topic=session.topic, to=TopicStatus.READY, by=by, reason=reason, internal=True)
+    return session
+
+
+@transaction.atomic
+def session_update_meeting(*, session: WeeklySession, by: User, **meeting) -> WeeklySession:
+    """Set the meeting provider, link, ID, passcode and note."""
+    _require_organiser(by)
+    session = _lock(session)
+    cleaned = _validate_meeting(meeting)
+    changed = [field for field, value in cleaned.items() if getattr(session, field) != value]
+    if not changed:
+        return session
+    for field in changed:
+        setattr(session, field, cleaned[field])
+    session.sequence = F("sequence") + 1
+    session.save(update_fields=[*changed, "sequence", "updated_at"])
+    session.refresh_from_db(fields=["sequence"])
+    SessionChange.objects.create(session=session, kind=SessionChange.Kind.EDITED, by=by)
+    return session
+
+
+# --- RSVP and attendance -------------------------------------------------------------------
+
+
+def rsvp_set(
+    *, session: WeeklySession, user: User, going: bool, now: datetime.datetime | None = None
+) -> bool:
+    """Say you are coming (or not). Only for sessions that have not ended."""
+    now = now or timezone.now()
+    if not is_audience(user):
+        raise PermissionDenied(_("Log in to RSVP."))
+    if going:
+        if (
+            session.status not in {SessionStatus.SCHEDULED, SessionStatus.LIVE}
+            or session.end <= now
+        ):
+            raise SchedulingError(_("This session is not open for RSVPs."))
+        RSVP.objects.get_or_create(session=session, user=user)
+    else:
+        RSVP.objects.filter(session=session, user=user).delete()
+    return going
+
+
+def check_in_window(session: WeeklySession) -> tuple[datetime.datetime, datetime.datetime]:
+    return session.start - CHECK_IN_OPENS, session.end
+
+
+def attendance_check_in(
+    *, session: WeeklySession, user: User, now: datetime.datetime | None = None
+) -> Attendance:
+    """Self check-in, from 15 minutes before the start until the end; once per person."""
+    now = now or timezone.now()
+    if not is_audience(user):
+        raise PermissionDenied(_("Log in to check in."))
+    opens, closes = check_in_window(session)
+    if session.status not in {SessionStatus.SCHEDULED, SessionStatus.LIVE} or not (
+        opens <= now <= closes
+    ):
+        raise SchedulingError(_("Check-in is open only while the session runs."))
+    try:
+        with transaction.atomic():
+            return Attendance.objects.create(session=session, user=user, how=Attendance.How.SELF)
+    except IntegrityError:
+        raise SchedulingError(_("You have already checked in.")) from None
+
+
+@transaction.atomic
+def attendance_record(*, session: WeeklySession, users: Iterable[User], by: User) -> int:
+    """An organiser records who attended (for those who could not check in). Returns how
+    many new attendances were recorded."""
+    _require_organiser(by)
+    if session.status in {SessionStatus.CANCELLED, SessionStatus.POSTPONED}:
+        raise SchedulingError(_("Nobody attends a session that did not take place."))
+    already = set(Attendance.objects.filter(session=session).values_list("user_id", flat=True))
+    new = [
+        Attendance(session=session, user=user, how=Attendance.How.ORGANISER, recorded_by=by)
+        for user in users
+        if user.pk not in already
+    ]
+    Attendance.objects.bulk_create(new)
+    return len(new)
+
+
+@transaction.atomic
+def sessions_advance(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Run by beat every minute: sessions go live at their start and are done at their end;
+    a done session's topic becomes presented."""
+    now = now or timezone.now()
+    counts = {"live": 0, "done": 0}
+    due = (
+        WeeklySession.objects.select_for_update(skip_locked=True)
+        .filter(status__in=[SessionStatus.SCHEDULED, SessionStatus.LIVE], start__lte=now)
+        .select_related("topic")
+    )
+    for session in due:
+        if session.end <= now:
+            session.status = SessionStatus.DONE
+            session.save(update_fields=["status", "updated_at"])
+            if session.topic.status == TopicStatus.SCHEDULED:
+                topic_transition(
+                    topic=session.topic, to=TopicStatus.PRESENTED, by=None, internal=True
+                )
+            # The talk goes into the library; presenters add slides and the recording there.
+            from library.services import item_for_session
+
+            item_for_session(session=session)
+            counts["done"] += 1
+        elif session.status == SessionStatus.SCHEDULED:
+            session.status = SessionStatus.LIVE
+            session.save(update_fields=["status", "updated_at"])
+            counts["live"] += 1
+    return counts

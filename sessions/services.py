@@ -1,0 +1,319 @@
+"""Writes on the topic sheet: proposing, the status lifecycle, the participant group, tasks."""
+
+import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from members.models import User
+from members.rules import is_organiser
+from sessions.models import Participation, Season, Task, Topic, TopicStatus, TopicTransition, Track
+from sessions.notices import notify_group_joined, notify_topic_transition
+from sessions.rules import JOINABLE, is_group_member, is_proposer
+
+S = TopicStatus
+
+
+class TopicError(Exception):
+    """A request that breaks a rule of the sheet. The message is shown to the user as is."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    label: str
+    allowed: Callable[[User, Topic], bool]
+    needs_reason: bool = False
+    # Offered as a button on the topic page (scheduling happens on the sessions pages).
+    manual: bool = True
+
+
+def _organiser(user, topic) -> bool:
+    return is_organiser(user)
+
+
+def _proposer(user, topic) -> bool:
+    return is_proposer(user, topic)
+
+
+def _organiser_or_proposer(user, topic) -> bool:
+    return is_organiser(user) or is_proposer(user, topic)
+
+
+_BEFORE_PRESENTED = [S.PROPOSED, S.ACCEPTED, S.RECRUITING, S.PREPARING, S.READY, S.SCHEDULED]
+
+TRANSITIONS: dict[tuple[str, str], Transition] = {
+    (S.PROPOSED, S.ACCEPTED): Transition(gettext_lazy("Accept"), _organiser),
+    (S.PROPOSED, S.REJECTED): Transition(gettext_lazy("Reject"), _organiser, needs_reason=True),
+    (S.PROPOSED, S.WITHDRAWN): Transition(gettext_lazy("Withdraw"), _proposer),
+    (S.ACCEPTED, S.RECRUITING): Transition(gettext_lazy("Start recruiting"), _organiser),
+    (S.RECRUITING, S.PREPARING): Transition(
+        gettext_lazy("Close the group, start preparing"), _organiser
+    ),
+    (S.PREPARING, S.READY): Transition(gettext_lazy("Preparation done (准备 OK)"), _proposer),
+    (S.READY, S.SCHEDULED): Transition(gettext_lazy("Schedule"), _organiser, manual=False),
+    (S.SCHEDULED, S.PRESENTED): Transition(gettext_lazy("Mark as presented"), _organiser),
+    (S.SCHEDULED, S.READY): Transition(gettext_lazy("Postpone"), _organiser, manual=False),
+    **{
+        (status, S.CANCELLED): Transition(
+            gettext_lazy("Cancel"), _organiser_or_proposer, needs_reason=True
+        )
+        for status in _BEFORE_PRESENTED
+    },
+}
+
+
+def transitions_for(*, topic: Topic, user) -> list[tuple[str, Transition]]:
+    """The transitions `user` may start from the topic's current status, for buttons."""
+    return [
+        (to, transition)
+        for (frm, to), transition in TRANSITIONS.items()
+        if frm == topic.status and transition.manual and transition.allowed(user, topic)
+    ]
+
+
+def _record(*, topic: Topic, to: str, by: User | None, reason: str = "") -> TopicTransition:
+    """Change the status, keep the history and tell the people concerned (outbox)."""
+    transition = TopicTransition.objects.create(
+        topic=topic, from_status=topic.status, to_status=to, by=by, reason=reason
+    )
+    topic.status = to
+    fields = ["status", "updated_at"]
+    if reason:
+        topic.reason = reason
+        fields.append("reason")
+    topic.save(update_fields=fields)
+    notify_topic_transition(topic=topic, transition=transition)
+    return transition
+
+
+@transaction.atomic
+def topic_transition(
+    *, topic: Topic, to: str, by: User | None, reason: str = "", internal: bool = False
+) -> Topic:
+    """Move a topic to status `to`, if `by` may. Records the transition (who, when, from, to).
+
+    Raises PermissionDenied when the role does not allow it, TopicError when the move is not
+    possible from the current status or a rule of the target status is not met. `internal`
+    lets other services (scheduling) make the transitions that have no button."""
+    topic = Topic.objects.select_for_update().get(pk=topic.pk)
+    transition = TRANSITIONS.get((topic.status, to))
+    if transition is None:
+        raise TopicError(
+            _("A topic that is “%(current)s” cannot become “%(target)s”.")
+            % {"current": S(topic.status).label, "target": S(to).label if to in S.values else to}
+        )
+    if not transition.manual and not internal:
+        # e.g. "scheduled": only scheduling a session (which picks the slot) may do it.
+        raise TopicError(_("This step happens elsewhere: topics are scheduled with a session."))
+    system = internal and by is None  # the forum itself, e.g. a session that has ended
+    if not system and not transition.allowed(by, topic):
+        raise PermissionDenied(_("You may not do this with this topic."))
+    reason = (reason or "").strip()
+    if transition.needs_reason and not reason:
+        raise TopicError(_("Please give a reason."))
+    if (topic.status, to) == (S.PREPARING, S.READY) and not topic.checklist_done:
+        raise TopicError(
+            _("Tick all five items of the checklist before saying the preparation is done.")
+        )
+    _record(topic=topic, to=to, by=by, reason=reason)
+    return topic
+
+
+def _current_season() -> Season | None:
+    return Season.objects.filter(is_current=True).first()
+
+
+def _validate(topic: Topic, exclude: Iterable[str] = ()) -> None:
+    topic.full_clean(exclude=[*exclude, "proposer", "group_qr"])
+
+
+def clean_paper_links(raw: str | Iterable[str]) -> list[str]:
+    """One or more http(s) URLs, one per line or separated by spaces."""
+    from django.core.validators import URLValidator
+
+    items = raw.split() if isinstance(raw, str) else [str(item).strip() for item in raw]
+    links, validate = [], URLValidator(schemes=["http", "https"])
+    for item in items:
+        if not item:
+            continue
+        try:
+            validate(item)
+        except ValidationError:
+            raise ValidationError(
+                _("“%(link)s” is not an http(s) link.") % {"link": item[:200]}
+            ) from None
+        if item not in links:
+            links.append(item)
+    return links
+
+
+def monday_of(day: datetime.date | None) -> datetime.date | None:
+    return day - datetime.timedelta(days=day.weekday()) if day else None
+
+
+@transaction.atomic
+def topic_propose(
+    *,
+    proposer: User,
+    track: Track,
+    title: str,
+    summary: str = "",
+    paper_links: list[str] | None = None,
+    sub_theme: str = "",
+    preferred_week: datetime.date | None = None,
+    capacity: int = 6,
+    members_only: bool = False,
+    co_presenters: Iterable[User] = (),
+    season: Season | None = None,
+) -> Topic:
+    """Add a row to the sheet. The proposer becomes the first member of the topic's group."""
+    if not proposer.has_perm("topic_sessions.propose_topic"):
+        raise PermissionDenied(_("Log in to propose a topic."))
+    topic = Topic(
+        proposer=proposer,
+        track=track,
+        title=" ".join(title.split()),
+        summary=summary,
+        paper_links=clean_paper_links(paper_links or []),
+        sub_theme=sub_theme.strip(),
+        preferred_week=monday_of(preferred_week),
+        capacity=capacity,
+        members_only=members_only,
+        season=season or _current_season(),
+    )
+    _validate(topic)
+    topic.save()
+    topic.co_presenters.set([user for user in co_presenters if user.pk != proposer.pk])
+    Participation.objects.create(topic=topic, user=proposer, role=Participation.Role.PROPOSER)
+    TopicTransition.objects.create(topic=topic, from_status="", to_status=S.PROPOSED, by=proposer)
+    return topic
+
+
+EDITABLE_FIELDS = {
+    "title", "track", "sub_theme", "summary", "paper_links", "preferred_week", "capacity",
+    "members_only", "group_chat_link", "group_qr", "season",
+    "check_intro", "check_methods", "check_code", "check_survey", "check_opinion",
+}  # fmt: skip
+
+
+@transaction.atomic
+def topic_update(*, topic: Topic, by: User, co_presenters=None, **changes) -> Topic:
+    """Edit a topic: its proposer until it is scheduled, organisers always."""
+    if not by.has_perm("topic_sessions.change_topic", topic):
+        raise PermissionDenied(_("You may not edit this topic."))
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise TopicError(_("These fields cannot be edited here: %s") % ", ".join(sorted(unknown)))
+    if "paper_links" in changes:
+        changes["paper_links"] = clean_paper_links(changes["paper_links"])
+    if "preferred_week" in changes:
+        changes["preferred_week"] = monday_of(changes["preferred_week"])
+    if "title" in changes:
+        changes["title"] = " ".join(changes["title"].split())
+    for field, value in changes.items():
+        # save_form_data, as ModelForms do: it understands "clear this file" (False).
+        Topic._meta.get_field(field).save_form_data(topic, value)
+    if "capacity" in changes and topic.capacity < topic.participant_count:
+        raise TopicError(
+            _("The group already has %(count)d participants; capacity cannot be lower.")
+            % {"count": topic.participant_count}
+        )
+    _validate(topic)
+    topic.save(update_fields=[*changes, "updated_at"])
+    if co_presenters is not None:
+        topic.co_presenters.set([user for user in co_presenters if user.pk != topic.proposer_id])
+    return topic
+
+
+@transaction.atomic
+def group_join(*, topic: Topic, user: User) -> Participation:
+    """Join a topic's participant group. The row lock makes the capacity hold under
+    concurrent joins; a join that fills the last place moves the topic to preparing."""
+    topic = Topic.objects.select_for_update().get(pk=topic.pk)
+    if not user.has_perm("topic_sessions.join_group", topic):
+        if is_group_member(user, topic):
+            raise TopicError(_("You are already in this group."))
+        raise PermissionDenied(_("Only members of the study group may join this group."))
+    if topic.status not in JOINABLE:
+        raise TopicError(_("This group is not recruiting."))
+    if topic.places_left <= 0:
+        raise TopicError(_("The group is full."))
+    try:
+        with transaction.atomic():
+            participation = Participation.objects.create(
+                topic=topic, user=user, role=Participation.Role.PARTICIPANT
+            )
+    except IntegrityError:
+        raise TopicError(_("You are already in this group.")) from None
+    notify_group_joined(participation=participation)
+    if topic.status == S.RECRUITING and topic.places_left == 0:
+        _record(topic=topic, to=S.PREPARING, by=None, reason=_("The group is full."))
+    return participation
+
+
+@transaction.atomic
+def group_leave(*, topic: Topic, user: User) -> None:
+    """Leave a group. The proposer cannot leave their own topic (they withdraw or cancel it);
+    tasks assigned to the leaver become unassigned."""
+    topic = Topic.objects.select_for_update().get(pk=topic.pk)
+    if topic.status in {S.PRESENTED, S.CANCELLED}:
+        raise TopicError(_("This topic is closed."))
+    if not user.has_perm("topic_sessions.leave_group", topic):
+        raise TopicError(_("You are not a participant of this group."))
+    Task.objects.filter(topic=topic, assignee=user).update(assignee=None)
+    Participation.objects.filter(
+        topic=topic, user=user, role=Participation.Role.PARTICIPANT
+    ).delete()
+
+
+def _check_assignee(topic: Topic, assignee: User | None) -> None:
+    if assignee is not None and not is_group_member(assignee, topic):
+        raise TopicError(_("Tasks can only be assigned to members of the group."))
+
+
+def _check_task_permission(topic: Topic, by: User) -> None:
+    if not by.has_perm("topic_sessions.manage_tasks", topic):
+        raise PermissionDenied(_("Only the group works on its tasks."))
+    if topic.status in {S.PRESENTED, S.CANCELLED, S.REJECTED, S.WITHDRAWN}:
+        raise TopicError(_("This topic is closed."))
+
+
+@transaction.atomic
+def task_create(
+    *,
+    topic: Topic,
+    by: User,
+    title: str,
+    notes: str = "",
+    assignee: User | None = None,
+    due_date: datetime.date | None = None,
+) -> Task:
+    _check_task_permission(topic, by)
+    _check_assignee(topic, assignee)
+    task = Task(topic=topic, title=" ".join(title.split()), notes=notes, assignee=assignee,
+                due_date=due_date)  # fmt: skip
+    task.full_clean(exclude=["topic", "assignee"])
+    task.save()
+    return task
+
+
+@transaction.atomic
+def task_update(*, task: Task, by: User, **changes) -> Task:
+    """Assign, move (todo / doing / done) or rename a task."""
+    _check_task_permission(task.topic, by)
+    allowed = {"title", "notes", "assignee", "status", "due_date"}
+    if set(changes) - allowed:
+        raise TopicError(
+            _("These fields cannot be edited here: %s") % ", ".join(set(changes) - allowed)
+        )
+    if "assignee" in changes:
+        _check_assignee(task.topic, changes["assignee"])
+    for field, value in changes.items():
+        setattr(task, field, value)
+    task.full_clean(exclude=["topic", "assignee"])
+    task.save(update_fields=[*changes, "updated_at"])
+    return task

@@ -1,0 +1,261 @@
+"""Pages of the weekly sessions: the schedule, a session, RSVP and check-in, and the
+organisers' scheduling pages. Calendar feeds live in sessions/feeds.py."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from members.models import User
+from sessions.forms import AttendanceForm, MeetingForm, ReasonForm, ScheduleForm
+from sessions.models import Attendance, Topic, TopicStatus, WeeklySession
+from sessions.scheduling import (
+    MEETING_FIELDS,
+    SchedulingError,
+    attendance_check_in,
+    attendance_record,
+    check_in_window,
+    free_slots,
+    rsvp_set,
+    session_cancel,
+    session_postpone,
+    session_schedule,
+    session_slip,
+    session_update_meeting,
+    slot_warnings,
+)
+from sessions.selectors import (
+    group_by_week,
+    rsvped_session_ids,
+    session_detail,
+    sessions_past,
+    sessions_upcoming,
+)
+
+
+def _require_organiser(request) -> None:
+    if not request.user.has_perm("topic_sessions.schedule_sessions"):
+        raise PermissionDenied
+
+
+UPCOMING_WEEKS_SHOWN = 12
+
+
+def session_list(request):
+    """The next weeks' sessions (12 by default; ?weeks=N shows up to a year)."""
+    now = timezone.now()
+    try:
+        weeks = min(52, max(1, int(request.GET.get("weeks", UPCOMING_WEEKS_SHOWN))))
+    except ValueError:
+        weeks = UPCOMING_WEEKS_SHOWN
+    sessions = sessions_upcoming(now=now, until=now + datetime.timedelta(weeks=weeks))
+    return render(
+        request,
+        "sessions/session_list.html",
+        {
+            "weeks": group_by_week(sessions),
+            "weeks_shown": weeks,
+            "more_weeks": min(52, weeks + UPCOMING_WEEKS_SHOWN) if weeks < 52 else None,
+            "rsvped": rsvped_session_ids(user=request.user, session_ids=[s.pk for s in sessions]),
+            "now": now,
+        },
+    )
+
+
+def session_past(request):
+    page = Paginator(sessions_past(now=timezone.now()), 30).get_page(request.GET.get("page"))
+    return render(request, "sessions/session_past.html", {"page": page})
+
+
+def session_page(request, pk: int):
+    try:
+        session = session_detail(pk=pk)
+    except WeeklySession.DoesNotExist:
+        raise Http404 from None
+    now = timezone.now()
+    user = request.user
+    opens, closes = check_in_window(session)
+    checked_in = (
+        user.is_authenticated and Attendance.objects.filter(session=session, user=user).exists()
+    )
+    return render(
+        request,
+        "sessions/session_detail.html",
+        {
+            "session": session,
+            "topic": session.topic,
+            "now": now,
+            "show_meeting": user.has_perm("topic_sessions.view_meeting"),
+            "going": bool(rsvped_session_ids(user=user, session_ids=[session.pk])),
+            "can_rsvp": session.status in {"scheduled", "live"} and session.end > now,
+            "can_check_in": user.is_authenticated
+            and not checked_in
+            and session.status in {"scheduled", "live"}
+            and opens <= now <= closes,
+            "checked_in": checked_in,
+            "is_past": session.end <= now,
+            "can_manage": user.has_perm("topic_sessions.schedule_sessions"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def session_rsvp(request, pk: int):
+    session = get_object_or_404(WeeklySession, pk=pk)
+    going = request.POST.get("going") == "1"
+    try:
+        rsvp_set(session=session, user=request.user, going=going)
+    except SchedulingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("See you there!") if going else _("Your RSVP is withdrawn."))
+    return redirect("sessions:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def session_check_in(request, pk: int):
+    session = get_object_or_404(WeeklySession, pk=pk)
+    try:
+        attendance_check_in(session=session, user=request.user)
+    except SchedulingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("You are checked in. Enjoy the session!"))
+    return redirect("sessions:detail", pk=pk)
+
+
+@login_required
+def schedule_index(request):
+    """Organisers: topics that are ready and wait for a slot."""
+    _require_organiser(request)
+    topics = (
+        Topic.objects.filter(status=TopicStatus.READY)
+        .select_related("track", "proposer")
+        .order_by("preferred_week", "created_at")
+    )
+    return render(request, "sessions/schedule_index.html", {"topics": topics})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def schedule_topic(request, topic_pk: int):
+    _require_organiser(request)
+    topic = get_object_or_404(Topic.objects.select_related("track", "proposer"), pk=topic_pk)
+    now = timezone.now()
+    if topic.status != TopicStatus.READY:
+        messages.error(request, _("Only a topic that is ready can be scheduled."))
+        return redirect("topics:detail", pk=topic.pk)
+    slots = free_slots(track=topic.track, now=now, preferred_week=topic.preferred_week)
+    form = ScheduleForm(
+        request.POST if request.method == "POST" else None,
+        slots=[(start, slot_warnings(start=start, now=now)) for start in slots],
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            session = session_schedule(
+                topic=topic,
+                start=data["start"],
+                by=request.user,
+                override_slot=data["override_slot"],
+                now=now,
+                **{field: data[field] for field in MEETING_FIELDS},
+            )
+        except SchedulingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Scheduled."))
+            for warning in slot_warnings(start=session.start, now=now):
+                messages.warning(request, warning)
+            return redirect("sessions:detail", pk=session.pk)
+    return render(request, "sessions/schedule_topic.html", {"topic": topic, "form": form})
+
+
+def _attendance_candidates(session: WeeklySession):
+    return User.objects.filter(
+        Q(rsvps__session=session)
+        | Q(participations__topic=session.topic)
+        | Q(presenting__session=session)
+    ).distinct()
+
+
+def _take_off_or_move(request, session: WeeklySession, action: str, reason: str):
+    if action == "slip":
+        session = session_slip(session=session, by=request.user, reason=reason)
+        start = timezone.localtime(session.start)
+        messages.success(request, _("Moved to %(start)s.") % {"start": f"{start:%Y-%m-%d %H:%M}"})
+    elif action == "postpone":
+        session_postpone(session=session, by=request.user, reason=reason)
+        messages.success(request, _("Postponed; the topic can be scheduled again."))
+    else:
+        session_cancel(session=session, by=request.user, reason=reason)
+        messages.success(request, _("Cancelled."))
+    return redirect("sessions:detail", pk=session.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_manage(request, pk: int):
+    """Organisers: meeting details, slip a week, postpone, cancel, record attendance."""
+    _require_organiser(request)
+    session = get_object_or_404(WeeklySession.objects.select_related("topic", "track"), pk=pk)
+    meeting_form = MeetingForm(initial={field: getattr(session, field) for field in MEETING_FIELDS})
+    reason_form = ReasonForm()
+    attendance_form = AttendanceForm(candidates=_attendance_candidates(session))
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "meeting":
+                meeting_form = MeetingForm(request.POST)
+                if meeting_form.is_valid():
+                    session_update_meeting(
+                        session=session, by=request.user, **meeting_form.cleaned_data
+                    )
+                    messages.success(request, _("Meeting details saved."))
+                    return redirect("sessions:manage", pk=pk)
+            elif action in {"slip", "postpone", "cancel"}:
+                reason_form = ReasonForm(request.POST)
+                # Slipping a week may go without a reason; postponing and cancelling may not.
+                if reason_form.is_valid() or action == "slip":
+                    reason = reason_form.cleaned_data.get("reason", "")
+                    return _take_off_or_move(request, session, action, reason)
+            elif action == "attendance":
+                attendance_form = AttendanceForm(
+                    request.POST, candidates=_attendance_candidates(session)
+                )
+                if attendance_form.is_valid():
+                    count = attendance_record(
+                        session=session,
+                        users=attendance_form.cleaned_data["people"],
+                        by=request.user,
+                    )
+                    messages.success(
+                        request, _("%(count)d attendance(s) recorded.") % {"count": count}
+                    )
+                    return redirect("sessions:manage", pk=pk)
+            else:
+                messages.error(request, _("Unknown action."))
+        except SchedulingError as error:
+            messages.error(request, str(error))
+    return render(
+        request,
+        "sessions/session_manage.html",
+        {
+            "session": session,
+            "meeting_form": meeting_form,
+            "reason_form": reason_form,
+            "attendance_form": attendance_form,
+            "attendances": session.attendances.select_related("user"),
+            "history": session.changes.select_related("by"),
+        },
+    )

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from sessions import views
+
+app_name = "topics"
+urlpatterns = [
+    path("", views.topic_sheet, name="sheet"),
+    path("export.csv", views.topic_export, name="export"),
+    path("new/", views.topic_new, name="new"),
+    path("<int:pk>/", views.topic_detail, name="detail"),
+    path("<int:pk>/edit/", views.topic_edit, name="edit"),
+    path("<int:pk>/transition/", views.topic_transition_view, name="transition"),
+    path("<int:pk>/join/", views.group_join_view, name="join"),
+    path("<int:pk>/leave/", views.group_leave_view, name="leave"),
+    path("<int:pk>/group/", views.topic_group, name="group"),
+    path("<int:pk>/tasks/<int:task_pk>/", views.task_move, name="task-move"),
+]

@@ -1,0 +1,266 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from sessions.forms import TaskForm, TaskMoveForm, TopicForm, TopicGroupForm, TransitionForm
+from sessions.models import Task, Topic
+from sessions.selectors import topic_detail as select_topic
+from sessions.selectors import topic_list
+from sessions.services import (
+    TopicError,
+    group_join,
+    group_leave,
+    task_create,
+    task_update,
+    topic_propose,
+    topic_transition,
+    topic_update,
+    transitions_for,
+)
+from topicshare.markup import render_markdown
+
+PAGE_SIZE = 50
+
+
+def _get_topic(pk: int) -> Topic:
+    try:
+        return select_topic(pk=pk)
+    except Topic.DoesNotExist:
+        raise Http404 from None
+
+
+def _form_errors_from(error: ValidationError, form) -> None:
+    """Put a service's ValidationError back on the form it came from."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def topic_sheet(request):
+    topic_filter, topics = topic_list(filters=request.GET)
+    page = Paginator(topics, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "sessions/topic_sheet.html",
+        {"filter": topic_filter, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def topic_new(request):
+    form = TopicForm(request.POST if request.method == "POST" else None)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        if "preview" in request.POST:
+            preview = render_markdown(form.cleaned_data["summary"])
+        else:
+            try:
+                topic = topic_propose(proposer=request.user, **form.service_kwargs())
+            except ValidationError as error:
+                _form_errors_from(error, form)
+            else:
+                messages.success(
+                    request, _("Your topic is on the sheet. An organiser will review it.")
+                )
+                return redirect("topics:detail", pk=topic.pk)
+    elif request.method == "POST" and "preview" in request.POST:
+        preview = render_markdown(request.POST.get("summary", ""))
+    return render(request, "sessions/topic_form.html", {"form": form, "preview": preview})
+
+
+def topic_detail(request, pk: int):
+    topic = _get_topic(pk)
+    user = request.user
+    return render(
+        request,
+        "sessions/topic_detail.html",
+        {
+            "topic": topic,
+            "transitions": transitions_for(topic=topic, user=user),
+            "can_edit": user.has_perm("topic_sessions.change_topic", topic),
+            "can_view_group": user.has_perm("topic_sessions.view_group", topic),
+            "can_join": user.has_perm("topic_sessions.join_group", topic),
+            "can_leave": user.has_perm("topic_sessions.leave_group", topic),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def topic_edit(request, pk: int):
+    topic = _get_topic(pk)
+    if not request.user.has_perm("topic_sessions.change_topic", topic):
+        raise PermissionDenied
+    form = TopicForm(request.POST if request.method == "POST" else None, instance=topic)
+    if request.method == "POST" and form.is_valid():
+        kwargs = form.service_kwargs()
+        try:
+            topic_update(
+                topic=Topic.objects.get(pk=topic.pk),
+                by=request.user,
+                co_presenters=kwargs.pop("co_presenters"),
+                **kwargs,
+            )
+        except ValidationError as error:
+            _form_errors_from(error, form)
+        except TopicError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The topic is saved."))
+            return redirect("topics:detail", pk=topic.pk)
+    return render(request, "sessions/topic_form.html", {"form": form, "topic": topic})
+
+
+@login_required
+@require_POST
+def topic_transition_view(request, pk: int):
+    topic = get_object_or_404(Topic, pk=pk)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The request was incomplete; nothing changed."))
+        return redirect("topics:detail", pk=pk)
+    try:
+        topic = topic_transition(
+            topic=topic,
+            to=form.cleaned_data["to"],
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+    except TopicError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("The topic is now “%(status)s”.") % {"status": topic.get_status_display()}
+        )
+    return redirect("topics:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def group_join_view(request, pk: int):
+    topic = get_object_or_404(Topic, pk=pk)
+    try:
+        group_join(topic=topic, user=request.user)
+    except TopicError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("You joined the group."))
+        return redirect("topics:group", pk=pk)
+    return redirect("topics:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def group_leave_view(request, pk: int):
+    topic = get_object_or_404(Topic, pk=pk)
+    try:
+        group_leave(topic=topic, user=request.user)
+    except TopicError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("You left the group."))
+    return redirect("topics:detail", pk=pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def topic_group(request, pk: int):
+    """The group's page: the chat link / QR and the task board (分工)."""
+    topic = _get_topic(pk)
+    if not request.user.has_perm("topic_sessions.view_group", topic):
+        raise PermissionDenied
+    task_form = TaskForm(topic=topic)
+    group_form = None
+    can_edit = request.user.has_perm("topic_sessions.change_topic", topic)
+    if can_edit:
+        group_form = TopicGroupForm(instance=Topic.objects.get(pk=topic.pk))
+    if request.method == "POST" and "add_task" in request.POST:
+        task_form = TaskForm(request.POST, topic=topic)
+        if task_form.is_valid():
+            try:
+                task_create(topic=topic, by=request.user, **task_form.cleaned_data)
+            except (TopicError, ValidationError) as error:
+                task_form.add_error(None, error)
+            else:
+                messages.success(request, _("Task added."))
+                return redirect("topics:group", pk=pk)
+    elif request.method == "POST" and "save_group" in request.POST:
+        if not can_edit:
+            raise PermissionDenied
+        group_form = TopicGroupForm(
+            request.POST, request.FILES, instance=Topic.objects.get(pk=topic.pk)
+        )
+        if group_form.is_valid():
+            try:
+                topic_update(
+                    topic=Topic.objects.get(pk=topic.pk),
+                    by=request.user,
+                    **group_form.service_kwargs(),
+                )
+            except (TopicError, ValidationError) as error:
+                group_form.add_error(None, error)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect("topics:group", pk=pk)
+    tasks = list(topic.tasks.all())
+    columns = [
+        (status, label, [task for task in tasks if task.status == status])
+        for status, label in Task.Status.choices
+    ]
+    return render(
+        request,
+        "sessions/topic_group.html",
+        {
+            "topic": topic,
+            "columns": columns,
+            "task_form": task_form,
+            "group_form": group_form,
+            "move_form": TaskMoveForm(topic=topic),
+            "statuses": Task.Status.choices,
+        },
+    )
+
+
+@login_required
+@require_POST
+def task_move(request, pk: int, task_pk: int):
+    topic = _get_topic(pk)
+    task = get_object_or_404(Task, pk=task_pk, topic=topic)
+    form = TaskMoveForm(request.POST, topic=topic)
+    if not form.is_valid():
+        messages.error(request, _("Pick a status or a member of the group."))
+        return redirect("topics:group", pk=pk)
+    changes = {}
+    if form.cleaned_data["status"]:
+        changes["status"] = form.cleaned_data["status"]
+    if "assignee" in request.POST:
+        changes["assignee"] = form.cleaned_data["assignee"]
+    try:
+        task_update(task=task, by=request.user, **changes)
+    except (TopicError, ValidationError) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    else:
+        messages.success(request, _("Task updated."))
+    return redirect(reverse("topics:group", args=[pk]) + f"#task-{task.pk}")
+
+
+@login_required
+def topic_export(request):
+    """The sheet as CSV, with the filters of the page it was clicked on (organisers)."""
+    if not request.user.has_perm("topic_sessions.export_topics"):
+        raise PermissionDenied
+    from sessions.admin_csv import export_view
+
+    _filter, topics = topic_list(filters=request.GET)
+    return export_view(request, topics)

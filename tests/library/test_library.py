@@ -1,0 +1,209 @@
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from library.models import LibraryItem, Tag
+from library.search import index_tokens, query_tokens, search
+from library.services import item_for_session, items_reindex
+from members.roles import Role
+from sessions.models import TopicStatus
+from sessions.scheduling import session_schedule, sessions_advance, track_slots
+from tests.factories import TopicFactory, TrackFactory, UserFactory
+from topicshare.models import ForumSettings
+
+pytestmark = pytest.mark.django_db
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _item(title, **fields):
+    tags = fields.pop("tags", [])
+    presenters = fields.pop("presenters", [])
+    item = LibraryItem.objects.create(title=title, **fields)
+    item.tags.set([Tag.objects.get_or_create(name=name)[0] for name in tags])
+    item.presenters.set(presenters)
+    items_reindex([item])
+    return item
+
+
+@pytest.fixture
+def shelf():
+    nlp = TrackFactory(slug="nlp", name_zh="自然语言处理", name_en="NLP")
+    recsys = TrackFactory(slug="recsys", name_zh="推荐系统", name_en="RecSys")
+    distill = _item("模型蒸馏", domain=nlp, recording_url="https://pan.baidu.com/s/1kT0",
+                    extraction_code="runl")  # fmt: skip
+    return {
+        "ner": _item("Named Entity Recognition as Dependency Parsing", domain=nlp,
+                     tags=["命名实体识别"]),
+        "ner_zh": _item("盘点近年来的命名实体识别", domain=nlp),
+        "distill": distill,
+        "distilbert": _item("DistilBERT", domain=nlp, parent=distill, kind="paper"),
+        "transformer": _item("Attention is All you need: the Transformer", domain=nlp),
+        "din": _item("Deep Interest Network", domain=recsys),
+        "secret": _item("内部资料：推荐系统面经", domain=recsys, visibility="members"),
+    }  # fmt: skip
+
+
+def _titles(queryset):
+    return sorted(item.title for item in queryset)
+
+
+def test_tokens_cover_chinese_bigrams_and_lowercase_words():
+    assert index_tokens("模型蒸馏 BERT") == " 模 型 蒸 馏 模型 型蒸 蒸馏 bert "
+    assert query_tokens("命名实体识别") == [
+        (g, False) for g in ["命名", "名实", "实体", "体识", "识别"]
+    ]
+    assert query_tokens("Transformer 推") == [("transformer", True), ("推", False)]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            "命名实体识别",
+            ["Named Entity Recognition as Dependency Parsing", "盘点近年来的命名实体识别"],
+        ),
+        ("蒸馏", ["模型蒸馏"]),
+        ("推荐", ["Deep Interest Network", "内部资料：推荐系统面经"]),
+        ("transformer", ["Attention is All you need: the Transformer"]),
+        ("Transformer", ["Attention is All you need: the Transformer"]),
+        ("TRANSF", ["Attention is All you need: the Transformer"]),
+        ("distilbert", ["DistilBERT"]),
+        ("蒸馏 distil", []),
+        ("", None),
+        ("'; DROP TABLE x; --", []),
+    ],
+)
+def test_search_chinese_and_english(shelf, query, expected):
+    results = search(LibraryItem.objects.all(), query)
+
+    if expected is None:
+        assert results.count() == len(shelf)
+    else:
+        assert _titles(results) == sorted(expected)
+
+
+def test_members_only_items_are_hidden_everywhere_but_from_members(client, shelf):
+    secret = shelf["secret"]
+    urls = {
+        "list": reverse("library:index") + "?q=推荐",
+        "api": reverse("api-library-items") + "?q=推荐",
+        "feed": reverse("library:feed"),
+    }
+
+    for name, url in urls.items():
+        assert "内部资料" not in client.get(url).content.decode(), name
+    assert client.get(reverse("library:detail", args=[secret.pk])).status_code == 404
+    client.force_login(UserFactory(role=Role.AUDIENCE))
+    assert client.get(reverse("library:detail", args=[secret.pk])).status_code == 404
+    client.force_login(UserFactory(role=Role.MEMBER))
+    assert "内部资料" in client.get(urls["list"]).content.decode()
+    assert "内部资料" in client.get(urls["api"]).content.decode()
+    assert client.get(reverse("library:detail", args=[secret.pk])).status_code == 200
+    # The feed is for feed readers, who are never logged in: public items only.
+    assert "内部资料" not in client.get(urls["feed"]).content.decode()
+
+
+def test_list_groups_top_level_items_and_nests_children(client, shelf):
+    content = client.get(reverse("library:index")).content.decode()
+
+    assert content.count('data-item="') == 5  # top-level public items only
+    nested = content.split("模型蒸馏", 1)[1].split("</li>\n</li>", 1)[0]
+    assert "DistilBERT" in nested
+
+
+def test_api_filters_and_parent(client, shelf):
+    data = client.get(reverse("api-library-items"), {"domain": "nlp", "q": "distil"}).json()
+
+    assert [(r["title"], r["parent"]) for r in data["results"]] == [
+        ("DistilBERT", shelf["distill"].pk)
+    ]
+    top = client.get(reverse("api-library-items"), {"top_level": "true", "domain": "nlp"}).json()
+    assert "DistilBERT" not in [r["title"] for r in top["results"]]
+    assert client.get(reverse("api-library-items"), {"season": "x"}).status_code == 400
+
+
+@pytest.mark.parametrize("count", [1, 100])
+def test_library_query_count_is_flat(client, django_assert_num_queries, count):
+    track = TrackFactory(slug="cv")
+    parents = [_item(f"Paper {n}", domain=track, tags=["cv"]) for n in range(count)]
+    _item("child", domain=track, parent=parents[0])
+    ForumSettings.load()
+
+    # count, page, presenters, tags, children, filter choices (season, domain), forum settings
+    with django_assert_num_queries(8):
+        response = client.get(reverse("library:index"))
+
+    assert len(response.context["page"]) == min(count, 50)
+
+
+def test_detail_shows_recording_with_copyable_code(client, shelf):
+    content = client.get(reverse("library:detail", args=[shelf["distill"].pk])).content.decode()
+
+    assert 'data-role="extraction-code">runl<' in content
+    assert 'data-copy="runl"' in content
+    assert "DistilBERT" in content
+
+
+def test_a_presented_session_becomes_a_library_item_and_presenters_upload(client):
+    organiser = UserFactory(role=Role.ORGANISER)
+    track = TrackFactory(weekday=5, local_time=datetime.time(20, 30))
+    topic = TopicFactory(status=TopicStatus.READY, track=track, title="LightGCN")
+    now = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
+    session = session_schedule(topic=topic, start=track_slots(track=track, after=now)[0],
+                               by=organiser, now=now)  # fmt: skip
+    sessions_advance(now=session.end)
+
+    item = LibraryItem.objects.get(session=session)
+    assert item_for_session(session=session) == item  # idempotent
+    assert (item.title, list(item.presenters.all())) == ("LightGCN", [topic.proposer])
+    url = reverse("library:materials", args=[item.pk])
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 403
+
+    client.force_login(topic.proposer)
+    fake = client.post(
+        url, {"slides_file": SimpleUploadedFile("x.pdf", b"MZ\x90 exe", "application/pdf")}
+    )
+    assert "slides_file" in fake.context["form"].errors
+    response = client.post(
+        url,
+        {
+            "slides_file": SimpleUploadedFile("讲义.pdf", PDF, "application/pdf"),
+            "recording_url": "https://pan.baidu.com/s/abc",
+            "extraction_code": "g1ky",
+        },
+    )
+    item.refresh_from_db()
+    assert response.status_code == 302
+    assert (item.slides_name, item.extraction_code) == ("讲义.pdf", "g1ky")
+    slides = client.get(reverse("library:slides", args=[item.pk]))
+    assert slides["Content-Type"] == "application/pdf"
+
+
+def test_feed_lists_new_public_items(client, shelf):
+    rss = client.get(reverse("library:feed"))
+    atom = client.get(reverse("library:feed-atom"))
+
+    assert rss.status_code == atom.status_code == 200
+    assert "DistilBERT" in rss.content.decode()
+    assert "<feed" in atom.content.decode()
+
+
+def test_cached_list_rows_follow_changes_to_items_presenters_and_children(client):
+    track = TrackFactory(slug="nlp")
+    item = _item("Old title", domain=track)
+    client.get(reverse("library:index"))  # rows are now cached
+
+    item.title = "New title"
+    item.save()
+    item.presenters.add(UserFactory(display_name="王小明"))
+    items_reindex([item])
+    child = _item("A related paper", domain=track, parent=item)
+    content = client.get(reverse("library:index")).content.decode()
+
+    assert "New title" in content
+    assert "Old title" not in content
+    assert "王小明" in content
+    assert child.title in content

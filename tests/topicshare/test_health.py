@@ -1,0 +1,65 @@
+import datetime
+
+import pytest
+from django.db import connections
+from django.urls import reverse
+from django.utils import timezone
+
+from topicshare.models import Heartbeat
+from topicshare.services import heartbeat_record
+
+
+@pytest.mark.django_db
+def test_healthz_reports_ok_and_heartbeat_ages(client):
+    now = timezone.now()
+    heartbeat_record(beat_sent_at=now - datetime.timedelta(seconds=12), now=now)
+
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["broker"] == "ok"
+    assert body["broker_ok"] is True
+    assert 0 <= body["worker_heartbeat_age_seconds"] < 5
+    assert 12 <= body["beat_heartbeat_age_seconds"] < 17
+    assert body["worker_fresh"] is True
+    assert body["beat_fresh"] is True
+
+
+@pytest.mark.django_db
+def test_healthz_marks_old_heartbeat_stale(client, settings):
+    settings.TOPICSHARE_HEARTBEAT_STALE_SECONDS = 60
+    long_ago = timezone.now() - datetime.timedelta(minutes=10)
+    Heartbeat.objects.create(component="worker", seen_at=long_ago)
+
+    body = client.get(reverse("healthz")).json()
+
+    assert body["worker_fresh"] is False
+    assert body["worker_heartbeat_age_seconds"] >= 600
+    assert body["beat_heartbeat_age_seconds"] is None
+    assert body["beat_fresh"] is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_healthz_returns_503_when_database_is_unreachable(client, tmp_path):
+    connection = connections["default"]
+    connection.close()
+    original = dict(connection.settings_dict)
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = str(tmp_path / "missing-dir" / "db.sqlite3")
+    else:
+        connection.settings_dict.update({"HOST": "127.0.0.1", "PORT": "9"})
+    try:
+        response = client.get(reverse("healthz"))
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(original)
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["database"] != "ok"
+    assert body["worker_heartbeat_age_seconds"] is None

@@ -1,0 +1,39 @@
+import os
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from members.models import User
+from members.roles import Role
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_covers_every_role(capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    roles = {user.role for user in User.objects.filter(email__endswith="@demo.topicshare.local")}
+    assert roles == set(Role)
+    # one per role, plus an audience member whose application waits for the committee
+    assert User.objects.filter(email__endswith="@demo.topicshare.local").count() == 5
+    assert "organiser@demo.topicshare.local" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_under_production(settings):
+    settings.TOPICSHARE_DEMO_ALLOWED = False
+
+    with pytest.raises(CommandError, match="production"):
+        call_command("seed_demo")
+
+
+@pytest.mark.django_db
+def test_seed_demo_has_topics_in_every_state():
+    from sessions.models import Topic, TopicStatus
+
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+    statuses = set(Topic.objects.values_list("status", flat=True))
+    assert statuses == set(TopicStatus.values)
+    assert Topic.objects.count() == 10

@@ -1,0 +1,60 @@
+"""What /healthz reports: the database, the broker and the background heartbeats."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from kombu import Connection
+
+from topicshare.models import Heartbeat
+
+
+def check_database() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "down"
+        return False, f"{type(exc).__name__}: {exc}"[:300]
+    return True, "ok"
+
+
+def check_broker() -> tuple[bool, str]:
+    try:
+        with Connection(
+            settings.CELERY_BROKER_URL,
+            transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            connect_timeout=2,
+        ) as broker:
+            broker.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # kombu raises many kinds; all mean "unreachable"
+        return False, f"{type(exc).__name__}: {exc}"[:300]
+    return True, "ok"
+
+
+def heartbeat_ages(*, now: datetime) -> dict[str, float | None]:
+    seen = dict(Heartbeat.objects.values_list("component", "seen_at"))
+    return {
+        component: round((now - seen[component]).total_seconds(), 1) if component in seen else None
+        for component in ("worker", "beat")
+    }
+
+
+def health_report(*, now: datetime | None = None) -> tuple[bool, dict]:
+    now = now or timezone.now()
+    db_ok, db_detail = check_database()
+    broker_ok, broker_detail = check_broker()
+    ages = heartbeat_ages(now=now) if db_ok else {"worker": None, "beat": None}
+    stale_after = settings.TOPICSHARE_HEARTBEAT_STALE_SECONDS
+    report = {
+        "status": "ok" if db_ok else "error",
+        "database": db_detail,
+        "broker": broker_detail,
+        "heartbeat_stale_after_seconds": stale_after,
+    }
+    for component, age in ages.items():
+        report[f"{component}_heartbeat_age_seconds"] = age
+        report[f"{component}_fresh"] = age is not None and age <= stale_after
+    report["broker_ok"] = broker_ok
+    return db_ok, report

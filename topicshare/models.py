@@ -1,0 +1,312 @@
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from topicshare.validators import validate_image_size
+
+
+class ForumSettings(models.Model):
+    """The one row of forum-wide settings that organisers edit in the admin."""
+
+    forum_name = models.CharField(_("forum name"), max_length=80, default="TopicShare")
+    slogan = models.CharField(
+        _("slogan"), max_length=200, blank=True, default="一起读论文，每周六 20:30 见"
+    )
+    join_instructions = models.TextField(
+        _("join instructions"),
+        blank=True,
+        help_text=_("Shown on the home page and the Join page: how newcomers get in."),
+    )
+    official_account_qr = models.ImageField(
+        _("official-account QR code"),
+        upload_to="forum/",
+        blank=True,
+        validators=[validate_image_size],
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("forum settings")
+        verbose_name_plural = _("forum settings")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="forum_settings_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return self.forum_name
+
+    def clean(self) -> None:
+        if not self.forum_name.strip():
+            raise ValidationError({"forum_name": _("The forum needs a name.")})
+
+    @classmethod
+    def load(cls) -> "ForumSettings":
+        obj, _created = cls.objects.get_or_create(id=1)
+        return obj
+
+
+class Heartbeat(models.Model):
+    """When a background component last proved it is alive (one row per component)."""
+
+    component = models.CharField(_("component"), max_length=20, primary_key=True)
+    seen_at = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.component} @ {self.seen_at.isoformat()}"
+
+
+class NotificationKind(models.TextChoices):
+    # Time-based reminders (one ReminderRule each)
+    PROMOTION = "promotion", _("Promotion (two weeks ahead)")
+    RECRUITMENT_CHECK = "recruitment_check", _("Recruitment check")
+    DAY_BEFORE = "day_before", _("Reminder the day before")
+    AT_START = "at_start", _("Starting now")
+    AFTER = "after", _("Materials after the session")
+    # Event notices
+    TOPIC_ACCEPTED = "topic_accepted", _("Topic accepted")
+    TOPIC_REJECTED = "topic_rejected", _("Topic rejected")
+    RECRUITING_OPENED = "recruiting_opened", _("Recruiting opened")
+    GROUP_JOINED = "group_joined", _("Someone joined my group")
+    SESSION_SCHEDULED = "session_scheduled", _("Session scheduled")
+    SESSION_SLIPPED = "session_slipped", _("Session moved")
+    SESSION_CANCELLED = "session_cancelled", _("Session cancelled")
+    # Admission
+    APPLICATION_RECEIVED = "application_received", _("New membership application")
+    REVIEW_SCHEDULED = "review_scheduled", _("Review talk scheduled")
+    ADMISSION_DECIDED = "admission_decided", _("Admission decision")
+
+
+class ChatWebhook(models.Model):
+    """A group chat bot the forum posts to: forum-wide, or for one track."""
+
+    class Provider(models.TextChoices):
+        FEISHU = "feishu", _("Feishu / Lark custom bot")
+        WECOM = "wecom", _("WeCom (企业微信) group bot")
+        DINGTALK = "dingtalk", _("DingTalk group bot")
+        GENERIC = "generic", _("Generic JSON POST")
+
+    class Audience(models.TextChoices):
+        STUDY_GROUP = "study", _("Study group (members)")
+        AUDIENCE = "audience", _("Audience group (everyone)")
+
+    name = models.CharField(_("name"), max_length=80)
+    provider = models.CharField(_("provider"), max_length=12, choices=Provider.choices)
+    url = models.URLField(_("webhook address"), max_length=500)
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=200,
+        blank=True,
+        help_text=_("Feishu and DingTalk sign requests with it; generic webhooks get an HMAC."),
+    )
+    audience = models.CharField(
+        _("which group"), max_length=10, choices=Audience.choices, default=Audience.STUDY_GROUP
+    )
+    track = models.ForeignKey(
+        "topic_sessions.Track",
+        verbose_name=_("track"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        help_text=_("Empty: forum-wide."),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    class Meta:
+        verbose_name = _("chat webhook")
+        verbose_name_plural = _("chat webhooks")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReminderRule(models.Model):
+    """When a time-based reminder goes out, to whom and through which channels."""
+
+    kind = models.CharField(
+        _("reminder"),
+        max_length=30,
+        unique=True,
+        choices=[
+            (k.value, k.label)
+            for k in [
+                NotificationKind.PROMOTION,
+                NotificationKind.RECRUITMENT_CHECK,
+                NotificationKind.DAY_BEFORE,
+                NotificationKind.AT_START,
+                NotificationKind.AFTER,
+            ]
+        ],
+    )
+    offset = models.DurationField(
+        _("offset from the start"),
+        help_text=_("Negative: before the session starts, e.g. -14 days. Format: “-14 00:00:00”."),
+    )
+    stale_after = models.DurationField(
+        _("still worth sending for"),
+        help_text=_(
+            "A session scheduled late still gets this reminder if its moment passed less than "
+            "this long ago."
+        ),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    to_presenters = models.BooleanField(_("presenters"), default=False)
+    to_participants = models.BooleanField(_("participant group"), default=False)
+    to_rsvps = models.BooleanField(_("people who RSVP'd"), default=False)
+    to_members = models.BooleanField(_("all members"), default=False)
+    to_track_followers = models.BooleanField(_("audience following the track"), default=False)
+    to_organisers = models.BooleanField(_("organisers"), default=False)
+    by_email = models.BooleanField(_("by e-mail"), default=True)
+    chat_audience = models.CharField(
+        _("chat group"),
+        max_length=10,
+        choices=ChatWebhook.Audience.choices,
+        blank=True,
+        help_text=_("Also post to this group's chat webhooks. Empty: no chat."),
+    )
+    minimum_group = models.PositiveSmallIntegerField(
+        _("minimum group size"),
+        default=2,
+        help_text=_("Recruitment check only: sent when the group has fewer participants."),
+    )
+
+    class Meta:
+        verbose_name = _("reminder rule")
+        verbose_name_plural = _("reminder rules")
+        ordering = ["offset"]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class Notification(models.Model):
+    """The outbox: one row per (kind, subject, occasion, recipient or channel). The database
+    refuses a second one, so a reminder can never be queued twice. Sending happens only from
+    here."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
+    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    subject_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("subject_type", "subject_id")
+    # What makes two notifications of one kind and subject different occasions, e.g. the
+    # session's start for a reminder (a slipped session gets new ones) or an event's id.
+    occasion = models.CharField(_("occasion"), max_length=64, blank=True)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    channel = models.ForeignKey(
+        ChatWebhook,
+        verbose_name=_("chat webhook"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    title = models.CharField(_("subject line"), max_length=300)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    attach_ics = models.BooleanField(_("attach calendar event"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    due_at = models.DateTimeField(_("due"))
+    next_attempt_at = models.DateTimeField(_("next attempt"), db_index=True)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["subject_type", "subject_id"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False, channel__isnull=True)
+                | models.Q(recipient__isnull=True, channel__isnull=False),
+                name="notification_has_one_destination",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "subject_type", "subject_id", "occasion", "recipient"],
+                condition=models.Q(recipient__isnull=False),
+                name="one_notification_per_recipient",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "subject_type", "subject_id", "occasion", "channel"],
+                condition=models.Q(channel__isnull=False),
+                name="one_notification_per_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.recipient or self.channel}"
+
+
+class NotificationOptOut(models.Model):
+    """A person who does not want e-mails of one kind."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_opt_outs"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("notification opt-out")
+        verbose_name_plural = _("notification opt-outs")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="one_opt_out_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ✕ {self.kind}"
+
+
+class ReminderMark(models.Model):
+    """Marks a reminder as materialised for one occasion (a session at one start time), so that
+    the per-minute sweep does not recompute recipients it has already queued."""
+
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    subject_id = models.PositiveBigIntegerField()
+    occasion = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("materialised reminder")
+        verbose_name_plural = _("materialised reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject_type", "subject_id", "occasion"],
+                name="one_mark_per_occasion",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_id} {self.occasion}"

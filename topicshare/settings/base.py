@@ -1,0 +1,279 @@
+"""Settings shared by every environment. Everything that differs per machine comes from the
+environment (django-environ); the defaults here run a local site with nothing set."""
+
+import contextlib
+from pathlib import Path
+
+import environ
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(environ.Env().str("TOPICSHARE_VAR_DIR", default=str(BASE_DIR / "var")))
+# A fresh clone has no var/ yet; SQLite, the embedded broker and beat write there.
+# Read-only deployments point the database and broker elsewhere, hence suppress().
+with contextlib.suppress(OSError):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+env = environ.Env()
+# A local .env file is optional; real deployments set real environment variables.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.contrib.postgres",
+    "rules.apps.AutodiscoverRulesConfig",
+    "django_filters",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "topicshare",
+    "members",
+    "sessions.apps.SessionsConfig",
+    "library",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "members.middleware.PreferredLanguageMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "topicshare.urls"
+WSGI_APPLICATION = "topicshare.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "topicshare.context_processors.forum",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'topicshare.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Re-check a persistent connection before reuse, so a restarted database does not need an
+# application restart.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the Celery worker and beat share one file: wait for locks instead of
+    # failing, and take the write lock up front so two writers cannot deadlock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (allauth's rate limits live here) ---------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("REDIS_CACHE_URL", default=REDIS_URL),
+            "KEY_PREFIX": "topicshare",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Accounts -----------------------------------------------------------------------------
+AUTH_USER_MODEL = "members.User"
+AUTHENTICATION_BACKENDS = [
+    "members.backends.RoleBackend",
+    "rules.permissions.ObjectPermissionBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+
+ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+# A signup with an address already in use says so on the form (the issue asks for a clear
+# error); the rate limits above keep anyone from probing many addresses.
+ACCOUNT_PREVENT_ENUMERATION = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = env.str("ACCOUNT_EMAIL_SUBJECT_PREFIX", default="[TopicShare] ")
+ACCOUNT_RATE_LIMITS = {
+    # allauth's defaults, spelled out so that nobody switches them off by accident.
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+}
+SOCIALACCOUNT_ADAPTER = "members.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "mandatory"
+
+# Social login is on only for providers whose client id and secret are set.
+_SOCIAL_PROVIDERS = {
+    "github": ("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", {"SCOPE": ["user:email"]}),
+    "weixin": ("WEIXIN_CLIENT_ID", "WEIXIN_CLIENT_SECRET", {"SCOPE": ["snsapi_login"]}),
+    "feishu": ("FEISHU_CLIENT_ID", "FEISHU_CLIENT_SECRET", {}),
+}
+SOCIALACCOUNT_PROVIDERS = {}
+for _provider, (_id_var, _secret_var, _extra) in _SOCIAL_PROVIDERS.items():
+    _client_id, _secret = env.str(_id_var, default=""), env.str(_secret_var, default="")
+    if _client_id and _secret:
+        INSTALLED_APPS.append(f"allauth.socialaccount.providers.{_provider}")
+        SOCIALACCOUNT_PROVIDERS[_provider] = {
+            "APPS": [{"client_id": _client_id, "secret": _secret, "key": ""}],
+            **_extra,
+        }
+
+# --- E-mail -------------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="TopicShare <noreply@topicshare.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Internationalisation -----------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media files ---------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Applicants' slides and other files for permitted users only: outside MEDIA_ROOT, so nothing
+# serves them except a view that checks permissions (topicshare.uploads.serve_file).
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
+    },
+}
+# Behind a proxy that serves /media/ itself, turn this off.
+TOPICSHARE_SERVE_MEDIA = env.bool("TOPICSHARE_SERVE_MEDIA", default=True)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Official-account QR codes and similar images; larger files are refused with a message.
+TOPICSHARE_MAX_IMAGE_BYTES = env.int("TOPICSHARE_MAX_IMAGE_BYTES", default=2 * 1024 * 1024)
+# Slides (PDF/PPTX) uploaded with admission applications and to the library.
+TOPICSHARE_MAX_UPLOAD_BYTES = env.int("TOPICSHARE_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+
+# --- Celery -------------------------------------------------------------------------------
+if REDIS_URL:
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    # No Redis: kombu's filesystem transport gives a real worker and beat a broker that
+    # needs no server. Messages are files under var/celery/.
+    CELERY_BROKER_URL = "filesystem://"
+    _queue_dir = VAR_DIR / "celery" / "queue"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
+        "store_processed": False,
+    }
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_ENABLE_UTC = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule")
+)
+TOPICSHARE_HEARTBEAT_SECONDS = env.float("TOPICSHARE_HEARTBEAT_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {
+        "task": "topicshare.heartbeat",
+        "schedule": TOPICSHARE_HEARTBEAT_SECONDS,
+    },
+    # Sessions go live at their start and are done at their end.
+    "advance-sessions": {"task": "sessions.advance", "schedule": 60.0},
+    # Queue the reminders that are due and send the outbox.
+    "dispatch-notifications": {"task": "notifications.dispatch", "schedule": 60.0},
+    # Admission votes close at their deadline (when the quorum is reached).
+    "close-admission-votes": {"task": "admissions.close_due", "schedule": 300.0},
+}
+# Absolute links in e-mails, calendar attachments and chat messages.
+TOPICSHARE_SITE_URL = env.str("TOPICSHARE_SITE_URL", default="http://127.0.0.1:8000")
+# After queueing a notification, ask a worker to send it at once (else: the next sweep).
+TOPICSHARE_KICK_DISPATCHER = env.bool("TOPICSHARE_KICK_DISPATCHER", default=True)
+# /healthz calls a heartbeat stale after this many seconds.
+TOPICSHARE_HEARTBEAT_STALE_SECONDS = env.int(
+    "TOPICSHARE_HEARTBEAT_STALE_SECONDS", default=int(TOPICSHARE_HEARTBEAT_SECONDS * 4)
+)
+
+# --- Security defaults shared by all environments ----------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# Demo data (seed_demo) is refused where this is False: production turns it off.
+TOPICSHARE_DEMO_ALLOWED = True
+TOPICSHARE_NAME = _("TopicShare")

@@ -1,0 +1,44 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+
+from library import views as library_views
+from members import views as member_views
+from sessions.api import sessions_api, topics_api
+from topicshare import views
+
+admin.site.site_header = "TopicShare"
+admin.site.site_title = "TopicShare"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("join/", views.join, name="join"),
+    path("join/apply/", member_views.join_apply, name="join-apply"),
+    path("join/status/", member_views.join_status, name="join-status"),
+    path(
+        "join/applications/<int:pk>/slides/",
+        member_views.application_slides,
+        name="application-slides",
+    ),
+    path("join/applications/<int:pk>/withdraw/", member_views.join_withdraw, name="join-withdraw"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/setlang/", views.set_language, name="set_language"),
+    path("notifications/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("topics/", include("sessions.urls")),
+    path("sessions/", include("sessions.session_urls")),
+    path("api/topics/", topics_api, name="api-topics"),
+    path("api/sessions/", sessions_api, name="api-sessions"),
+    path("library/", include("library.urls")),
+    path("api/library/items/", library_views.items_api, name="api-library-items"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("members.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG or settings.TOPICSHARE_SERVE_MEDIA:
+    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+
+handler403 = "topicshare.views.permission_denied"
+handler404 = "topicshare.views.page_not_found"
+handler500 = "topicshare.views.server_error"
