@@ -6,3 +6,6 @@ class LibraryConfig(AppConfig):
     name = "library"
     verbose_name = _("Library")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from library import signals  # noqa: F401 — connects the receivers

@@ -17,6 +17,18 @@ class Tag(models.Model):
         return self.name
 
 
+# Items without a season come after every season, items without a domain after every domain.
+NO_SEASON_RANK = -1
+NO_DOMAIN_RANK = 100_000
+
+
+def browse_ranks(season, domain) -> tuple[int, int]:
+    return (
+        season.order if season else NO_SEASON_RANK,
+        domain.order if domain else NO_DOMAIN_RANK,
+    )
+
+
 class LibraryItem(models.Model):
     """One thing in the library: a talk with its slides and recording, a paper, an article…
     A talk's related papers are its children."""
@@ -78,6 +90,8 @@ class LibraryItem(models.Model):
         null=True,
         blank=True,
         related_name="children",
+        # Indexed by the two partial indexes in Meta, not by a plain one.
+        db_index=False,
     )
     position = models.PositiveIntegerField(_("order"), default=0)
     summary = models.TextField(_("summary"), blank=True, help_text=_("Markdown."))
@@ -104,6 +118,12 @@ class LibraryItem(models.Model):
     source_key = models.CharField(_("position in the import"), max_length=300, blank=True)
     # Tokens for search: lowercased words and Chinese unigrams + bigrams (see library/search.py).
     search_text = models.TextField(editable=False, blank=True)
+    # Copies of season.order and domain.order, so that the browse order (newest season
+    # first, then domains in their order) is read straight from an index instead of sorting
+    # every item on each request. Kept by services.items_reindex and by the Season/Track
+    # receivers in library/signals.py; see browse_ranks().
+    season_rank = models.IntegerField(editable=False, default=NO_SEASON_RANK)
+    domain_rank = models.IntegerField(editable=False, default=NO_DOMAIN_RANK)
     created_at = models.DateTimeField(_("added"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -112,12 +132,26 @@ class LibraryItem(models.Model):
         verbose_name_plural = _("library items")
         ordering = ["position", "id"]
         indexes = [
-            # Browsing: top-level items (parent IS NULL) in README order, read in index order.
+            # Browsing: top-level items in README order, read in index order
+            # (library.selectors.BROWSE_ORDER). Partial (parent IS NULL), because PostgreSQL
+            # reads an index in order only when its leading columns are the ORDER BY.
+            # `visibility` last makes counting the visible items an index-only scan.
             models.Index(
-                fields=["parent", "season", "domain", "position", "id"], name="library_browse"
+                fields=[
+                    "-season_rank", "season", "domain_rank", "domain", "position", "id",
+                    "visibility",
+                ],
+                condition=models.Q(parent__isnull=True),
+                name="library_browse",
             ),
-            models.Index(fields=["visibility"]),
-        ]
+            # A talk's related papers, in order. Partial, so that browsing (parent IS NULL)
+            # can only take the index above.
+            models.Index(
+                fields=["parent", "position", "id"],
+                condition=models.Q(parent__isnull=False),
+                name="library_children",
+            ),
+        ]  # fmt: skip
         constraints = [
             models.UniqueConstraint(
                 fields=["source_file", "source_key"],

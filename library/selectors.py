@@ -5,6 +5,10 @@ from django.db.models import Prefetch, QuerySet
 from library.filters import LibraryFilter
 from library.models import LibraryItem
 
+# Newest season first (Topic 7 … Topic 1, then 初期), domains in their order, items as
+# numbered in the archive; served by the `library_browse` index.
+BROWSE_ORDER = ("-season_rank", "season_id", "domain_rank", "domain_id", "position", "id")
+
 
 def visible_items(*, user) -> QuerySet[LibraryItem]:
     """Members-only items are hidden from everyone else — in lists, pages, feed and API."""
@@ -14,37 +18,46 @@ def visible_items(*, user) -> QuerySet[LibraryItem]:
     return items
 
 
-def _with_relations(queryset: QuerySet, *, user) -> QuerySet:
-    """Presenters, tags and visible children as plain lists (presenter_list, tag_list,
-    child_list): `to_attr` avoids building a related manager per row, which is most of the
-    cost of a page of 50 items."""
-    children = visible_items(user=user).order_by("position", "id")
+def _with_relations(queryset: QuerySet, *, user, children: bool = True) -> QuerySet:
+    """Presenters, tags and (unless `children` is false) visible children as plain lists
+    (presenter_list, tag_list, child_list): `to_attr` avoids building a related manager per
+    row, which is most of the cost of a page of 50 items."""
+    lookups = [
+        Prefetch("presenters", to_attr="presenter_list"),
+        Prefetch("tags", to_attr="tag_list"),
+    ]
+    if children:
+        visible = visible_items(user=user).order_by("position", "id")
+        lookups.append(
+            Prefetch(
+                "children",
+                queryset=visible.defer("search_text", "content_html"),
+                to_attr="child_list",
+            )
+        )
     return (
         queryset.select_related("season", "domain")
         .defer("search_text", "content_html")
-        .prefetch_related(
-            Prefetch("presenters", to_attr="presenter_list"),
-            Prefetch("tags", to_attr="tag_list"),
-            Prefetch("children", queryset=children.defer("search_text", "content_html"),
-                     to_attr="child_list"),
-        )
-    )  # fmt: skip
+        .prefetch_related(*lookups)
+    )
 
 
-def library_list(*, user, filters: dict) -> tuple[LibraryFilter, QuerySet[LibraryItem]]:
+def library_list(
+    *, user, filters: dict, children: bool = True
+) -> tuple[LibraryFilter, QuerySet[LibraryItem]]:
     """Filtered items for the list, with presenters, tags and visible children prefetched.
-    Without a search, items come in the README's order: season, domain, position."""
+    Without a search, items come in the README's order: season, domain, position. With one,
+    every match in rank order, children included; they are not listed under their parent
+    then, so `children` is ignored."""
     topic_filter = LibraryFilter(filters, queryset=visible_items(user=user))
     queryset = topic_filter.qs
     if not (filters.get("q") or "").strip():
         # Browsing: top-level items, their children shown under them. A search shows every
         # match, children included.
-        # Newest season first (by its order: Topic 7 … Topic 1, then 初期), then the
-        # domains in their order, items as numbered in the archive.
-        queryset = queryset.filter(parent__isnull=True).order_by(
-            "-season__order", "season_id", "domain__order", "domain_id", "position", "id"
-        )
-    return topic_filter, _with_relations(queryset, user=user)
+        queryset = queryset.filter(parent__isnull=True).order_by(*BROWSE_ORDER)
+    else:
+        children = False
+    return topic_filter, _with_relations(queryset, user=user, children=children)
 
 
 def group_items(items) -> list[tuple]:

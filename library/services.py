@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
-from library.models import LibraryItem
+from library.models import LibraryItem, browse_ranks
 from library.search import index_tokens
 from members.rules import is_organiser
 
@@ -19,7 +19,8 @@ def _plain(markdown: str) -> str:
 
 
 def items_reindex(items: Iterable[LibraryItem]) -> int:
-    """Recompute the search tokens of these items (after their tags or presenters changed)."""
+    """Recompute the derived columns of these items — search tokens and browse ranks — after
+    they were written or their tags or presenters changed. Every write path calls it."""
     items = list(items)
     if not items:
         return 0
@@ -44,14 +45,32 @@ def items_reindex(items: Iterable[LibraryItem]) -> int:
             item.domain.name_en if item.domain else "",
             item.season.label if item.season else "",
         )
-        if text != item.search_text:
+        ranks = browse_ranks(item.season, item.domain)
+        if text != item.search_text or ranks != (item.season_rank, item.domain_rank):
             item.search_text = text
+            item.season_rank, item.domain_rank = ranks
             # Presenters and tags are in the text: a change to them is a change to the item
             # (and invalidates its cached row in the list).
             item.updated_at = now
             changed.append(item)
-    LibraryItem.objects.bulk_update(changed, ["search_text", "updated_at"], batch_size=500)
+    LibraryItem.objects.bulk_update(
+        changed, ["search_text", "season_rank", "domain_rank", "updated_at"], batch_size=500
+    )
     return len(changed)
+
+
+def items_rerank(*, season=None, domain=None) -> int:
+    """After a season's or a domain's order changed: copy it onto its items."""
+    if season is not None:
+        rank, _unused = browse_ranks(season, None)
+        return (
+            LibraryItem.objects.filter(season=season)
+            .exclude(season_rank=rank)
+            .update(season_rank=rank)
+        )
+    _unused, rank = browse_ranks(None, domain)
+    items = LibraryItem.objects.filter(domain=domain).exclude(domain_rank=rank)
+    return items.update(domain_rank=rank)
 
 
 def may_edit_materials(user, item: LibraryItem) -> bool:

@@ -1,3 +1,5 @@
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
@@ -44,6 +46,7 @@ def library_index(request):
         "library/index.html",
         {
             "filter": item_filter,
+            "facets_html": facets_html(item_filter),
             "page": page,
             "groups": [] if searching else group_items(page.object_list),
             "searching": searching,
@@ -53,6 +56,31 @@ def library_index(request):
 
 
 ROW_CACHE_SECONDS = 24 * 3600
+
+
+def facets_html(item_filter) -> str:
+    """The facet fields (all but the search box), from the cache when the same facets were
+    rendered with the same choices before: a form's widgets cost more to render than the
+    page's rows. The key holds the language, the submitted facet values and their errors,
+    and the season and domain choices as shown, so a renamed season shows at once."""
+    form = item_filter.form
+    for name in ("season", "domain"):
+        # Read each choice list once; rendering reuses it instead of querying again.
+        field = form.fields[name]
+        field.widget.choices = [("", field.empty_label)] + [
+            (field.prepare_value(obj), field.label_from_instance(obj)) for obj in field.queryset
+        ]
+    facets = [field for field in form if field.name != "q"]
+    values = [(field.name, form.data.getlist(field.name)) for field in facets]
+    errors = sorted((name, list(errs)) for name, errs in form.errors.items())
+    choices = [form.fields[name].widget.choices for name in ("season", "domain")]
+    fingerprint = repr((translation.get_language(), values, errors, choices))
+    key = "library-facets:" + hashlib.sha256(fingerprint.encode()).hexdigest()
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string("library/_facets.html", {"facets": facets})
+        cache.set(key, html, ROW_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308 — rendered by our own template
 
 
 def attach_rows_html(items, *, searching: bool) -> None:
@@ -66,7 +94,9 @@ def attach_rows_html(items, *, searching: bool) -> None:
     language = translation.get_language()
     keys = {}
     for item in items:
-        children = ",".join(f"{c.pk}.{c.updated_at.timestamp()}" for c in item.child_list)
+        children = ",".join(
+            f"{c.pk}.{c.updated_at.timestamp()}" for c in getattr(item, "child_list", ())
+        )
         keys[item.pk] = (
             f"library-row:{item.pk}:{item.updated_at.timestamp()}:{children}:{language}:"
             f"{int(searching)}"
@@ -172,7 +202,7 @@ def item_json(item: LibraryItem) -> dict:
 
 @require_GET
 def items_api(request):
-    filterset, queryset = library_list(user=request.user, filters=request.GET)
+    filterset, queryset = library_list(user=request.user, filters=request.GET, children=False)
     return filtered_json_page(request, filterset, queryset, item_json)
 
 

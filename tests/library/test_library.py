@@ -207,3 +207,76 @@ def test_cached_list_rows_follow_changes_to_items_presenters_and_children(client
     assert "Old title" not in content
     assert "王小明" in content
     assert child.title in content
+
+
+def test_browse_order_follows_season_and_domain_order_even_after_they_change(client):
+    from sessions.models import Season
+
+    nlp = TrackFactory(slug="nlp", order=1)
+    cv = TrackFactory(slug="cv", order=2)
+    early = Season.objects.create(label="初期", order=0)
+    topic1 = Season.objects.create(label="Topic 1", order=1)
+    _item("early nlp", season=early, domain=nlp)
+    _item("topic1 cv", season=topic1, domain=cv)
+    _item("topic1 nlp", season=topic1, domain=nlp)
+    _item("no season", domain=nlp)
+
+    def titles():
+        return [item.title for item in client.get(reverse("library:index")).context["page"]]
+
+    # Newest season first, domains in their order, items without a season last.
+    assert titles() == ["topic1 nlp", "topic1 cv", "early nlp", "no season"]
+
+    # Organisers reorder seasons and domains in the admin (a save, so the receivers run).
+    early.order = 5
+    early.save()
+    cv.order = 0
+    cv.save()
+    assert titles() == ["early nlp", "topic1 cv", "topic1 nlp", "no season"]
+    item = LibraryItem.objects.get(title="topic1 nlp")
+    assert (item.season_rank, item.domain_rank) == (1, 1)
+
+
+def test_search_index_follows_inserts_updates_and_deletes(shelf):
+    """On SQLite the FTS5 index is kept by triggers, on PostgreSQL by a generated column:
+    either way, what the table holds is what search finds."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            triggers = {row[0] for row in cursor.fetchall()}
+        # A later migration that rebuilds the table drops them: re-run 0006's statements.
+        assert {"library_item_fts_insert", "library_item_fts_update",
+                "library_item_fts_delete"} <= triggers  # fmt: skip
+
+    item = shelf["din"]
+    assert _titles(search(LibraryItem.objects.all(), "interest")) == ["Deep Interest Network"]
+    item.title = "深度兴趣网络"
+    item.save()
+    items_reindex([item])
+    assert _titles(search(LibraryItem.objects.all(), "interest")) == []
+    assert _titles(search(LibraryItem.objects.all(), "兴趣")) == ["深度兴趣网络"]
+    item.delete()
+    assert _titles(search(LibraryItem.objects.all(), "兴趣")) == []
+
+
+def test_cached_facets_keep_the_chosen_values_and_follow_renamed_seasons(client):
+    from sessions.models import Season
+
+    season = Season.objects.create(label="Topic 6", order=6)
+    url = reverse("library:index")
+    assert "Topic 6" in client.get(url).content.decode()
+
+    chosen = client.get(url, {"season": season.pk, "kind": "paper"}).content.decode()
+    assert f'<option value="{season.pk}" selected>Topic 6</option>' in chosen
+    assert '<option value="paper" selected>' in chosen
+    assert f'<option value="{season.pk}">Topic 6</option>' in client.get(url).content.decode()
+
+    season.label = "Topic 6（2024 春）"
+    season.save()
+    content = client.get(url).content.decode()
+    assert "Topic 6（2024 春）" in content
+    # A bad value is reported on its field, not cached as if it were a good one.
+    assert "选择一个有效的选项" in client.get(url, {"season": 999}).content.decode()
+    assert "选择一个有效的选项" not in client.get(url).content.decode()
