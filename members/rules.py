@@ -38,3 +38,6 @@ rules.add_perm("topicshare.access_admin", is_committee)
 # Admission: the committee (and organisers) review applications in the admin.
 rules.add_perm("members.view_application", is_committee)
 rules.add_perm("members.change_application", is_committee)
+
+# The end-of-season review and the dashboard: organisers only.
+rules.add_perm("members.review_season", is_organiser)

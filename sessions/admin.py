@@ -3,8 +3,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from sessions.models import (
@@ -42,9 +43,15 @@ class TrackAdmin(admin.ModelAdmin):
 
 @admin.register(Season)
 class SeasonAdmin(admin.ModelAdmin):
-    list_display = ["label", "order", "start_date", "end_date", "is_current"]
+    list_display = ["label", "order", "start_date", "end_date", "is_current", "review_link"]
     list_editable = ["order"]
     search_fields = ["label"]
+
+    @admin.display(description=_("season review"))
+    def review_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("members:season-review", args=[obj.pk]), _("Review")
+        )
 
 
 class ReadOnlyInline(admin.TabularInline):

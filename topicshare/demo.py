@@ -7,10 +7,18 @@ from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
 
-from members.models import User
+from members.models import AuditEvent, User
 from members.roles import Role
 from members.services import role_set
-from sessions.models import CHECKLIST, MeetingProvider, Season, Topic, TopicStatus, Track
+from sessions.models import (
+    CHECKLIST,
+    MeetingProvider,
+    Season,
+    Task,
+    Topic,
+    TopicStatus,
+    Track,
+)
 from sessions.scheduling import (
     attendance_record,
     free_slots,
@@ -18,7 +26,13 @@ from sessions.scheduling import (
     session_schedule,
     sessions_advance,
 )
-from sessions.services import group_join, task_create, topic_propose, topic_transition
+from sessions.services import (
+    group_join,
+    task_create,
+    task_update,
+    topic_propose,
+    topic_transition,
+)
 from topicshare.models import ForumSettings
 
 DEMO_PASSWORD = "topicshare-demo"  # noqa: S105 — printed on purpose; demo only
@@ -28,7 +42,11 @@ DEMO_ACCOUNTS = [
     ("committee@demo.topicshare.local", "审核组 Chen", Role.COMMITTEE),
     ("member@demo.topicshare.local", "成员 Mei", Role.MEMBER),
     ("audience@demo.topicshare.local", "旁听 Ann", Role.AUDIENCE),
+    # A member who RSVPs but does not come: the season review flags them.
+    ("quiet@demo.topicshare.local", "潜水 Qiu", Role.MEMBER),
 ]
+# The demo season began ten weeks ago; the demo accounts were admitted before it.
+DEMO_SEASON_WEEKS = 10
 
 DEMO_TRACKS = [
     # slug, zh, en, colour, weekday, time
@@ -86,6 +104,11 @@ def demo_seed() -> list[DemoAccount]:
             user=user, email=email, defaults={"verified": True, "primary": True}
         )
         role_set(user=user, role=role)
+        if created:
+            # Admitted long ago, so the season review gives them no new-member grace.
+            AuditEvent.objects.filter(
+                subject_user=user, action=AuditEvent.Action.ROLE_CHANGED
+            ).update(at=timezone.now() - datetime.timedelta(weeks=DEMO_SEASON_WEEKS + 20))
         accounts.append(DemoAccount(email=email, role=role, created=created))
     _demo_topics(tracks)
     accounts.append(_demo_application())
@@ -188,7 +211,12 @@ DEMO_TOPICS = [
 def _demo_topics(tracks: list[Track]) -> None:
     """Topics in every state, walked through the real services (idempotent by title)."""
     season, _created = Season.objects.get_or_create(
-        label="Topic 7", defaults={"order": 7, "is_current": True}
+        label="Topic 7",
+        defaults={
+            "order": 7,
+            "is_current": True,
+            "start_date": timezone.localdate() - datetime.timedelta(weeks=DEMO_SEASON_WEEKS),
+        },
     )
     Season.objects.get_or_create(label="初期", defaults={"order": 0})
     by_slug = {track.slug: track for track in tracks}
@@ -218,7 +246,10 @@ def _demo_topics(tracks: list[Track]) -> None:
             if step == S.PREPARING and topic.status == S.RECRUITING:
                 group_join(topic=topic, user=audience)
                 task_create(topic=topic, by=proposer, title="复现模型代码", assignee=audience)
-                task_create(topic=topic, by=proposer, title="整理业界方案调研", assignee=proposer)
+                survey = task_create(
+                    topic=topic, by=proposer, title="整理业界方案调研", assignee=proposer
+                )
+                task_update(task=survey, by=proposer, status=Task.Status.DONE)
             if step == S.SCHEDULED:
                 _demo_session(topic, organiser, audience, past=S.PRESENTED in steps)
                 topic.refresh_from_db()
@@ -249,5 +280,7 @@ def _demo_session(topic: Topic, organiser: User, audience: User, *, past: bool) 
         meeting_id="123 456 789",
     )
     rsvp_set(session=session, user=audience, going=True, now=now)
+    quiet = User.objects.get(email="quiet@demo.topicshare.local")
+    rsvp_set(session=session, user=quiet, going=True, now=now)  # and never comes
     if past:
         attendance_record(session=session, users=[audience], by=organiser)

@@ -81,6 +81,8 @@ class NotificationKind(models.TextChoices):
     APPLICATION_RECEIVED = "application_received", _("New membership application")
     REVIEW_SCHEDULED = "review_scheduled", _("Review talk scheduled")
     ADMISSION_DECIDED = "admission_decided", _("Admission decision")
+    # Season review
+    MEMBERSHIP_ENDED = "membership_ended", _("Back to the audience after a season")
 
 
 class ChatWebhook(models.Model):

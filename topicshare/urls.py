@@ -6,7 +6,7 @@ from django.views.static import serve
 from library import views as library_views
 from members import views as member_views
 from sessions.api import sessions_api, topics_api
-from topicshare import views
+from topicshare import dashboard, views
 
 admin.site.site_header = "TopicShare"
 admin.site.site_title = "TopicShare"
@@ -23,6 +23,7 @@ urlpatterns = [
     ),
     path("join/applications/<int:pk>/withdraw/", member_views.join_withdraw, name="join-withdraw"),
     path("healthz", views.healthz, name="healthz"),
+    path("staff/dashboard/", dashboard.dashboard, name="dashboard"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("notifications/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("topics/", include("sessions.urls")),

@@ -14,8 +14,9 @@ def test_seed_demo_is_idempotent_and_covers_every_role(capsys):
 
     roles = {user.role for user in User.objects.filter(email__endswith="@demo.topicshare.local")}
     assert roles == set(Role)
-    # one per role, plus an audience member whose application waits for the committee
-    assert User.objects.filter(email__endswith="@demo.topicshare.local").count() == 5
+    # one per role, plus an audience member whose application waits for the committee and a
+    # member who never comes
+    assert User.objects.filter(email__endswith="@demo.topicshare.local").count() == 6
     assert "organiser@demo.topicshare.local" in capsys.readouterr().out
 
 
@@ -37,3 +38,16 @@ def test_seed_demo_has_topics_in_every_state():
     statuses = set(Topic.objects.values_list("status", flat=True))
     assert statuses == set(TopicStatus.values)
     assert Topic.objects.count() == 10
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_the_season_review_something_to_show():
+    from members.ledger import Status, current_season, season_ledger
+
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+    ledger = season_ledger(current_season())
+    assert ledger.sessions_held == 1
+    assert [row.user.email for row in ledger.flagged] == ["quiet@demo.topicshare.local"]
+    mei = next(row for row in ledger.rows if row.user.email == "member@demo.topicshare.local")
+    assert (mei.status, mei.tasks_done) == (Status.ACTIVE, 2)
