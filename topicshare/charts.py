@@ -17,6 +17,13 @@ class Series:
     colour: str = ""
 
 
+def colour_series(series: list[Series]) -> list[Series]:
+    """Give each series without a colour one from the palette (legends need it too)."""
+    for index, one in enumerate(series):
+        one.colour = one.colour or PALETTE[index % len(PALETTE)]
+    return series
+
+
 def _short(text: str, limit: int = 16) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -32,8 +39,7 @@ def bar_chart(
 ) -> SafeString:
     """One row per label; with several series the bars sit side by side in the row
     (grouped) or end to end (stacked). Each bar has a <title> tooltip with its figure."""
-    for index, one in enumerate(series):
-        one.colour = one.colour or PALETTE[index % len(PALETTE)]
+    colour_series(series)
     grouped = len(series) > 1 and not stacked
     bar_height = 10 if grouped else 16
     row_height = (bar_height * len(series) + 8) if grouped else 24

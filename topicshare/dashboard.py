@@ -14,7 +14,7 @@ from members.ledger import current_season, season_sessions, season_window
 from members.models import Application, User
 from members.roles import Role
 from sessions.models import SessionPresenter, Topic, TopicStatus, Track
-from topicshare.charts import Series, bar_chart
+from topicshare.charts import Series, bar_chart, colour_series
 
 STATUS_COLOURS = {
     TopicStatus.PROPOSED: "#94a3b8",
@@ -37,6 +37,9 @@ class Chart:
     labels: list[str]
     series: list[Series]
     stacked: bool = False
+
+    def __post_init__(self):
+        colour_series(self.series)
 
     @property
     def svg(self):

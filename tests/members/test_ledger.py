@@ -430,3 +430,17 @@ def test_policy_and_exemptions_in_the_admin_are_for_organisers(client, season, o
     assert AuditEvent.objects.filter(action=AuditEvent.Action.LEDGER_EXEMPTION_REVOKED).exists()
     content = client.get(reverse("admin:topic_sessions_season_changelist")).content.decode()
     assert reverse("members:season-review", args=[season.pk]) in content
+
+
+def test_bar_chart_scales_stacks_and_colours_every_series():
+    from topicshare.charts import Series, bar_chart
+
+    series = [Series("a", [2, 0]), Series("b", [2, 4], "#000000")]
+    svg = str(bar_chart(title="T <x>", labels=["一", "二"], series=series, stacked=True))
+
+    assert series[0].colour.startswith("#")  # legends read it before the chart is drawn
+    assert 'aria-label="T &lt;x&gt;"' in svg
+    # Both rows total 4: the longest bar is the full width, a zero draws no rect.
+    widths = [part.split('"')[0] for part in svg.split('width="')[1:]]
+    assert widths == ["173.0", "173.0", "346.0"]
+    assert svg.count("<rect") == 3
