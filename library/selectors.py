@@ -18,7 +18,9 @@ def visible_items(*, user) -> QuerySet[LibraryItem]:
     return items
 
 
-def _with_relations(queryset: QuerySet, *, user, children: bool = True) -> QuerySet:
+def _with_relations(
+    queryset: QuerySet, *, user, children: bool = True, seasons_and_domains: bool = True
+) -> QuerySet:
     """Presenters, tags and (unless `children` is false) visible children as plain lists
     (presenter_list, tag_list, child_list): `to_attr` avoids building a related manager per
     row, which is most of the cost of a page of 50 items."""
@@ -35,20 +37,19 @@ def _with_relations(queryset: QuerySet, *, user, children: bool = True) -> Query
                 to_attr="child_list",
             )
         )
-    return (
-        queryset.select_related("season", "domain")
-        .defer("search_text", "content_html")
-        .prefetch_related(*lookups)
-    )
+    if seasons_and_domains:
+        queryset = queryset.select_related("season", "domain")
+    return queryset.defer("search_text", "content_html").prefetch_related(*lookups)
 
 
 def library_list(
-    *, user, filters: dict, children: bool = True
+    *, user, filters: dict, children: bool = True, seasons_and_domains: bool = True
 ) -> tuple[LibraryFilter, QuerySet[LibraryItem]]:
     """Filtered items for the list, with presenters, tags and visible children prefetched.
     Without a search, items come in the README's order: season, domain, position. With one,
     every match in rank order, children included; they are not listed under their parent
-    then, so `children` is ignored."""
+    then, so `children` is ignored. `seasons_and_domains=False` leaves item.season and
+    item.domain to the caller (the list page attaches the ones it read for its facets)."""
     topic_filter = LibraryFilter(filters, queryset=visible_items(user=user))
     queryset = topic_filter.qs
     if not (filters.get("q") or "").strip():
@@ -57,7 +58,9 @@ def library_list(
         queryset = queryset.filter(parent__isnull=True).order_by(*BROWSE_ORDER)
     else:
         children = False
-    return topic_filter, _with_relations(queryset, user=user, children=children)
+    return topic_filter, _with_relations(
+        queryset, user=user, children=children, seasons_and_domains=seasons_and_domains
+    )
 
 
 def group_items(items) -> list[tuple]:

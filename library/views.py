@@ -35,8 +35,19 @@ def _get(request, pk: int) -> LibraryItem:
 
 
 def library_index(request):
-    item_filter, items = library_list(user=request.user, filters=request.GET)
+    item_filter, items = library_list(
+        user=request.user, filters=request.GET, seasons_and_domains=False
+    )
+    # Seasons and domains are few and the facets list them anyway: read them once, for the
+    # facets and for the rows (instead of joining them onto every row).
+    form = item_filter.form
+    choices = {name: list(form.fields[name].queryset) for name in ("season", "domain")}
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    seasons = {season.pk: season for season in choices["season"]}
+    domains = {domain.pk: domain for domain in choices["domain"]}
+    for item in page.object_list:
+        item.season = seasons.get(item.season_id)
+        item.domain = domains.get(item.domain_id)
     query = request.GET.copy()
     query.pop("page", None)
     searching = bool((request.GET.get("q") or "").strip())
@@ -46,7 +57,7 @@ def library_index(request):
         "library/index.html",
         {
             "filter": item_filter,
-            "facets_html": facets_html(item_filter),
+            "facets_html": facets_html(item_filter, choices),
             "page": page,
             "groups": [] if searching else group_items(page.object_list),
             "searching": searching,
@@ -58,17 +69,17 @@ def library_index(request):
 ROW_CACHE_SECONDS = 24 * 3600
 
 
-def facets_html(item_filter) -> str:
+def facets_html(item_filter, choices: dict[str, list]) -> str:
     """The facet fields (all but the search box), from the cache when the same facets were
     rendered with the same choices before: a form's widgets cost more to render than the
     page's rows. The key holds the language, the submitted facet values and their errors,
     and the season and domain choices as shown, so a renamed season shows at once."""
     form = item_filter.form
-    for name in ("season", "domain"):
-        # Read each choice list once; rendering reuses it instead of querying again.
+    for name, objects in choices.items():
+        # The choices as read by the caller; rendering reuses them instead of querying again.
         field = form.fields[name]
         field.widget.choices = [("", field.empty_label)] + [
-            (field.prepare_value(obj), field.label_from_instance(obj)) for obj in field.queryset
+            (field.prepare_value(obj), field.label_from_instance(obj)) for obj in objects
         ]
     facets = [field for field in form if field.name != "q"]
     values = [(field.name, form.data.getlist(field.name)) for field in facets]
