@@ -22,6 +22,7 @@ from library.models import LibraryItem, OpenSourceProject
 from library.selectors import group_items, item_detail, library_list, visible_items
 from library.services import item_update_materials, may_edit_materials
 from topicshare.api import filtered_json_page
+from topicshare.pagecache import public_page
 from topicshare.uploads import serve_file
 
 PAGE_SIZE = 50
@@ -34,6 +35,7 @@ def _get(request, pk: int) -> LibraryItem:
         raise Http404 from None
 
 
+@public_page
 def library_index(request):
     item_filter, items = library_list(
         user=request.user, filters=request.GET, seasons_and_domains=False
@@ -124,6 +126,7 @@ def attach_rows_html(items, *, searching: bool) -> None:
         cache.set_many(missing, ROW_CACHE_SECONDS)
 
 
+@public_page
 def item_page(request, pk: int):
     item = _get(request, pk)
     related = []

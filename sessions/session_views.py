@@ -39,6 +39,7 @@ from sessions.selectors import (
     sessions_past,
     sessions_upcoming,
 )
+from topicshare.pagecache import public_page
 
 
 def _require_organiser(request) -> None:
@@ -49,6 +50,7 @@ def _require_organiser(request) -> None:
 UPCOMING_WEEKS_SHOWN = 12
 
 
+@public_page
 def session_list(request):
     """The next weeks' sessions (12 by default; ?weeks=N shows up to a year)."""
     now = timezone.now()
@@ -70,11 +72,13 @@ def session_list(request):
     )
 
 
+@public_page
 def session_past(request):
     page = Paginator(sessions_past(now=timezone.now()), 30).get_page(request.GET.get("page"))
     return render(request, "sessions/session_past.html", {"page": page})
 
 
+@public_page
 def session_page(request, pk: int):
     try:
         session = session_detail(pk=pk)

@@ -24,6 +24,7 @@ from sessions.services import (
     transitions_for,
 )
 from topicshare.markup import render_markdown
+from topicshare.pagecache import public_page
 
 PAGE_SIZE = 50
 
@@ -44,6 +45,7 @@ def _form_errors_from(error: ValidationError, form) -> None:
         form.add_error(None, error)
 
 
+@public_page
 def topic_sheet(request):
     topic_filter, topics = topic_list(filters=request.GET)
     page = Paginator(topics, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -79,6 +81,7 @@ def topic_new(request):
     return render(request, "sessions/topic_form.html", {"form": form, "preview": preview})
 
 
+@public_page
 def topic_detail(request, pk: int):
     topic = _get_topic(pk)
     user = request.user

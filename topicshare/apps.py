@@ -6,3 +6,11 @@ class TopicShareConfig(AppConfig):
     name = "topicshare"
     verbose_name = _("Forum")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from topicshare.pagecache import content_changed
+
+        for signal in (post_save, post_delete, m2m_changed):
+            signal.connect(content_changed, dispatch_uid=f"pagecache-{id(signal)}")

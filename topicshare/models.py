@@ -312,3 +312,19 @@ class ReminderMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject_id} {self.occasion}"
+
+
+class ContentVersion(models.Model):
+    """One number that grows whenever something shown on public pages changes; the cache of
+    anonymous pages (topicshare/pagecache.py) keys on it. In the database, so that every web
+    worker and the Celery worker see the same number."""
+
+    value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="content_version_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -15,9 +15,11 @@ from sessions.selectors import sessions_upcoming
 from topicshare.health import health_report
 from topicshare.models import NotificationKind
 from topicshare.outbox import unsubscribe_read
+from topicshare.pagecache import public_page
 from topicshare.services import notification_opt_out
 
 
+@public_page
 def home(request):
     return render(
         request,
@@ -30,6 +32,7 @@ def home(request):
     )
 
 
+@public_page
 def join(request):
     return render(request, "join.html")
 

@@ -241,6 +241,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule")
 )
+# Anonymous visitors get public pages from a cache for at most this long (0 turns it off);
+# changes invalidate it at once, see topicshare/pagecache.py.
+TOPICSHARE_PAGE_CACHE_SECONDS = env.int("TOPICSHARE_PAGE_CACHE_SECONDS", default=60)
 TOPICSHARE_HEARTBEAT_SECONDS = env.float("TOPICSHARE_HEARTBEAT_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {

@@ -1,0 +1,98 @@
+"""The anonymous page cache: hits, invalidation on change, never for signed-in people or
+pages with a message, a fresh CSRF token per visitor, one entry per language."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from members.roles import Role
+from tests.factories import TopicFactory, UserFactory
+from topicshare.models import ForumSettings
+from topicshare.pagecache import content_version
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _page_cache_on(settings):
+    settings.TOPICSHARE_PAGE_CACHE_SECONDS = 60
+    ForumSettings.load()  # made on the first page view otherwise (a change: a new version)
+
+
+def test_second_anonymous_visit_is_a_hit_and_a_change_invalidates_it(client):
+    topic = TopicFactory(title="Attention is all you need")
+    url = reverse("topics:sheet")
+    first = client.get(url)
+    second = client.get(url)
+
+    assert "X-Page-Cache" not in first
+    assert second["X-Page-Cache"] == "hit"
+    csrf = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
+    assert csrf.sub(b"", second.content) == csrf.sub(b"", first.content)
+
+    before = content_version()
+    topic.title = "BERT 精读"
+    topic.save()  # an organiser's edit, a proposal, an import: any save of a shown model
+    assert content_version() > before
+    fresh = client.get(url)
+    assert "X-Page-Cache" not in fresh
+    assert "BERT 精读" in fresh.content.decode()
+
+
+def test_signed_in_people_are_never_served_from_the_cache(client):
+    url = reverse("home")
+    client.get(url)
+    client.get(url)
+    client.force_login(UserFactory(role=Role.MEMBER, display_name="王小明"))
+
+    response = client.get(url)
+
+    assert "X-Page-Cache" not in response
+    assert "王小明" in response.content.decode()
+    # …and what they saw is not kept for anonymous visitors.
+    client.logout()
+    assert "王小明" not in Client().get(url).content.decode()
+
+
+def test_each_visitor_gets_their_own_csrf_token_from_a_cached_page():
+    url = reverse("home")
+    Client().get(url)  # fills the cache
+    visitor = Client(enforce_csrf_checks=True)
+
+    page = visitor.get(url)
+    assert page["X-Page-Cache"] == "hit"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+    switched = visitor.post(
+        reverse("set_language"), {"language": "en", "next": "/", "csrfmiddlewaretoken": token}
+    )
+
+    assert switched.status_code == 302
+    english = visitor.get(url)
+    assert english.content.decode().count('lang="en"') == 1
+    assert "X-Page-Cache" not in english  # cached per language: English was not cached yet
+
+
+def test_a_page_with_a_message_is_neither_served_from_nor_stored_in_the_cache(client):
+    url = reverse("home")
+    client.get(url)
+    member = UserFactory(role=Role.MEMBER)
+    client.force_login(member)
+    client.post(reverse("account_logout"))  # leaves "You have signed out." for the next page
+
+    response = client.get(url)
+
+    assert "X-Page-Cache" not in response
+    assert 'class="messages"' in response.content.decode()
+    message_free = client.get(url)
+    assert 'class="messages"' not in message_free.content.decode()
+    assert "X-Page-Cache" not in message_free  # the page with the message was not stored
+    assert client.get(url)["X-Page-Cache"] == "hit"
+
+
+def test_turned_off_with_zero_seconds(client, settings):
+    settings.TOPICSHARE_PAGE_CACHE_SECONDS = 0
+    url = reverse("sessions:upcoming")
+    client.get(url)
+    assert "X-Page-Cache" not in client.get(url)

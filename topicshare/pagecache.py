@@ -1,0 +1,89 @@
+"""Whole-page cache for anonymous visitors of the public pages (home, topic sheet, sessions,
+library). Most traffic is anonymous and reads the same pages; a cached page costs one small
+query instead of a dozen and a template render.
+
+Correct invalidation: the key holds ContentVersion, which grows (post_save, post_delete and
+m2m_changed receivers, connected in TopicshareConfig.ready) when any model shown on public
+pages changes, in whichever process makes the change. Writes that bypass signals
+(queryset.update(), bulk_create) and the passing of time (a session going live, "upcoming"
+moving on) are covered by a short lifetime, PAGE_CACHE_SECONDS. Signed-in people, pages
+carrying a message, and anything but a 200 are never cached. The CSRF token in a cached page
+(the language switcher's form) is replaced by the visitor's own on every hit."""
+
+import functools
+import hashlib
+import re
+
+from django.apps import apps as global_apps
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+
+from topicshare.models import ContentVersion
+
+_CSRF_INPUT = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+_CSRF_SENTINEL = b"\x00csrf\x00"
+
+# Models whose rows never show on public pages, or that change all the time for reasons of
+# their own (the outbox, heartbeats, votes): they do not invalidate the page cache.
+IGNORED_MODELS = {
+    "topicshare.notification", "topicshare.heartbeat", "topicshare.remindermark",
+    "topicshare.notificationoptout", "topicshare.contentversion", "members.auditevent",
+    "members.vote", "members.conflict", "members.application", "members.admissionsettings",
+    "members.ledgerpolicy", "members.ledgerexemption",
+}  # fmt: skip
+WATCHED_APPS = {"topicshare", "members", "topic_sessions", "library", "auth"}
+
+
+def content_version() -> int:
+    value = ContentVersion.objects.filter(pk=1).values_list("value", flat=True).first()
+    return value or 0
+
+
+def content_changed(sender, **kwargs) -> None:
+    """Receiver: something public may have changed."""
+    if kwargs.get("raw") or sender._meta.apps is not global_apps:
+        return  # loading fixtures, or a migration's historical model
+    label = sender._meta.label_lower
+    if sender._meta.app_label not in WATCHED_APPS or label in IGNORED_MODELS:
+        return
+    if not ContentVersion.objects.filter(pk=1).update(value=F("value") + 1):
+        ContentVersion.objects.get_or_create(pk=1)
+
+
+def _cacheable(request) -> bool:
+    if request.method not in ("GET", "HEAD") or settings.TOPICSHARE_PAGE_CACHE_SECONDS <= 0:
+        return False
+    if request.user.is_authenticated:
+        return False
+    storage = getattr(request, "_messages", None)
+    return not (storage is not None and len(storage))  # a message is for this visitor only
+
+
+def public_page(view):
+    """Serve this view's 200 responses to anonymous visitors from the page cache."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not _cacheable(request):
+            return view(request, *args, **kwargs)
+        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        key = f"page:{content_version()}:{request.LANGUAGE_CODE}:{path}"
+        cached = cache.get(key)
+        if cached is not None:
+            content, content_type = cached
+            token = get_token(request).encode() if _CSRF_SENTINEL in content else b""
+            response = HttpResponse(content.replace(_CSRF_SENTINEL, token), content_type)
+            response["X-Page-Cache"] = "hit"
+            return response
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming and _cacheable(request):
+            content = _CSRF_INPUT.sub(rb"\1" + _CSRF_SENTINEL + rb"\2", response.content)
+            cache.set(
+                key, (content, response["Content-Type"]), settings.TOPICSHARE_PAGE_CACHE_SECONDS
+            )
+        return response
+
+    return wrapper
