@@ -249,8 +249,7 @@ def main() -> None:
         p95 = statistics.quantiles(timings, n=20)[-1]
         rate = 1000 / statistics.mean(timings)
         print(
-            f"{name:<24} {status:>6} {queries:>7} {p50:>8.2f} {p95:>8.2f} {rate:>8.0f}"
-            f" {cached:>10}"
+            f"{name:<24} {status:>6} {queries:>7} {p50:>8.2f} {p95:>8.2f} {rate:>8.0f} {cached:>10}"
         )
     if not only:
         bench_day_before_reminder(BENCH_RECIPIENTS)

@@ -14,6 +14,7 @@ class ChildInline(admin.TabularInline):
     fields = ["title", "kind", "paper_url", "position"]
     verbose_name = _("related paper")
     verbose_name_plural = _("related papers")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(LibraryItem)

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from topicshare.uploads import SafeUploadTo, validate_slides_file
+from topicshare.uploads import SafeUploadTo, private_storage, validate_slides_file
 
 
 class Tag(models.Model):
@@ -74,6 +74,8 @@ class LibraryItem(models.Model):
     slides_file = models.FileField(
         _("slides file"),
         upload_to=SafeUploadTo("library"),
+        # Private: served by library:slides, which hides members-only items.
+        storage=private_storage,
         blank=True,
         validators=[validate_slides_file],
     )

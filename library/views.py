@@ -15,6 +15,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
 from library.forms import MaterialsForm
@@ -145,6 +146,7 @@ def item_page(request, pk: int):
     )
 
 
+@xframe_options_sameorigin  # the item page shows them in its own PDF viewer frame
 def item_slides(request, pk: int):
     item = _get(request, pk)
     if not item.slides_file:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from members.models import User
 from sessions.models import Season, SessionStatus, Topic, TopicStatus, Track, WeeklySession
@@ -34,7 +35,7 @@ class TopicFilter(django_filters.FilterSet):
             ("track__order", "track"),
         ],
         field_labels={
-            "created": _("Proposed"),
+            "created": pgettext_lazy("sort the topic sheet by", "Proposed"),
             "title": _("Title"),
             "week": _("Preferred week"),
             "status": _("Status"),

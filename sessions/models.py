@@ -1,4 +1,5 @@
 import datetime
+import uuid
 import zoneinfo
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from topicshare.uploads import private_storage
 from topicshare.validators import validate_image_size
 
 
@@ -120,6 +122,11 @@ CHECKLIST = [
 ]
 
 
+def group_qr_upload_to(instance, filename: str) -> str:
+    """A random name: nothing of the uploader's file name, nothing to guess."""
+    return f"topics/qr/{uuid.uuid4().hex}"
+
+
 class Topic(models.Model):
     """One row of the topic sheet (Topic 发起表)."""
 
@@ -180,7 +187,9 @@ class Topic(models.Model):
     )
     group_qr = models.ImageField(
         _("group QR code"),
-        upload_to="topics/qr/",
+        # Private: only the group sees it, through topics:group-qr.
+        upload_to=group_qr_upload_to,
+        storage=private_storage,
         blank=True,
         validators=[validate_image_size],
     )

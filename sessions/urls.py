@@ -13,5 +13,6 @@ urlpatterns = [
     path("<int:pk>/join/", views.group_join_view, name="join"),
     path("<int:pk>/leave/", views.group_leave_view, name="leave"),
     path("<int:pk>/group/", views.topic_group, name="group"),
+    path("<int:pk>/group/qr/", views.topic_group_qr, name="group-qr"),
     path("<int:pk>/tasks/<int:task_pk>/", views.task_move, name="task-move"),
 ]

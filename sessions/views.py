@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from sessions.forms import TaskForm, TaskMoveForm, TopicForm, TopicGroupForm, TransitionForm
 from sessions.models import Task, Topic
@@ -25,6 +25,7 @@ from sessions.services import (
 )
 from topicshare.markup import render_markdown
 from topicshare.pagecache import public_page
+from topicshare.uploads import serve_image
 
 PAGE_SIZE = 50
 
@@ -174,6 +175,16 @@ def group_leave_view(request, pk: int):
     else:
         messages.success(request, _("You left the group."))
     return redirect("topics:detail", pk=pk)
+
+
+@login_required
+@require_safe
+def topic_group_qr(request, pk: int):
+    """The group's QR code image, for the group only (it is not under /media/)."""
+    topic = _get_topic(pk)
+    if not request.user.has_perm("topic_sessions.view_group", topic):
+        raise PermissionDenied
+    return serve_image(request, topic.group_qr)
 
 
 @login_required

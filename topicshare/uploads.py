@@ -194,3 +194,32 @@ def serve_file(request, field_file, *, download_name: str) -> FileResponse:
         # Not for PDFs: browsers' built-in PDF viewers refuse to run in a sandboxed document.
         response["Content-Security-Policy"] = "sandbox"
     return response
+
+
+IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+
+
+def serve_image(request, field_file) -> FileResponse:
+    """Serve a stored image (a group's QR code) after the caller checked permissions, with
+    its type read from the content. Raises Http404 when missing or not an image we show."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not field_file:
+        raise Http404
+    try:
+        handle = field_file.storage.open(field_file.name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    try:
+        kind = Image.open(handle).format
+    except (UnidentifiedImageError, OSError):
+        kind = None
+    if kind not in IMAGE_TYPES:
+        handle.close()
+        raise Http404
+    handle.seek(0)
+    response = FileResponse(handle, content_type=IMAGE_TYPES[kind])
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

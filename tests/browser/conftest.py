@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import chromium_path, skip_or_fail
+from tests.factories import PASSWORD
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -13,7 +14,39 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-results" / "screenshots"
+# With TOPICSHARE_DOCS_SCREENSHOTS=1 these screenshots are also written, viewport-sized, to
+# docs/screenshots/ for the README; normal runs leave the docs alone.
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+DOCS_WANTED = {
+    "home-zh",
+    "topic-sheet-zh",
+    "topic-detail-zh",
+    "topic-group-zh",
+    "sessions-zh",
+    "session-detail-zh",
+    "library-search-zh",
+    "join-apply-zh",
+    "admission-admin-zh",
+    "season-review-zh",
+    "dashboard-zh",
+    "topic-sheet-en",
+    "session-detail-en",
+    "dashboard-en",
+}
+VIEWPORT = {"width": 1280, "height": 800}
+
+# Every journey runs once per language: the browser asks for it (Accept-Language) and the
+# pages must answer in it.
+LOCALES = [pytest.param("zh-CN", id="zh"), pytest.param("en-US", id="en")]
+HTML_LANG = {"zh-CN": "zh-hans", "en-US": "en"}
+
+
+def lang(locale: str) -> str:
+    """The language part of a locale, zh or en: the suffix of screenshot names and the key of
+    expected texts."""
+    return locale.split("-")[0]
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +75,10 @@ def page_for(chromium):
     """page_for("zh-CN") opens a page whose browser asks for that language."""
     contexts = []
 
-    def open_page(locale: str = "zh-CN"):
-        context = chromium.new_context(locale=locale, timezone_id="Asia/Shanghai")
+    def open_page(locale: str = "zh-CN", **options):
+        context = chromium.new_context(
+            locale=locale, timezone_id="Asia/Shanghai", viewport=VIEWPORT, **options
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
@@ -53,6 +88,27 @@ def page_for(chromium):
         context.close()
 
 
+def log_in(page, base_url: str, email: str) -> None:
+    page.goto(base_url + "/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url(base_url + "/")
+
+
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    if name in DOCS_WANTED and os.environ.get("TOPICSHARE_DOCS_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def nav(page, label: str):
+    """A link of the site's main navigation, by its visible label."""
+    return page.locator(".site-nav .nav-main").get_by_role("link", name=label, exact=True)
+
+
+def scroll_to(locator) -> None:
+    """Bring an element to the top of the viewport, so that a viewport screenshot shows it."""
+    locator.evaluate("el => { el.scrollIntoView({block: 'start'}); window.scrollBy(0, -16); }")

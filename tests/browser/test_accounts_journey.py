@@ -16,7 +16,7 @@ def test_newcomer_signs_up_confirms_and_edits_profile_in_chinese(live_server, pa
     page = page_for("zh-CN")
     page.goto(live_server.url + "/")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
-    screenshot(page, "home-zh")
+    screenshot(page, "home-first-visit-zh")
 
     page.get_by_role("link", name="注册", exact=True).click()
     page.fill("input[name=email]", "xiaoming@example.org")

@@ -1,0 +1,955 @@
+"""The permission matrix, generated from the URLconf.
+
+Every named URL pattern of the project (get_resolver() walked recursively, namespaces
+included) × the five visitors (anonymous, audience, member, committee, organiser) → the
+status a GET must answer. A URL name without an expectation fails the completeness test, and
+so does an expectation for a name that is gone: new pages cannot slip through unchecked.
+
+- The Django admin is checked as a group: the site's own pages and our custom views are in
+  EXPECTED by name; for every registered model ADMIN_MODELS says who sees its changelist,
+  and a model registered in the admin but missing there fails too.
+- allauth's pages are third-party: they are in EXPECTED, but checked loosely (ANY: anything
+  below 500), except that its signed-in pages must send anonymous visitors to the login.
+- Every 200 page is also scanned for secrets planted in the data (a meeting link, a group
+  chat link, a WeChat ID, a members-only item, an application's motivation …) that the
+  visitor may not see.
+- POST: every non-admin URL name is either in POST_CASES (it writes: each visitor who may
+  not do it must get the expected refusal and the database must not change; the visitor who
+  may gets it done, which proves the payload would have worked) or in POST_HARMLESS (it does
+  not write on POST: a bare POST by anonymous and audience changes nothing and never 5xx).
+
+Outcomes: an int is the status code; "->name" is a 302 to the URL named `name` (query
+string ignored); ANY is anything below 500.
+"""
+
+import datetime
+import hashlib
+import logging
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls.exceptions import NoReverseMatch, Resolver404
+from django.utils import timezone
+
+from library.models import LibraryItem
+from members.admission import application_submit
+from members.models import AdmissionSettings, LedgerPolicy
+from members.roles import Role
+from sessions.calendar import calendar_token_for
+from sessions.models import (
+    Participation,
+    Season,
+    SessionStatus,
+    Task,
+    Topic,
+    TopicStatus,
+    WeeklySession,
+)
+from sessions.scheduling import free_slots
+from tests.factories import TopicFactory, TrackFactory, UserFactory
+from topicshare.models import ForumSettings, NotificationKind
+from topicshare.outbox import unsubscribe_token
+
+VISITORS = ("anonymous", "audience", "member", "committee", "organiser")
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+OK, FORBIDDEN, NOT_FOUND, NOT_ALLOWED = 200, 403, 404, 405
+LOGIN = "->account_login"
+ADMIN_LOGIN = "->admin:login"
+ANY = "any status below 500"
+
+
+def to(name: str) -> str:
+    return f"->{name}"
+
+
+# Rows: (anonymous, audience, member, committee, organiser)
+PUBLIC = (OK, OK, OK, OK, OK)
+SIGNED_IN = (LOGIN, OK, OK, OK, OK)
+ORGANISERS = (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
+POST_ONLY = (LOGIN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED)
+ADMIN_COMMITTEE = (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK, OK)
+ADMIN_ORGANISERS = (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN, OK)
+ALLAUTH_PUBLIC = (ANY, ANY, ANY, ANY, ANY)
+ALLAUTH_SIGNED_IN = (LOGIN, ANY, ANY, ANY, ANY)
+
+EXPECTED = {
+    # --- the site -------------------------------------------------------------------------
+    "home": PUBLIC,
+    "join": PUBLIC,
+    "healthz": PUBLIC,
+    "set_language": (NOT_ALLOWED,) * 5,
+    "unsubscribe": PUBLIC,  # the signed token is the credential
+    "dashboard": ORGANISERS,
+    # --- admission (流入) ------------------------------------------------------------------
+    "join-apply": SIGNED_IN,
+    "join-status": SIGNED_IN,
+    "application-slides": (LOGIN, FORBIDDEN, FORBIDDEN, OK, OK),  # applicant + committee
+    "join-withdraw": POST_ONLY,
+    # --- topic sheet ------------------------------------------------------------------------
+    "topics:sheet": PUBLIC,
+    "topics:export": ORGANISERS,
+    "topics:new": SIGNED_IN,
+    "topics:detail": PUBLIC,
+    "topics:edit": ORGANISERS,  # and the proposer, who is none of the five
+    "topics:transition": POST_ONLY,
+    "topics:join": POST_ONLY,
+    "topics:leave": POST_ONLY,
+    "topics:group": ORGANISERS,  # and the group, which none of the other four is in
+    # The group's QR image: the world's topic has none, so the organiser gets a 404.
+    "topics:group-qr": (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
+    "topics:task-move": POST_ONLY,
+    "api-topics": PUBLIC,
+    # --- weekly sessions --------------------------------------------------------------------
+    "sessions:upcoming": PUBLIC,
+    "sessions:past": PUBLIC,
+    "sessions:detail": PUBLIC,  # the meeting link only for the signed-in (secret scan)
+    "sessions:rsvp": POST_ONLY,
+    "sessions:check-in": POST_ONLY,
+    "sessions:manage": ORGANISERS,
+    "sessions:schedule-index": ORGANISERS,
+    "sessions:schedule": ORGANISERS,
+    "sessions:calendar-all": PUBLIC,
+    "sessions:calendar-track": PUBLIC,
+    "sessions:calendar-personal": PUBLIC,  # the secret token is the credential
+    "sessions:calendar-token": (NOT_ALLOWED,) * 5,  # require_POST runs before login_required
+    "api-sessions": PUBLIC,
+    # --- library (this item is members-only; EXTRA_CASES check a public one) ---------------
+    "library:index": PUBLIC,
+    "library:open-source": PUBLIC,
+    "library:feed": PUBLIC,
+    "library:feed-atom": PUBLIC,
+    "library:detail": (NOT_FOUND, NOT_FOUND, OK, OK, OK),
+    "library:slides": (NOT_FOUND, NOT_FOUND, OK, OK, OK),
+    # hidden from the audience (404); members see it but are not its presenters (403)
+    "library:materials": (LOGIN, NOT_FOUND, FORBIDDEN, FORBIDDEN, OK),
+    "api-library-items": PUBLIC,
+    # --- members, season review (流出) --------------------------------------------------------
+    "members:profile": SIGNED_IN,
+    "members:notifications": POST_ONLY,
+    "members:detail": SIGNED_IN,  # the WeChat ID only for the person and organisers (scan)
+    "members:season-review-current": (LOGIN, *(FORBIDDEN,) * 3, to("members:season-review")),
+    "members:season-review": ORGANISERS,
+    "members:season-review-csv": ORGANISERS,
+    # --- allauth (third-party, loosely) ------------------------------------------------------
+    "account_login": ALLAUTH_PUBLIC,
+    "account_logout": ALLAUTH_PUBLIC,
+    "account_inactive": ALLAUTH_PUBLIC,
+    "account_signup": ALLAUTH_PUBLIC,
+    "account_reauthenticate": ALLAUTH_SIGNED_IN,
+    "account_email": ALLAUTH_SIGNED_IN,
+    "account_email_verification_sent": ALLAUTH_PUBLIC,
+    "account_change_password": ALLAUTH_SIGNED_IN,
+    "account_set_password": ALLAUTH_SIGNED_IN,
+    "account_reset_password": ALLAUTH_PUBLIC,
+    "account_confirm_login_code": ALLAUTH_SIGNED_IN,
+    "account_confirm_email": ALLAUTH_PUBLIC,
+    "account_reset_password_from_key_done": ALLAUTH_PUBLIC,
+    "account_reset_password_from_key": ALLAUTH_PUBLIC,
+    "account_reset_password_done": ALLAUTH_PUBLIC,
+    "socialaccount_login_cancelled": ALLAUTH_PUBLIC,
+    "socialaccount_login_error": ALLAUTH_PUBLIC,
+    "socialaccount_signup": ALLAUTH_PUBLIC,
+    "socialaccount_connections": ALLAUTH_SIGNED_IN,
+    # --- the admin: the site's pages and our own views (models: ADMIN_MODELS) ----------------
+    "admin:index": ADMIN_COMMITTEE,
+    "admin:login": (OK, OK, OK, to("admin:index"), to("admin:index")),
+    # Django's admin sends everyone to the index on GET /admin/logout/ (logging out is a POST).
+    "admin:logout": (to("admin:index"),) * 3 + (NOT_ALLOWED, NOT_ALLOWED),
+    "admin:password_change": ADMIN_COMMITTEE,
+    "admin:password_change_done": ADMIN_COMMITTEE,
+    "admin:jsi18n": ADMIN_COMMITTEE,
+    # Without its query parameters the autocomplete refuses everyone.
+    "admin:autocomplete": (ADMIN_LOGIN,) * 3 + (FORBIDDEN, FORBIDDEN),
+    "admin:view_on_site": (ADMIN_LOGIN,) * 3 + (NOT_FOUND, NOT_FOUND),  # Topic has no URL
+    "admin:app_list": ADMIN_COMMITTEE,  # the "members" section
+    # The committee's vote, conflict and close views are POST only (403 on GET).
+    "admin:members_application_vote": (ADMIN_LOGIN,) * 3 + (FORBIDDEN, FORBIDDEN),
+    "admin:members_application_conflict": (ADMIN_LOGIN,) * 3 + (FORBIDDEN, FORBIDDEN),
+    "admin:members_application_close": (ADMIN_LOGIN,) * 3 + (FORBIDDEN, FORBIDDEN),
+    "admin:topic_sessions_topic_import": ADMIN_ORGANISERS,
+    "admin:library_libraryitem_import": ADMIN_ORGANISERS,
+    # A few object pages of models whose access differs between committee and organisers.
+    "admin:members_application_change": ADMIN_COMMITTEE,
+    "admin:members_application_history": ADMIN_COMMITTEE,
+    "admin:members_user_change": ADMIN_ORGANISERS,
+    "admin:auth_user_password_change": ADMIN_ORGANISERS,  # UserAdmin's own view
+    "admin:topic_sessions_topic_change": ADMIN_ORGANISERS,
+    "admin:topic_sessions_weeklysession_change": ADMIN_ORGANISERS,
+    "admin:library_libraryitem_change": ADMIN_ORGANISERS,
+    "admin:topic_sessions_season_change": ADMIN_ORGANISERS,
+}
+
+# Every model registered in the admin → who sees its changelist. The committee works in the
+# admission section only (members.backends.RoleBackend, members.rules); organisers see all.
+ADMIN_MODELS = {
+    "members.application": ADMIN_COMMITTEE,
+    "members.user": ADMIN_ORGANISERS,
+    "members.admissionsettings": ADMIN_ORGANISERS,
+    "members.auditevent": ADMIN_ORGANISERS,
+    "members.ledgerpolicy": ADMIN_ORGANISERS,
+    "members.ledgerexemption": ADMIN_ORGANISERS,
+    "topic_sessions.track": ADMIN_ORGANISERS,
+    "topic_sessions.season": ADMIN_ORGANISERS,
+    "topic_sessions.topic": ADMIN_ORGANISERS,
+    "topic_sessions.weeklysession": ADMIN_ORGANISERS,
+    "library.libraryitem": ADMIN_ORGANISERS,
+    "library.tag": ADMIN_ORGANISERS,
+    "library.opensourceproject": ADMIN_ORGANISERS,
+    "topicshare.forumsettings": ADMIN_ORGANISERS,
+    "topicshare.heartbeat": ADMIN_ORGANISERS,
+    "topicshare.reminderrule": ADMIN_ORGANISERS,
+    "topicshare.chatwebhook": ADMIN_ORGANISERS,
+    "topicshare.notification": ADMIN_ORGANISERS,
+    "topicshare.notificationoptout": ADMIN_ORGANISERS,
+    "auth.group": ADMIN_ORGANISERS,
+    "account.emailaddress": ADMIN_ORGANISERS,
+    "socialaccount.socialapp": ADMIN_ORGANISERS,
+    "socialaccount.socialtoken": ADMIN_ORGANISERS,
+    "socialaccount.socialaccount": ADMIN_ORGANISERS,
+}
+ADMIN_MODEL_VIEWS = ("changelist", "add", "change", "delete", "history")
+
+# URL patterns without a name (they cannot be reversed): their route → (a path, the row).
+UNNAMED = {
+    # Serves anything under MEDIA_ROOT to anyone; the test storage is in memory, so only the
+    # route's answer is checked here (group QR codes and library slides are stored there).
+    "media/<path:path>": ("/media/topics/qr/nothing-here.png", (NOT_FOUND,) * 5),
+    "accounts/social/login/cancelled/": ("/accounts/social/login/cancelled/", ALLAUTH_PUBLIC),
+    "accounts/social/login/error/": ("/accounts/social/login/error/", ALLAUTH_PUBLIC),
+    "accounts/social/signup/": ("/accounts/social/signup/", ALLAUTH_PUBLIC),
+    "accounts/social/connections/": ("/accounts/social/connections/", ALLAUTH_PUBLIC),
+}
+# The admin's unnamed patterns (its catch-all, /<object_id>/ → /change/ redirects).
+ADMIN_UNNAMED_PREFIX = "admin/"
+
+# URL arguments by name: a World attribute (its pk if it is a model), or "=literal".
+ARGS = {
+    "application-slides": {"pk": "application"},
+    "join-withdraw": {"pk": "application"},
+    "unsubscribe": {"token": "unsubscribe_token"},
+    "topics:detail": {"pk": "topic"},
+    "topics:edit": {"pk": "topic"},
+    "topics:transition": {"pk": "topic"},
+    "topics:join": {"pk": "topic"},
+    "topics:leave": {"pk": "topic"},
+    "topics:group": {"pk": "topic"},
+    "topics:group-qr": {"pk": "topic"},
+    "topics:task-move": {"pk": "topic", "task_pk": "task"},
+    "sessions:detail": {"pk": "session"},
+    "sessions:rsvp": {"pk": "session"},
+    "sessions:check-in": {"pk": "session"},
+    "sessions:manage": {"pk": "session"},
+    "sessions:schedule": {"topic_pk": "ready_topic"},
+    "sessions:calendar-track": {"slug": "track.slug"},
+    "sessions:calendar-personal": {"token": "calendar_token"},
+    "library:detail": {"pk": "item"},
+    "library:slides": {"pk": "item"},
+    "library:materials": {"pk": "item"},
+    "members:detail": {"pk": "proposer"},
+    "members:season-review": {"pk": "season"},
+    "members:season-review-csv": {"pk": "season"},
+    "account_confirm_email": {"key": "=no-such-key"},
+    "account_reset_password_from_key": {"uidb36": "=zz", "key": "=no-such-key"},
+    "admin:view_on_site": {"content_type_id": "topic_content_type", "object_id": "topic"},
+    "admin:app_list": {"app_label": "=members"},
+    "admin:members_application_vote": {"pk": "application"},
+    "admin:members_application_conflict": {"pk": "application"},
+    "admin:members_application_close": {"pk": "application"},
+    "admin:members_application_change": {"object_id": "application"},
+    "admin:members_application_history": {"object_id": "application"},
+    "admin:members_user_change": {"object_id": "proposer"},
+    "admin:auth_user_password_change": {"id": "proposer"},
+    "admin:topic_sessions_topic_change": {"object_id": "topic"},
+    "admin:topic_sessions_weeklysession_change": {"object_id": "session"},
+    "admin:library_libraryitem_change": {"object_id": "item"},
+    "admin:topic_sessions_season_change": {"object_id": "season"},
+}
+
+# The same names with other objects: (name, args, row).
+EXTRA_CASES = [
+    ("library:detail", {"pk": "public_item"}, PUBLIC),
+    ("library:slides", {"pk": "public_item"}, PUBLIC),
+    ("library:materials", {"pk": "public_item"}, ORGANISERS),  # and its presenters
+    # The committee has no other section than "members": no library section for it.
+    ("admin:app_list", {"app_label": "=library"}, ADMIN_ORGANISERS[:3] + (NOT_FOUND, OK)),
+    ("sessions:calendar-personal", {"token": "=not-a-token"}, (NOT_FOUND,) * 5),
+    # Proposers may edit their topic on the site; a committee member's own topic stays out
+    # of reach in the admin (ModelAdmin asks for the model permission, not the object's).
+    ("admin:topic_sessions_topic_change", {"object_id": "committee_topic"}, ADMIN_ORGANISERS),
+    ("unsubscribe", {"token": "=forged"}, (NOT_FOUND,) * 5),
+]
+
+# Markers planted in the data → the visitors who may read them on any page. Organisers see
+# everything (the admin shows it all).
+SECRET = "7f3a"
+SECRETS = {
+    f"https://meeting.example.org/room-{SECRET}": {"audience", "member", "committee", "organiser"},
+    f"https://chat.example.org/group-{SECRET}": {"organiser"},  # and the group
+    f"wxid{SECRET}proposer": {"organiser"},  # and the person
+    f"Members-only talk {SECRET}": {"member", "committee", "organiser"},
+    f"Motivation {SECRET}": {"committee", "organiser"},  # and the applicant
+    f"proposer-{SECRET}@example.org": {"organiser"},  # and the person
+}
+
+
+# --- the URLconf ---------------------------------------------------------------------------
+
+
+def url_patterns() -> list[tuple[str | None, str]]:
+    """(name with its namespaces or None, route) of every pattern, includes walked."""
+
+    def walk(resolver, namespaces, prefix):
+        for pattern in resolver.url_patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                inner = [*namespaces, pattern.namespace] if pattern.namespace else namespaces
+                yield from walk(pattern, inner, route)
+            elif isinstance(pattern, URLPattern):
+                yield (":".join([*namespaces, pattern.name]) if pattern.name else None), route
+
+    return list(walk(get_resolver(), [], ""))
+
+
+def url_names() -> set[str]:
+    return {name for name, _route in url_patterns() if name}
+
+
+def registered_admin_models() -> dict[str, str]:
+    """label → "admin:<app>_<model>" prefix of its generated URL names."""
+    return {
+        model._meta.label_lower: f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        for model in admin.site._registry
+    }
+
+
+def admin_generated_names() -> set[str]:
+    return {
+        f"{prefix}_{view}"
+        for prefix in registered_admin_models().values()
+        for view in ADMIN_MODEL_VIEWS
+    }
+
+
+# --- the data ------------------------------------------------------------------------------
+
+
+def build_world(audience, member, committee, organiser) -> types.SimpleNamespace:
+    now = timezone.now()
+    # Singletons that pages create on first use: made here, so that a POST that only renders
+    # a page does not count as a change.
+    for singleton in (ForumSettings, AdmissionSettings, LedgerPolicy):
+        singleton.load()
+    track = TrackFactory(slug="nlp", weekday=5, local_time=datetime.time(20, 30))
+    season = Season.objects.create(label="Topic 8", order=8, is_current=True)
+    proposer = UserFactory(
+        role=Role.MEMBER, email=f"proposer-{SECRET}@example.org", wechat_id=f"wxid{SECRET}proposer"
+    )
+    participant = UserFactory(role=Role.MEMBER)
+    # Recruiting, members only: audience may not join; the group sees the chat link.
+    topic = TopicFactory(
+        track=track,
+        proposer=proposer,
+        season=season,
+        status=TopicStatus.RECRUITING,
+        members_only=True,
+        group_chat_link=f"https://chat.example.org/group-{SECRET}",
+    )
+    Participation.objects.create(topic=topic, user=participant, role=Participation.Role.PARTICIPANT)
+    task = Task.objects.create(topic=topic, title="复现实验")
+    ready_topic = TopicFactory(track=track, season=season, status=TopicStatus.READY)
+    committee_topic = TopicFactory(track=track, season=season, proposer=committee)
+    # A session running now (check-in is open), with a meeting link for the signed-in only.
+    session = WeeklySession.objects.create(
+        topic=TopicFactory(track=track, season=season, status=TopicStatus.SCHEDULED),
+        track=track,
+        start=now - datetime.timedelta(minutes=10),
+        status=SessionStatus.SCHEDULED,
+        meeting_url=f"https://meeting.example.org/room-{SECRET}",
+    )
+    item = LibraryItem.objects.create(
+        title=f"Members-only talk {SECRET}",
+        season=season,
+        domain=track,
+        visibility=LibraryItem.Visibility.MEMBERS,
+    )
+    public_item = LibraryItem.objects.create(title="Public talk", season=season, domain=track)
+    for shelved in (item, public_item):
+        shelved.slides_file.save("slides.pdf", ContentFile(PDF))
+        shelved.presenters.set([proposer])
+    applicant = UserFactory(role=Role.AUDIENCE)
+    application = application_submit(
+        applicant=applicant,
+        motivation=f"Motivation {SECRET}: I read NLP papers every week and want to present.",
+        paper_title="Attention Is All You Need",
+        paper_url="https://arxiv.org/abs/1706.03762",
+        slides=SimpleUploadedFile("s.pdf", PDF, "application/pdf"),
+    )
+    return types.SimpleNamespace(
+        now=now,
+        track=track,
+        season=season,
+        proposer=proposer,
+        participant=participant,
+        topic=topic,
+        task=task,
+        ready_topic=ready_topic,
+        committee_topic=committee_topic,
+        session=session,
+        item=item,
+        public_item=public_item,
+        applicant=applicant,
+        application=application,
+        unsubscribe_token=unsubscribe_token(user_id=proposer.pk, kind=NotificationKind.PROMOTION),
+        calendar_token=calendar_token_for(user=proposer),
+        topic_content_type=ContentType.objects.get_for_model(Topic).pk,
+        anonymous=None,
+        audience=audience,
+        member=member,
+        committee=committee,
+        organiser=organiser,
+    )
+
+
+@pytest.fixture
+def world(audience, member, committee, organiser):
+    return build_world(audience, member, committee, organiser)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_refusals():
+    """Django logs every 403/404/405 with a traceback; hundreds of expected refusals make the
+    output unreadable (and slow). Server errors (ERROR) are still logged."""
+    logger = logging.getLogger("django.request")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    yield
+    logger.setLevel(level)
+
+
+def lookup(world, spec: str):
+    if spec.startswith("="):
+        return spec[1:]
+    value = world
+    for part in spec.split("."):
+        value = getattr(value, part)
+    return value.pk if hasattr(value, "pk") else value
+
+
+def url_for(world, name: str, args: dict[str, str] | None = None) -> str:
+    args = ARGS.get(name, {}) if args is None else args
+    return reverse(name, kwargs={key: lookup(world, spec) for key, spec in args.items()})
+
+
+def client_for(user) -> Client:
+    # Report a server error as a 500 instead of raising it: every mismatch gets listed.
+    client = Client(raise_request_exception=False)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def outcome(response) -> int | str:
+    if response.status_code in (301, 302):
+        path = urlsplit(response["Location"]).path
+        try:
+            return to(resolve(path).view_name)
+        except Resolver404:
+            return f"->{path}"
+    return response.status_code
+
+
+def matches(expected, actual) -> bool:
+    if isinstance(actual, int) and actual >= 500:
+        return False  # never, whatever a row says
+    if expected == ANY:
+        return True
+    return expected == actual
+
+
+def secrets(world) -> dict[str, set[str]]:
+    # The proposer's calendar token opens their feed with meeting links: theirs alone.
+    return {**SECRETS, world.calendar_token: set()}
+
+
+def leaked_secrets(world, response, visitor: str) -> list[str]:
+    if response.status_code != 200 or response.streaming:
+        return []  # files (slides) are served as streams; nothing planted in them
+    body = response.content.decode(errors="replace")
+    return [
+        secret
+        for secret, allowed in secrets(world).items()
+        if secret in body and visitor not in allowed
+    ]
+
+
+# --- completeness --------------------------------------------------------------------------
+
+
+def test_every_url_name_has_an_expectation():
+    names = url_names()
+    generated = admin_generated_names()
+    registered = set(registered_admin_models())
+    unnamed = {route for name, route in url_patterns() if name is None}
+    problems = [
+        *(f"no expectation in EXPECTED for the URL name {name!r}"
+          for name in sorted(names - EXPECTED.keys() - generated)),
+        *(f"EXPECTED has {name!r}, which is no longer in the URLconf"
+          for name in sorted(EXPECTED.keys() - names)),
+        *(f"ARGS has {name!r}, which is no longer in the URLconf"
+          for name in sorted(ARGS.keys() - names)),
+        *(f"the admin model {label!r} is missing in ADMIN_MODELS"
+          for label in sorted(registered - ADMIN_MODELS.keys())),
+        *(f"ADMIN_MODELS has {label!r}, which is no longer registered in the admin"
+          for label in sorted(ADMIN_MODELS.keys() - registered)),
+        *(f"no expectation in UNNAMED for the unnamed URL pattern {route!r}"
+          for route in sorted(unnamed - UNNAMED.keys())
+          if not route.startswith(ADMIN_UNNAMED_PREFIX)),
+        *(f"UNNAMED has {route!r}, which is no longer in the URLconf"
+          for route in sorted(UNNAMED.keys() - unnamed)),
+    ]  # fmt: skip
+    assert problems == [], "\n".join(problems)
+
+
+# --- GET -----------------------------------------------------------------------------------
+
+
+def get_cases() -> list[tuple[str, str | None, dict | None, tuple]]:
+    """(label, URL name or None, URL arguments or a path, row) of every check."""
+    prefixes = registered_admin_models()
+    return [
+        *((name, name, None, row) for name, row in EXPECTED.items()),
+        *((f"{prefixes[label]}_changelist", f"{prefixes[label]}_changelist", {}, row)
+          for label, row in ADMIN_MODELS.items() if label in prefixes),
+        *((f"{name} {args}", name, args, row) for name, args, row in EXTRA_CASES),
+        *((f"unnamed {route}", None, path, row) for route, (path, row) in UNNAMED.items()),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+def test_get_matrix(world, visitor):
+    index = VISITORS.index(visitor)
+    client = client_for(getattr(world, visitor))
+    mismatches = []
+    shown = set()
+    for label, name, args, row in get_cases():
+        try:
+            url = args if name is None else url_for(world, name, args)
+        except NoReverseMatch as error:
+            mismatches.append(f"{label}: cannot build its URL ({error})")
+            continue
+        response = client.get(url)
+        actual = outcome(response)
+        if not matches(row[index], actual):
+            mismatches.append(f"{label} ({url}): expected {row[index]}, got {actual}")
+        for secret in leaked_secrets(world, response, visitor):
+            mismatches.append(f"{label} ({url}): shows {secret!r} to {visitor}")
+        if response.status_code == 200 and not response.streaming:
+            shown |= {secret for secret in secrets(world) if secret.encode() in response.content}
+    if visitor == "organiser":
+        # The scan is only worth something if the pages do show the secrets to someone.
+        unseen = [
+            secret
+            for secret, allowed in secrets(world).items()
+            if "organiser" in allowed and secret not in shown
+        ]
+        mismatches += [f"no page shows {secret!r}, even to organisers" for secret in unseen]
+    assert mismatches == [], f"{visitor}:\n" + "\n".join(mismatches)
+
+
+# --- POST ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Post:
+    """A POST that writes. `refused`: visitor (one of VISITORS or a World user such as
+    "participant") → the outcome, with the database unchanged. `allowed`: who may do it, with
+    the outcome `done` and a changed database (the proof that the payload works)."""
+
+    refused: dict[str, int | str]
+    data: Callable[[types.SimpleNamespace], dict] = lambda world: {}
+    allowed: str | None = None
+    done: int | str | None = None
+    args: dict[str, str] | None = None  # URL arguments of the refused POSTs, if not ARGS'
+
+
+def _topic_form(world) -> dict:
+    return {
+        "title": "A topic sent by POST",
+        "track": world.track.pk,
+        "summary": "Why it matters.",
+        "paper_links": "https://arxiv.org/abs/1810.04805",
+        "capacity": 8,
+    }
+
+
+def _first_free_slot(world) -> dict:
+    topic = world.ready_topic
+    slots = free_slots(track=topic.track, now=timezone.now(), preferred_week=topic.preferred_week)
+    return {"slot": slots[0].isoformat()}
+
+
+NOT_ORGANISERS = {"anonymous": LOGIN, "audience": FORBIDDEN, "member": FORBIDDEN,
+                  "committee": FORBIDDEN}  # fmt: skip
+NOT_STAFF = {"anonymous": ADMIN_LOGIN, "audience": ADMIN_LOGIN, "member": ADMIN_LOGIN}
+
+POST_CASES = {
+    "join-apply": [
+        Post(
+            data=lambda world: {
+                "motivation": "I read NLP papers every week and want to present one.",
+                "paper_title": "BERT",
+                "paper_url": "https://arxiv.org/abs/1810.04805",
+            },
+            # Members and above are told they are members already (the form again, 200).
+            refused={"anonymous": LOGIN, "member": OK, "committee": OK, "organiser": OK},
+            allowed="audience",
+            done=to("join-status"),
+        )
+    ],
+    "join-withdraw": [
+        Post(
+            refused={"anonymous": LOGIN, **{visitor: NOT_FOUND for visitor in VISITORS[1:]}},
+            allowed="applicant",
+            done=to("join-status"),
+        )
+    ],
+    "topics:new": [
+        Post(
+            data=_topic_form,
+            refused={"anonymous": LOGIN},
+            allowed="audience",
+            done=to("topics:detail"),
+        )
+    ],
+    "topics:edit": [
+        Post(data=_topic_form, refused=NOT_ORGANISERS, allowed="proposer", done=to("topics:detail"))
+    ],
+    "topics:transition": [
+        Post(
+            data=lambda world: {"to": TopicStatus.PREPARING},
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("topics:detail"),
+        ),
+        Post(
+            data=lambda world: {"to": TopicStatus.CANCELLED, "reason": "No time"},
+            refused={**NOT_ORGANISERS, "participant": FORBIDDEN},
+            allowed="proposer",
+            done=to("topics:detail"),
+        ),
+    ],
+    "topics:join": [
+        # Members only: the audience is refused by the service (PermissionDenied).
+        Post(
+            refused={"anonymous": LOGIN, "audience": FORBIDDEN},
+            allowed="member",
+            done=to("topics:group"),
+        )
+    ],
+    "topics:leave": [
+        # Not in the group: an error message on the topic page, nothing changes.
+        Post(
+            refused={
+                "anonymous": LOGIN,
+                **{visitor: to("topics:detail") for visitor in VISITORS[1:]},
+            },
+            allowed="participant",
+            done=to("topics:detail"),
+        )
+    ],
+    "topics:group": [
+        Post(
+            data=lambda world: {"add_task": "1", "title": "A task sent by POST"},
+            refused=NOT_ORGANISERS,
+            allowed="participant",
+            done=to("topics:group"),
+        ),
+        # The group may add tasks, but only the proposer and organisers change the chat link.
+        Post(
+            data=lambda world: {
+                "save_group": "1",
+                "group_chat_link": "https://chat.example.org/other",
+            },
+            refused={**NOT_ORGANISERS, "participant": FORBIDDEN},
+            allowed="proposer",
+            done=to("topics:group"),
+        ),
+    ],
+    "topics:task-move": [
+        Post(
+            data=lambda world: {"status": "done"},
+            refused=NOT_ORGANISERS,
+            allowed="participant",
+            done=to("topics:group"),
+        )
+    ],
+    "sessions:rsvp": [
+        Post(
+            data=lambda world: {"going": "1"},
+            refused={"anonymous": LOGIN},
+            allowed="audience",
+            done=to("sessions:detail"),
+        )
+    ],
+    "sessions:check-in": [
+        Post(refused={"anonymous": LOGIN}, allowed="audience", done=to("sessions:detail"))
+    ],
+    "sessions:manage": [
+        Post(
+            data=lambda world: {
+                "action": "meeting",
+                "meeting_url": "https://meeting.example.org/other",
+            },
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("sessions:manage"),
+        ),
+        Post(
+            data=lambda world: {"action": "cancel", "reason": "The presenter is ill"},
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("sessions:detail"),
+        ),
+        Post(
+            data=lambda world: {
+                "action": "attendance",
+                "people": [world.session.topic.proposer_id],
+            },
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("sessions:manage"),
+        ),
+    ],
+    "sessions:schedule": [
+        Post(
+            data=_first_free_slot,
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("sessions:detail"),
+        )
+    ],
+    "sessions:calendar-token": [
+        Post(refused={"anonymous": LOGIN}, allowed="audience", done=to("members:profile"))
+    ],
+    "members:profile": [
+        Post(
+            data=lambda world: {"display_name": "Renamed", "preferred_language": "en"},
+            refused={"anonymous": LOGIN},
+            allowed="audience",
+            done=to("members:profile"),
+        )
+    ],
+    "members:notifications": [
+        Post(
+            data=lambda world: {"wanted": [NotificationKind.PROMOTION]},
+            refused={"anonymous": LOGIN},
+            allowed="audience",
+            done=to("members:profile"),
+        )
+    ],
+    "members:season-review": [
+        Post(
+            data=lambda world: {
+                "exempt": world.member.pk,
+                f"reason-{world.member.pk}": "Abroad this season",
+            },
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("members:season-review"),
+        )
+    ],
+    "library:materials": [
+        Post(
+            data=lambda world: {
+                "recording_url": "https://pan.example.org/s/other",
+                "extraction_code": "abcd",
+            },
+            # Hidden from the audience (404); members are not its presenters (403).
+            refused={
+                "anonymous": LOGIN,
+                "audience": NOT_FOUND,
+                "member": FORBIDDEN,
+                "committee": FORBIDDEN,
+            },
+            allowed="proposer",  # its presenter
+            done=to("library:detail"),
+        )
+    ],
+    "unsubscribe": [
+        # The signed token is the credential (one-click unsubscribe, no login): a forged one
+        # changes nothing.
+        Post(
+            refused={"anonymous": NOT_FOUND, "audience": NOT_FOUND},
+            args={"token": "=forged"},
+            allowed="anonymous",
+            done=OK,
+        )
+    ],
+    # The committee's admission views and the organisers' imports in the admin.
+    "admin:members_application_vote": [
+        Post(
+            data=lambda world: {"choice": "approve"},
+            refused=NOT_STAFF,
+            allowed="committee",
+            done=to("admin:members_application_change"),
+        )
+    ],
+    "admin:members_application_conflict": [
+        Post(
+            data=lambda world: {"reason": "A friend of mine"},
+            refused=NOT_STAFF,
+            allowed="committee",
+            done=to("admin:members_application_change"),
+        )
+    ],
+    "admin:members_application_close": [
+        Post(refused=NOT_STAFF)  # the committee may close; without a quorum nothing changes
+    ],
+    "admin:topic_sessions_topic_import": [
+        Post(
+            data=lambda world: {
+                "file": SimpleUploadedFile(
+                    "sheet.csv",
+                    f"title,track,proposer\nImported,nlp,{world.member.email}\n".encode(),
+                )
+            },
+            refused={**NOT_STAFF, "committee": FORBIDDEN},
+            allowed="organiser",
+            done=OK,
+        )
+    ],
+    "admin:library_libraryitem_import": [
+        Post(
+            data=lambda world: {
+                "format": "reading-list",
+                "file": SimpleUploadedFile(
+                    "list.md", b"# NLP\n\n- [BERT](https://arxiv.org/abs/1810.04805)\n"
+                ),
+            },
+            refused={**NOT_STAFF, "committee": FORBIDDEN},
+            allowed="organiser",
+            done=OK,
+        )
+    ],
+}
+
+# Non-admin views that write nothing on POST (GET-only views answer 405 or the page; forms
+# of allauth are third-party). A bare POST by anonymous and audience must change nothing.
+POST_HARMLESS = {
+    "home", "join", "healthz", "dashboard", "join-status", "application-slides",
+    # anyone may switch the language; it changes only the caller's own preference
+    "set_language",
+    "topics:sheet", "topics:export", "topics:detail", "topics:group-qr", "api-topics",
+    "sessions:upcoming", "sessions:past", "sessions:detail", "sessions:schedule-index",
+    "sessions:calendar-all", "sessions:calendar-track", "sessions:calendar-personal",
+    "api-sessions",
+    "library:index", "library:open-source", "library:feed", "library:feed-atom",
+    "library:detail", "library:slides", "api-library-items",
+    "members:detail", "members:season-review-current", "members:season-review-csv",
+    "account_login", "account_logout", "account_inactive", "account_signup",
+    "account_reauthenticate", "account_email", "account_email_verification_sent",
+    "account_change_password", "account_set_password", "account_reset_password",
+    "account_confirm_login_code", "account_confirm_email",
+    "account_reset_password_from_key_done", "account_reset_password_from_key",
+    "account_reset_password_done", "socialaccount_login_cancelled",
+    "socialaccount_login_error", "socialaccount_signup", "socialaccount_connections",
+}  # fmt: skip
+
+# Tables a request may write without changing anything that matters: the login sessions.
+UNWATCHED_TABLES = {"sessions.session"}
+
+
+def db_state() -> dict[str, str]:
+    """A digest of every table's rows, by model (raw SQL: this runs a few hundred times)."""
+    state = {}
+    with connection.cursor() as cursor:
+        for model in apps.get_models(include_auto_created=True):
+            meta = model._meta
+            if meta.proxy or not meta.managed or meta.label_lower in UNWATCHED_TABLES:
+                continue
+            table = connection.ops.quote_name(meta.db_table)
+            cursor.execute(f"SELECT * FROM {table} ORDER BY 1")  # noqa: S608 — our own names
+            state[meta.label_lower] = hashlib.sha256(repr(cursor.fetchall()).encode()).hexdigest()
+    return state
+
+
+def changed_tables(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(label for label in before if before[label] != after.get(label))
+
+
+def post_once(world, visitor: str, url: str, data: dict) -> tuple[int | str, list[str]]:
+    """POST as `visitor` in a savepoint that is rolled back: (the outcome, changed tables)."""
+    with transaction.atomic():
+        client = client_for(getattr(world, visitor))
+        before = db_state()  # after the login, which writes last_login
+        actual = outcome(client.post(url, data))
+        changed = changed_tables(before, db_state())
+        transaction.set_rollback(True)
+    return actual, changed
+
+
+def test_every_non_admin_url_name_is_in_a_post_table():
+    names = {name for name in url_names() if not name.startswith("admin:")}
+    both = sorted(POST_CASES.keys() & POST_HARMLESS)
+    missing = sorted(names - POST_CASES.keys() - POST_HARMLESS)
+    stale = sorted((POST_CASES.keys() | POST_HARMLESS) - url_names())
+    problems = [
+        *(f"{name!r} is in both POST_CASES and POST_HARMLESS" for name in both),
+        *(f"the URL name {name!r} is in neither POST_CASES nor POST_HARMLESS" for name in missing),
+        *(f"the POST tables have {name!r}, which is no longer in the URLconf" for name in stale),
+    ]
+    assert problems == [], "\n".join(problems)
+
+
+def test_refused_posts_change_nothing(world):
+    mismatches = []
+    for name, cases in POST_CASES.items():
+        for case in cases:
+            url = url_for(world, name, case.args)
+            for visitor, expected in case.refused.items():
+                actual, changed = post_once(world, visitor, url, case.data(world))
+                if not matches(expected, actual):
+                    mismatches.append(f"{name} as {visitor}: expected {expected}, got {actual}")
+                if changed:
+                    mismatches.append(f"{name} as {visitor}: refused, yet changed {changed}")
+    assert mismatches == [], "\n".join(mismatches)
+
+
+def test_allowed_posts_do_change_something(world):
+    """The payloads of the refusals are real: whoever may, gets it done with them."""
+    mismatches = []
+    for name, cases in POST_CASES.items():
+        for case in cases:
+            if case.allowed is None:
+                continue
+            url = url_for(world, name)
+            actual, changed = post_once(world, case.allowed, url, case.data(world))
+            if not matches(case.done, actual):
+                mismatches.append(f"{name} as {case.allowed}: expected {case.done}, got {actual}")
+            if not changed:
+                mismatches.append(f"{name} as {case.allowed}: allowed, yet nothing changed")
+    assert mismatches == [], "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("visitor", ["anonymous", "audience"])
+def test_harmless_posts_change_nothing(world, visitor):
+    mismatches = []
+    for name in sorted(POST_HARMLESS):
+        actual, changed = post_once(world, visitor, url_for(world, name), {})
+        if not matches(ANY, actual):
+            mismatches.append(f"{name}: {actual}")
+        if changed:
+            mismatches.append(f"{name}: a bare POST changed {changed}")
+    assert mismatches == [], f"{visitor}:\n" + "\n".join(mismatches)
