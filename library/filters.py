@@ -38,7 +38,7 @@ class LibraryFilter(django_filters.FilterSet):
 
     def filter_presenter(self, queryset, name, value):
         value = value.strip()[:60]
-        if value.isdigit():
+        if value.isascii() and value.isdigit() and len(value) <= 18:
             return queryset.filter(presenters__id=int(value))
         return queryset.filter(presenters__display_name__icontains=value).distinct()
 

@@ -3,7 +3,7 @@ decision and the audit trail. Every function checks who may do it."""
 
 import datetime
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -16,6 +16,7 @@ from members.rules import is_committee, is_organiser
 from members.services import role_set
 from topicshare.models import NotificationKind
 from topicshare.outbox import Message, absolute_url, notification_enqueue
+from topicshare.validators import validate_plausible_date
 
 
 class AdmissionError(Exception):
@@ -159,9 +160,13 @@ def application_withdraw(*, application: Application, by: User) -> Application:
 # --- Committee -----------------------------------------------------------------------------
 
 
-def _require_committee(user) -> None:
+def _require_committee(user, application: Application | None = None) -> None:
+    """The committee acts on applications — never on one's own (a member promoted to the
+    committee while their own application is open)."""
     if not is_committee(user):
         raise PermissionDenied(_("Only the review committee may do this."))
+    if application is not None and application.applicant_id == user.pk:
+        raise PermissionDenied(_("Nobody reviews their own application."))
 
 
 @transaction.atomic
@@ -176,7 +181,11 @@ def application_schedule_review(
     now: datetime.datetime | None = None,
 ) -> Application:
     """Set the review talk (date, meeting link, notes). Side effect: the applicant is told."""
-    _require_committee(by)
+    _require_committee(by, application)
+    try:
+        validate_plausible_date(review_at)
+    except ValidationError as error:
+        raise AdmissionError(error.messages[0]) from error
     now = now or timezone.now()
     application = Application.objects.select_for_update().get(pk=application.pk)
     if not application.is_open:
@@ -229,7 +238,7 @@ def application_schedule_review(
 @transaction.atomic
 def application_set_feedback(*, application: Application, by: User, feedback: str) -> Application:
     """The committee's written feedback, shown to the applicant with the decision."""
-    _require_committee(by)
+    _require_committee(by, application)
     application = Application.objects.select_for_update().get(pk=application.pk)
     if not application.is_open:
         raise AdmissionError(_("This application is already decided."))
@@ -317,7 +326,7 @@ def application_close(
     nothing. Approval makes the applicant a Member. Side effects: audit events (decision,
     role change); the applicant is told, with the committee's feedback."""
     if by is not None:
-        _require_committee(by)
+        _require_committee(by, application)
     now = now or timezone.now()
     application = Application.objects.select_for_update().get(pk=application.pk)
     if not application.is_open:

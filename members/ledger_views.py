@@ -58,7 +58,12 @@ def season_review(request, pk: int):
 
 
 def _ids(values) -> list[int]:
-    return [int(value) for value in values if str(value).isdigit()]
+    """Ids from a form; anything else (², a 30-digit number, text) is left out."""
+    return [
+        int(value)
+        for value in map(str, values)
+        if value.isascii() and value.isdigit() and len(value) <= 18
+    ]
 
 
 def _review_action(request, season: Season) -> None:

@@ -9,6 +9,7 @@ from members.models import User
 from sessions.models import CHECKLIST, MeetingProvider, Task, Topic
 from sessions.selectors import group_member_ids
 from sessions.services import clean_paper_links
+from topicshare.validators import validate_plausible_date
 
 
 class DateInput(forms.DateInput):
@@ -139,6 +140,7 @@ class ScheduleForm(MeetingForm):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         help_text=_("In the forum's time zone (Asia/Shanghai)."),
+        validators=[validate_plausible_date],
     )
     override_slot = forms.BooleanField(
         label=_("Use this time although it is not the track's weekly slot"), required=False

@@ -10,7 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from topicshare.uploads import private_storage
-from topicshare.validators import validate_image_size
+from topicshare.validators import validate_image_size, validate_plausible_date
 
 
 def _validate_time_zone(value: str) -> None:
@@ -164,6 +164,7 @@ class Topic(models.Model):
         null=True,
         blank=True,
         help_text=_("Any day of the week you would like to present in."),
+        validators=[validate_plausible_date],
     )
     status = models.CharField(
         _("status"),

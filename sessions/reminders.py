@@ -7,6 +7,7 @@ not recompute recipients. A session scheduled late gets the already-due reminder
 except those whose moment passed too long ago."""
 
 import datetime
+import logging
 import zoneinfo
 
 from django.contrib.contenttypes.models import ContentType
@@ -30,6 +31,8 @@ from sessions.scheduling import track_slots
 from sessions.services import topic_transition
 from topicshare.models import NotificationKind, ReminderMark, ReminderRule
 from topicshare.outbox import notification_enqueue
+
+logger = logging.getLogger(__name__)
 
 K = NotificationKind
 
@@ -84,8 +87,18 @@ def _promote_accepted_topics(rule: ReminderRule, now: datetime.datetime) -> int:
     for topic in topics:
         zone = zoneinfo.ZoneInfo(topic.track.time_zone)
         week_starts = datetime.datetime.combine(topic.preferred_week, datetime.time.min, zone)
-        slot = track_slots(track=topic.track, after=week_starts - datetime.timedelta(seconds=1))[0]
-        if slot + rule.offset > now:
+        try:
+            after = week_starts - datetime.timedelta(seconds=1)
+            slot = track_slots(track=topic.track, after=after)[0]
+            due = slot + rule.offset
+        except (OverflowError, IndexError):
+            # A date the forms refuse (year 1, 9999) from older data: one bad row must not
+            # stop every other reminder.
+            logger.warning(
+                "Topic %s: preferred week %s is out of range.", topic.pk, topic.preferred_week
+            )
+            continue
+        if due > now:
             continue
         topic_transition(topic=topic, to=TopicStatus.RECRUITING, by=None, internal=True)
         queued += notification_enqueue(

@@ -1,4 +1,5 @@
 import datetime
+import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -195,3 +196,31 @@ def _snapshot(item: LibraryItem) -> tuple:
 
 def _ids(objects) -> set[int]:
     return {obj.pk for obj in objects}
+
+
+_HEADING_MARK = re.compile(r" {0,3}(#{1,6})(?!#)")
+
+
+class Heading:
+    """A markdown ATX heading, matched in linear time: `group(1)` the #s, `group(2)` the text
+    without a closing `#` run, its whitespace runs collapsed (so that the parsers' own
+    patterns never meet a long run of spaces)."""
+
+    def __init__(self, marks: str, text: str):
+        self._groups = (marks, text)
+
+    def group(self, number: int) -> str:
+        return self._groups[number - 1]
+
+    __getitem__ = group
+
+    @classmethod
+    def match(cls, line: str) -> "Heading | None":
+        found = _HEADING_MARK.match(line)
+        if not found:
+            return None
+        text = line[found.end() :].strip()
+        closing = text.rstrip("#")
+        if closing != text and (not closing or closing[-1] in " \t"):
+            text = closing.strip()
+        return cls(found.group(1), " ".join(text.split()))

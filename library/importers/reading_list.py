@@ -29,14 +29,13 @@ from urllib.parse import urljoin, urlsplit
 
 from django.utils.translation import gettext as _
 
-from library.importers.base import ParsedItem, Problem
+from library.importers.base import Heading, ParsedItem, Problem
 from library.models import LibraryItem
 
 MAX_URL = LibraryItem._meta.get_field("source_url").max_length
 MAX_KEY = LibraryItem._meta.get_field("source_key").max_length
 MAX_TITLE = LibraryItem._meta.get_field("title").max_length
 
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?!#)\s*(.*?)(?:\s+#+)?\s*$")
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d{1,4}[.)、．])\s+(.*)$")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _TASK_BOX = re.compile(r"^\[[ xX]\]\s+")
@@ -125,7 +124,7 @@ def _headings(lines: list[str]):
         if line.lstrip().startswith(("```", "~~~")):
             in_fence = not in_fence
             continue
-        if not in_fence and (match := _HEADING.match(line)):
+        if not in_fence and (match := Heading.match(line)):
             yield number, match
 
 

@@ -40,7 +40,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
-from library.importers.base import ImportFailed, ParsedItem, Problem
+from library.importers.base import Heading, ImportFailed, ParsedItem, Problem
 from library.models import LibraryItem
 from members.placeholders import NAME_MAX_LENGTH
 from sessions.models import Season, Track
@@ -52,7 +52,6 @@ MAX_SEASON = Season._meta.get_field("label").max_length
 MAX_DOMAIN = Track._meta.get_field("name_zh").max_length
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?!#)[ \t]*(.*?)(?:[ \t]+#+)?[ \t]*$")
 _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _NUMBERED = re.compile(
     r"^(?P<indent>[ \t]*)\d{1,4}(?:[.)．](?:[ \t]+|(?=[\[【]))|、[ \t]*)(?P<rest>.*)$"
@@ -254,7 +253,7 @@ class _Parser:
         """The lines of the section that names itself the archive, if there is one."""
         start = level = None
         for index, line in self._visible(0, len(self.lines)):
-            heading = _HEADING.match(line)
+            heading = Heading.match(line)
             if not heading:
                 continue
             if start is not None and len(heading.group(1)) <= level:
@@ -271,7 +270,7 @@ class _Parser:
         section: list[int] = []
         has_season = False
         for index, line in self._visible(0, len(self.lines)):
-            heading = _HEADING.match(line)
+            heading = Heading.match(line)
             season = bool(heading and _heading_season(_plain(heading.group(2))))
             if heading and len(heading.group(1)) <= 2 and not season:
                 quiet.update(() if has_season else section)
@@ -287,7 +286,7 @@ class _Parser:
         fence = _FENCE.match(line)
         if fence:
             return self._after_fence(index, end, fence.group(1))
-        heading = _HEADING.match(line)
+        heading = Heading.match(line)
         if heading:
             self.open.clear()
             self._heading(index, len(heading.group(1)), _plain(heading.group(2)))
@@ -324,7 +323,7 @@ class _Parser:
     def _continues(line: str) -> bool:
         return bool(
             line.strip()
-            and not _HEADING.match(line)
+            and not Heading.match(line)
             and not _FENCE.match(line)
             and not _RULE.match(line)
             and not _NUMBERED.match(line)

@@ -22,7 +22,7 @@ import datetime
 import html
 import json
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import nh3
 from django.utils import timezone
@@ -152,7 +152,9 @@ def _author(article: dict) -> tuple[str, str]:
     if isinstance(author, dict):
         name = _text(author.get("name"))
         token = _text(author.get("url_token"))
-        url = f"https://www.zhihu.com/people/{token}" if token else _web_url(author.get("url"))
+        url = _web_url(
+            f"https://www.zhihu.com/people/{quote(token)}" if token else author.get("url")
+        )
         return name[:MAX_AUTHOR], url
     name = _text(article.get("userName") or article.get("author_name") or author or "")
     return name[:MAX_AUTHOR], _web_url(article.get("userLink") or article.get("author_url"))
@@ -171,7 +173,7 @@ def _tags(value) -> list[str]:
 
 
 def _upvotes(value) -> int | None:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_UPVOTES:
         return value
@@ -179,8 +181,19 @@ def _upvotes(value) -> int | None:
 
 
 def _published(value) -> datetime.datetime:
-    """Epoch seconds or milliseconds, or an ISO 8601 date (Beijing time if it has no zone)."""
-    if isinstance(value, str) and value.strip().isdigit():
+    """Epoch seconds or milliseconds, or an ISO 8601 date (Beijing time if it has no zone),
+    between 1990 and 2100 — anything else is not a publication date (ValueError)."""
+    try:
+        moment = _moment(value)
+    except (OverflowError, OSError) as error:
+        raise ValueError from error
+    if not 1990 <= moment.year <= 2100:
+        raise ValueError
+    return moment
+
+
+def _moment(value) -> datetime.datetime:
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if value > 100_000_000_000 else value
@@ -208,7 +221,7 @@ def _load(data: bytes | str):
 
         data = read_text(data)
     try:
-        return json.loads(data.removeprefix("\ufeff"))
+        return _scrub(json.loads(data.removeprefix("\ufeff")))
     except json.JSONDecodeError as error:
         raise ImportFailed(
             _("The file is not valid JSON: %(error)s (line %(line)d, column %(column)d).")
@@ -216,6 +229,21 @@ def _load(data: bytes | str):
         ) from None
     except (RecursionError, ValueError):  # nested too deeply, a number with 5,000 digits
         raise ImportFailed(_("The file is not JSON that can be read.")) from None
+
+
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _scrub(value):
+    """JSON may escape lone UTF-16 surrogates (\\ud800), which no database or sanitiser
+    takes: they become U+FFFD, the replacement character."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_scrub(entry) for entry in value]
+    if isinstance(value, dict):
+        return {_scrub(key): _scrub(entry) for key, entry in value.items()}
+    return value
 
 
 def parse_zhihu(data: bytes | str) -> tuple[list[ParsedItem], list[Problem]]:

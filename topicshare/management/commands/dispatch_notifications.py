@@ -3,6 +3,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from topicshare.outbox import notifications_dispatch
+from topicshare.validators import EARLIEST_YEAR, LATEST_YEAR
 
 
 class Command(BaseCommand):
@@ -25,6 +26,10 @@ class Command(BaseCommand):
                 raise CommandError(f"--now {now!r} is not an ISO 8601 date and time.") from None
             if moment.tzinfo is None:
                 raise CommandError("--now needs a time zone, e.g. 2026-12-05T20:15:00+08:00.")
+            if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+                raise CommandError(
+                    f"--now must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
+                )
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         report = notifications_dispatch(now=moment, batch_size=batch_size)
