@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lint format messages compose-smoke clean
+.PHONY: install run test bench load faults compare lint format messages compose-smoke clean
 
 install: $(STAMP)
 
@@ -24,6 +24,18 @@ test: install
 
 bench: install
 	$(PY) bench/run.py
+
+# HTTP load test: gunicorn + PostgreSQL + wrk on 127.0.0.1 (LOAD_SECONDS, LOAD_CONNECTIONS …).
+load: install
+	$(PY) bench/load.py
+
+# Redis stopped, PostgreSQL restarted, a worker killed mid-batch (restarts the local cluster).
+faults: install
+	$(PY) .ci/faults.py
+
+# Side by side with pretalx (run ../shared/bench/pretalx/setup.sh once first).
+compare: install
+	$(PY) bench/compare_pretalx.py
 
 lint: install
 	$(VENV)/bin/ruff check .

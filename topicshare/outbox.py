@@ -7,6 +7,7 @@ backoff; permanent ones stay visible in the admin with a resend action."""
 
 import datetime
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 MAX_ATTEMPTS = 5
-STALE_CLAIM = datetime.timedelta(minutes=15)
 UNSUBSCRIBE_SALT = "topicshare.unsubscribe"
 
 
@@ -162,9 +162,13 @@ def kick_dispatcher() -> None:
     if not settings.TOPICSHARE_KICK_DISPATCHER:
         return
     try:
+        from topicshare.celery import app
         from topicshare.tasks import dispatch_notifications
 
-        dispatch_notifications.apply_async(retry=False)
+        # One attempt to reach the broker: kombu would otherwise retry for seconds while the
+        # page waits.
+        with app.connection_for_write(transport_options={"max_retries": 0}) as connection:
+            dispatch_notifications.apply_async(retry=False, connection=connection)
     except Exception as error:  # the broker being down must never break a page
         logger.warning("could not queue the dispatcher (the next sweep will send): %s", error)
 
@@ -193,11 +197,44 @@ def unsubscribe_read(token: str) -> tuple[int, str] | None:
         return None
 
 
+def _stale_claim() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.TOPICSHARE_STALE_CLAIM_SECONDS)
+
+
 def _release_stale_claims(now: datetime.datetime) -> None:
-    """Rows claimed by a worker that died are sent again (they were never marked sent)."""
+    """Rows claimed by a worker that died are sent again. Each row is marked sent the moment
+    its message is handed over and a live worker renews its claim as it goes, so only the
+    message in flight at the death can go out twice."""
+    stale_before = min(now, timezone.now()) - _stale_claim()
     Notification.objects.filter(
-        status=Notification.Status.SENDING, claimed_at__lt=now - STALE_CLAIM
+        status=Notification.Status.SENDING, claimed_at__lt=stale_before
     ).update(status=Notification.Status.PENDING)
+
+
+class _Progress:
+    """Marks each message sent as soon as it is delivered, and renews the claim on the rest
+    of the batch every third of the stale-claim time."""
+
+    def __init__(self, batch: list[Notification], now: datetime.datetime):
+        self.waiting = {notification.pk for notification in batch}
+        self.now = now
+        self.sent = 0
+        self.renewed = time.monotonic()
+
+    def delivered(self, notification: Notification) -> None:
+        Notification.objects.filter(pk=notification.pk).update(
+            status=Notification.Status.SENT, sent_at=self.now, last_error=""
+        )
+        self.sent += 1
+        self.done(notification)
+
+    def done(self, notification: Notification) -> None:
+        self.waiting.discard(notification.pk)
+        if time.monotonic() - self.renewed > _stale_claim().total_seconds() / 3:
+            self.renewed = time.monotonic()
+            Notification.objects.filter(
+                pk__in=self.waiting, status=Notification.Status.SENDING
+            ).update(claimed_at=timezone.now())
 
 
 def _claim(*, now: datetime.datetime, batch_size: int) -> list[Notification]:
@@ -271,7 +308,7 @@ def _ics_for(batch: list[Notification]) -> dict:
 def _send_batch(batch: list[Notification], now: datetime.datetime, report: DispatchReport) -> None:
     from topicshare.webhooks import WebhookError, webhook_send
 
-    sent: list[int] = []
+    progress = _Progress(batch, now)
     failures: list[tuple[Notification, str, bool]] = []
     emails = [n for n in batch if n.recipient_id]
     if emails:
@@ -288,8 +325,9 @@ def _send_batch(batch: list[Notification], now: datetime.datetime, report: Dispa
                         connection.send_messages([_email(notification, attachments)])
                     except Exception as error:  # SMTP and socket errors: retry later
                         failures.append((notification, f"{type(error).__name__}: {error}", False))
+                        progress.done(notification)
                     else:
-                        sent.append(notification.pk)
+                        progress.delivered(notification)
             finally:
                 connection.close()
     for notification in (n for n in batch if n.channel_id):
@@ -305,12 +343,9 @@ def _send_batch(batch: list[Notification], now: datetime.datetime, report: Dispa
             )
         except WebhookError as error:
             failures.append((notification, str(error), error.permanent))
+            progress.done(notification)
         else:
-            sent.append(notification.pk)
-    if sent:
-        Notification.objects.filter(pk__in=sent).update(
-            status=Notification.Status.SENT, sent_at=now, last_error=""
-        )
+            progress.delivered(notification)
     for notification, error, permanent in failures:
         final = permanent or notification.attempts >= MAX_ATTEMPTS
         backoff = datetime.timedelta(minutes=min(60, 2**notification.attempts))
@@ -330,7 +365,7 @@ def _send_batch(batch: list[Notification], now: datetime.datetime, report: Dispa
             report.failed += 1
         else:
             report.retrying += 1
-    report.sent += len(sent)
+    report.sent += progress.sent
     report.batches += 1
 
 

@@ -4,10 +4,12 @@ and two dispatchers racing on PostgreSQL."""
 import email
 import socket
 import threading
+from types import SimpleNamespace
 
 import pytest
 from aiosmtpd.controller import Controller
 from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -147,3 +149,72 @@ def test_two_concurrent_dispatchers_send_each_mail_exactly_once():
     assert sum(report.sent for report in reports) == 120
     assert all(report.sent > 0 for report in reports)  # both really worked
     assert Notification.objects.filter(status="sent").count() == 120
+
+
+class _WorkerKilled(BaseException):
+    """Stands for SIGKILL: nothing after it runs, no except clause catches it."""
+
+
+class _DyingBackend(LocmemBackend):
+    """Delivers `survive` messages, then the worker 'dies' in the middle of the batch."""
+
+    survive = 0
+
+    def send_messages(self, messages):
+        if len(mail.outbox) >= self.survive:
+            raise _WorkerKilled
+        return super().send_messages(messages)
+
+
+@pytest.mark.django_db
+def test_a_worker_killed_mid_batch_sends_nothing_twice_and_loses_nothing(settings):
+    people = [UserFactory() for _ in range(30)]
+    _enqueue(people, subject_obj=TopicFactory())
+    mail.outbox.clear()
+    settings.EMAIL_BACKEND = f"{__name__}._DyingBackend"
+    _DyingBackend.survive = 12
+
+    with pytest.raises(_WorkerKilled):
+        notifications_dispatch(materialise=False)
+
+    statuses = sorted(Notification.objects.values_list("status", flat=True))
+    assert statuses.count("sent") == 12  # each marked the moment it was delivered
+    assert statuses.count("sending") == 18  # claimed by the dead worker
+    # A new worker soon after: the dead worker's claim is not stale yet, nothing is sent.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert notifications_dispatch(materialise=False).sent == 0
+    # Once the claim is stale (no renewal came), the rest goes out — once.
+    later = timezone.now() + timezone.timedelta(seconds=settings.TOPICSHARE_STALE_CLAIM_SECONDS)
+    Notification.objects.filter(status="sending").update(claimed_at=later - timezone.timedelta(
+        seconds=2 * settings.TOPICSHARE_STALE_CLAIM_SECONDS))  # fmt: skip
+    assert notifications_dispatch(materialise=False).sent == 18
+    delivered = sorted(address for message in mail.outbox for address in message.to)
+    assert delivered == sorted(person.email for person in people)
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db
+def test_a_live_worker_renews_its_claim_during_a_long_batch(settings, monkeypatch):
+    from topicshare import outbox
+
+    settings.TOPICSHARE_STALE_CLAIM_SECONDS = 30
+    clock = iter(range(0, 10_000, 4))  # each message "takes" four seconds
+    monkeypatch.setattr(outbox, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    people = [UserFactory() for _ in range(10)]
+    _enqueue(people, subject_obj=TopicFactory())
+    claimed = {}
+    original = outbox._Progress.done
+
+    def done(self, notification):
+        original(self, notification)
+        claimed.update(
+            Notification.objects.filter(status="sending").values_list("pk", "claimed_at")
+        )
+
+    monkeypatch.setattr(outbox._Progress, "done", done)
+    started = timezone.now()  # the sweep's clock: the claim time
+    notifications_dispatch(now=started, materialise=False)
+
+    # Renewed every ten "seconds": rows still waiting got a claim time later than the sweep's.
+    assert claimed and max(claimed.values()) > started
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}

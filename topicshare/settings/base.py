@@ -111,9 +111,12 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis down: a miss, not a 500 (topicshare/cache.py). Short timeouts so that an
+            # outage costs milliseconds per request, not seconds.
+            "BACKEND": "topicshare.cache.TolerantRedisCache",
             "LOCATION": env.str("REDIS_CACHE_URL", default=REDIS_URL),
             "KEY_PREFIX": "topicshare",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
@@ -244,6 +247,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
 # Anonymous visitors get public pages from a cache for at most this long (0 turns it off);
 # changes invalidate it at once, see topicshare/pagecache.py.
 TOPICSHARE_PAGE_CACHE_SECONDS = env.int("TOPICSHARE_PAGE_CACHE_SECONDS", default=60)
+# A batch claimed by a worker that died is sent again after this long; a live worker renews
+# its claim every third of it (topicshare/outbox.py).
+TOPICSHARE_STALE_CLAIM_SECONDS = env.int("TOPICSHARE_STALE_CLAIM_SECONDS", default=300)
 TOPICSHARE_HEARTBEAT_SECONDS = env.float("TOPICSHARE_HEARTBEAT_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
