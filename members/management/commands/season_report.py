@@ -34,7 +34,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, season: str, as_csv: bool, output: str | None, language, **options):
-        found = Season.objects.filter(label=season.strip()).first()
+        # A NUL byte can be in an argument but never in a label (PostgreSQL refuses it).
+        found = None if "\x00" in season else Season.objects.filter(label=season.strip()).first()
         if found is None:
             labels = ", ".join(Season.objects.order_by("order").values_list("label", flat=True))
             raise CommandError(f'No season "{season}". Seasons: {labels or "none yet"}.')

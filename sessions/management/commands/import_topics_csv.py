@@ -27,7 +27,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: str, dry_run: bool, by: str, **options):
-        user = User.objects.filter(email__iexact=by.strip(), is_placeholder=False).first()
+        # A NUL byte can be in an argument but never in an address (PostgreSQL refuses it).
+        user = (
+            None
+            if "\x00" in by
+            else User.objects.filter(email__iexact=by.strip(), is_placeholder=False).first()
+        )
         if user is None:
             raise CommandError(_("No account has the e-mail address “%(email)s”.") % {"email": by})
         if not user.has_perm("topic_sessions.import_topics"):
