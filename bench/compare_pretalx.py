@@ -51,7 +51,7 @@ def measure(*, label: str, env: dict, out: Path) -> dict[str, dict]:
     with open(out / "summary.tsv", encoding="utf-8") as handle:
         rows = {row["label"]: row for row in csv.DictReader(handle, delimiter="\t")}
     rss = [
-        int(line.split()[3])
+        int(line.split()[-1])
         for line in (out / "rss.txt").read_text().splitlines()
         if line.startswith("after:") and " worker " in line
     ]

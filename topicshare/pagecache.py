@@ -6,13 +6,16 @@ Correct invalidation: the key holds ContentVersion, which grows (post_save, post
 m2m_changed receivers, connected in TopicshareConfig.ready) when any model shown on public
 pages changes, in whichever process makes the change. Writes that bypass signals
 (queryset.update(), bulk_create) and the passing of time (a session going live, "upcoming"
-moving on) are covered by a short lifetime, PAGE_CACHE_SECONDS. Signed-in people, pages
-carrying a message, and anything but a 200 are never cached. The CSRF token in a cached page
-(the language switcher's form) is replaced by the visitor's own on every hit."""
+moving on) are covered by a short lifetime, PAGE_CACHE_SECONDS. The version itself is read
+at most once a second per process, so a hit touches neither the database nor a template.
+Signed-in people, pages carrying a message, and anything but a 200 are never cached. The
+CSRF token in a cached page (the language switcher's form) is replaced by the visitor's own
+on every hit."""
 
 import functools
 import hashlib
 import re
+import time
 
 from django.apps import apps as global_apps
 from django.conf import settings
@@ -37,9 +40,23 @@ IGNORED_MODELS = {
 WATCHED_APPS = {"topicshare", "members", "topic_sessions", "library", "auth"}
 
 
+# Each process reads the version from the database at most once a second, so a cache hit
+# needs no database at all; a change made in this process is seen at once, one made by
+# another process within VERSION_READ_SECONDS.
+VERSION_READ_SECONDS = 1.0
+_read = {"value": 0, "at": float("-inf")}
+
+
 def content_version() -> int:
-    value = ContentVersion.objects.filter(pk=1).values_list("value", flat=True).first()
-    return value or 0
+    now = time.monotonic()
+    if now - _read["at"] >= VERSION_READ_SECONDS:
+        value = ContentVersion.objects.filter(pk=1).values_list("value", flat=True).first()
+        _read.update(value=value or 0, at=now)
+    return _read["value"]
+
+
+def forget_content_version() -> None:
+    _read["at"] = float("-inf")
 
 
 def content_changed(sender, **kwargs) -> None:
@@ -51,6 +68,7 @@ def content_changed(sender, **kwargs) -> None:
         return
     if not ContentVersion.objects.filter(pk=1).update(value=F("value") + 1):
         ContentVersion.objects.get_or_create(pk=1)
+    forget_content_version()
 
 
 def _cacheable(request) -> bool:

@@ -96,3 +96,20 @@ def test_turned_off_with_zero_seconds(client, settings):
     url = reverse("sessions:upcoming")
     client.get(url)
     assert "X-Page-Cache" not in client.get(url)
+
+
+def test_a_change_made_by_another_process_is_seen_within_a_second(monkeypatch):
+    from types import SimpleNamespace
+
+    from topicshare import pagecache
+    from topicshare.models import ContentVersion
+
+    clock = SimpleNamespace(monotonic=lambda: 1000.0)
+    monkeypatch.setattr(pagecache, "time", clock)
+    ContentVersion.objects.get_or_create(pk=1)
+    before = content_version()  # read from the database, then kept for a second
+    ContentVersion.objects.filter(pk=1).update(value=before + 7)  # another process's bump
+
+    assert content_version() == before  # no query within the second: hits need no database
+    clock.monotonic = lambda: 1000.0 + pagecache.VERSION_READ_SECONDS
+    assert content_version() == before + 7
