@@ -214,22 +214,65 @@ def add_library(count: int) -> None:
             cursor.execute("VACUUM ANALYZE")  # as autovacuum would after a bulk load
 
 
+HTTP_SECONDS = int(os.environ.get("BENCH_HTTP_SECONDS", "5"))
+HTTP_WORKERS = 2
+
+
+def http_pass(rows: list[dict]) -> tuple[dict[str, float], list[float]]:
+    """req/s over HTTP for the anonymous pages: gunicorn (production settings) on this
+    database and wrk, as bench/load.py does. Skipped without wrk or with BENCH_HTTP=0."""
+    import shutil
+    import subprocess
+
+    if not rows or os.environ.get("BENCH_HTTP") == "0" or not shutil.which("wrk"):
+        return {}, []
+    sys.path.insert(0, str(ROOT / "bench"))
+    import load
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "topicshare.settings.production",
+        "DJANGO_SECRET_KEY": "bench-dummy-" + "x" * 50,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "False",
+        "STATIC_ROOT": f"{_tmp}/static",
+        "TOPICSHARE_VAR_DIR": f"{_tmp}/var",
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    subprocess.run(
+        [load.PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT, env=env, check=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    port = load.free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = load.Service(
+        "gunicorn",
+        [str(load.VENV_BIN / "gunicorn"), "topicshare.wsgi:application",
+         "--bind", f"127.0.0.1:{port}", "--workers", str(HTTP_WORKERS)],
+        env,
+        Path(_tmp) / "gunicorn.log",
+    )  # fmt: skip
+    try:
+        load.wait_for_web(base, web, timeout=60)
+        rates = {}
+        for row in rows:
+            figures = load.wrk(base, [row["url"]], HTTP_SECONDS, 16)
+            rates[row["url"]] = figures["rate"]
+        _master, workers = load.gunicorn_rss(web.popen.pid)
+        return rates, workers
+    finally:
+        web.stop()
+
+
 def main() -> None:
     call_command("migrate", verbosity=0)
     call_command("seed_demo", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
     first_topic = add_topics(BENCH_TOPICS)
     add_sessions(BENCH_SESSIONS)
     add_library(BENCH_LIBRARY)
-    print(
-        f"TopicShare bench — {REPEAT} requests per page, in-process, "
-        f"{connection.vendor}, {os.cpu_count()} cores"
-    )
-    print(
-        f"{'page':<24} {'status':>6} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}"
-        f" {'cached p50':>10}"
-    )
-    print("  (server time with the page cache off; 'cached': an anonymous visitor's cache hit)")
     only = os.environ.get("BENCH_ONLY", "")
+    rows = []
     for name, path, email in PAGES:
         if only and only not in name:
             continue
@@ -245,12 +288,34 @@ def main() -> None:
                 hits, _queries, _status = measure(client, url)
                 if client.get(url).get("X-Page-Cache") == "hit":
                     cached = f"{statistics.median(hits):.2f}"
-        p50 = statistics.median(timings)
-        p95 = statistics.quantiles(timings, n=20)[-1]
-        rate = 1000 / statistics.mean(timings)
+        rows.append(
+            {
+                "name": name, "url": url, "anonymous": not email, "status": status,
+                "queries": queries, "p50": statistics.median(timings),
+                "p95": statistics.quantiles(timings, n=20)[-1], "cached": cached,
+            }
+        )  # fmt: skip
+    http, rss = http_pass([row for row in rows if row["anonymous"]])
+    print(
+        f"TopicShare bench — {REPEAT} requests a page in-process (server time, page cache off;"
+        f" 'cached': an anonymous visitor's hit), {connection.vendor}, {os.cpu_count()} cores"
+    )
+    if http:
+        print(f"  HTTP req/s: gunicorn {HTTP_WORKERS} sync workers, wrk 16 connections, "
+              f"{HTTP_SECONDS} s a page (anonymous pages, page cache on)")  # fmt: skip
+    print(
+        f"{'page':<26} {'status':>6} {'queries':>7} {'p50 ms':>7} {'p95 ms':>7}"
+        f" {'cached ms':>9} {'HTTP req/s':>10}"
+    )
+    for row in rows:
+        rate = http.get(row["url"]) if row["anonymous"] else None
+        rate = "" if rate is None else f"{rate:.0f}"
         print(
-            f"{name:<24} {status:>6} {queries:>7} {p50:>8.2f} {p95:>8.2f} {rate:>8.0f} {cached:>10}"
+            f"{row['name']:<26} {row['status']:>6} {row['queries']:>7} {row['p50']:>7.2f}"
+            f" {row['p95']:>7.2f} {row['cached']:>9} {rate:>10}"
         )
+    if rss:
+        print(f"worker RSS after the HTTP pass: {', '.join(f'{mib:.0f}' for mib in rss)} MiB")
     if not only:
         bench_day_before_reminder(BENCH_RECIPIENTS)
 
