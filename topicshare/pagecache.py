@@ -1,6 +1,6 @@
 """Whole-page cache for anonymous visitors of the public pages (home, topic sheet, sessions,
-library). Most traffic is anonymous and reads the same pages; a cached page costs one small
-query instead of a dozen and a template render.
+library). Most traffic is anonymous and reads the same pages; a cached page costs a cache
+lookup instead of a dozen queries and a template render.
 
 Correct invalidation: the key holds ContentVersion, which grows (post_save, post_delete and
 m2m_changed receivers, connected in TopicshareConfig.ready) when any model shown on public
