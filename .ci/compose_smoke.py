@@ -14,13 +14,11 @@ and recreated, and the Redis database flushed, at the start of every run.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +34,10 @@ import yaml
 from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.processes import Service, free_port  # noqa: E402
+
 COMPOSE_FILE = REPO / "docker-compose.yml"
 SERVICES = ("web", "worker", "beat")
 HEALTH_TIMEOUT = 90.0
@@ -165,28 +167,14 @@ def flush_redis(url: str) -> None:
         raise SmokeError(f"Redis at {url} refused FLUSHDB: {reply!r}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # --- Processes ----------------------------------------------------------------------------
 
 
-class Process:
+class Process(Service):
+    """A compose service's command, run through the shell as compose would."""
+
     def __init__(self, name: str, script: str, env: dict[str, str], log_path: Path):
-        self.name = name
-        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(
-            ["sh", "-c", script],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so stop() reaches every child
-        )
+        super().__init__(name, ["sh", "-c", script], env, log_path)
 
     def check_running(self) -> None:
         code = self.popen.poll()
@@ -194,32 +182,7 @@ class Process:
             raise SmokeError(f"{self.name} exited early with status {code}")
 
     def stop(self) -> None:
-        pid = self.popen.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE
-        while time.monotonic() < deadline and _group_alive(pid):
-            self.popen.poll()
-            time.sleep(0.2)
-        if _group_alive(pid):
-            print(f"  {self.name}: still running after {STOP_GRACE:.0f} s, sending SIGKILL")
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-        try:
-            self.popen.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            print(f"  {self.name}: pid {pid} did not exit after SIGKILL")
-        self._log.close()
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, though not ours to signal
-        return True
-    return True
+        super().stop(STOP_GRACE)
 
 
 def run_step(name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:

@@ -58,6 +58,11 @@ from celery import Celery
 from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests import processes  # noqa: E402
+from tests.processes import free_port  # noqa: E402
+
 VENV_BIN = REPO / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python")
 DATABASE_URL = os.environ.get(
@@ -81,68 +86,10 @@ class FaultError(Exception):
 # --- Child processes ----------------------------------------------------------------------
 
 
-class Service:
-    """A long-running child in its own process group."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path):
-        self.name = name
-        self.log_path = log
-        self._log = open(log, "ab")  # noqa: SIM115 — closed in stop()
-        self.started = time.monotonic()
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def running(self) -> bool:
-        return self.popen.poll() is None
-
+class Service(processes.Service):
     def check(self) -> None:
         if not self.running():
             raise FaultError(f"{self.name} exited with {self.popen.returncode}; see its log")
-
-    def kill(self) -> None:
-        """SIGKILL the whole group (no warm shutdown, like the OOM killer or a power cut)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=10)
-        if not _group_alive(self.pid):
-            self._log.close()  # nothing left for stop() to do
-
-    def stop(self, grace: float = 10.0) -> None:
-        if not self._log.closed:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, signal.SIGTERM)
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and _group_alive(self.pid):
-                self.popen.poll()
-                time.sleep(0.1)
-            if _group_alive(self.pid):
-                print(f"  {self.name}: still running after {grace:.0f} s, SIGKILL")
-                self.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=5)
-            self._log.close()
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def children_of(pid: int) -> set[int]:
@@ -169,12 +116,6 @@ def port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def redis_ping(port: int) -> bool:
