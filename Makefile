@@ -3,24 +3,46 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+# Where `make run` serves (and what links in its mails point at).
+ADDR ?= 127.0.0.1:8000
 
-.PHONY: install run test bench load faults compare lint format messages compose-smoke clean
+.PHONY: install lock upgrade system run test bench load faults compare lint format messages compose-smoke clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+# Exactly the lock, hash-checked, and nothing else: a changed lock rebuilds .venv from scratch,
+# and the install fails if `pip freeze` then differs from the lock.
+$(STAMP): $(LOCK)
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip check
+	$(PY) .ci/lock.py installed
 	touch $(STAMP)
+
+# After a change to pyproject.toml's dependencies: re-resolve, keeping the pins that still fit.
+lock: install
+	$(PY) .ci/lock.py write
+	$(PY) .ci/lock.py check
+
+# A deliberate upgrade to the newest releases the ranges allow; commit the locks after make test.
+upgrade: install
+	$(PY) .ci/lock.py write --upgrade
+	$(PY) .ci/lock.py check
 
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py run_local 127.0.0.1:8000
+	$(PY) manage.py run_local $(ADDR)
 
+# The suite's system packages (Chromium, CJK fonts) are installed first where that is possible.
 test: install
+	.ci/system-packages.sh --soft test
 	$(VENV)/bin/pytest
+
+# Every Debian package of .ci/system-packages (PostgreSQL, Redis, Chromium, fonts, wrk).
+system:
+	.ci/system-packages.sh all
 
 bench: install
 	$(PY) bench/run.py

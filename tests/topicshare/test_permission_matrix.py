@@ -148,6 +148,14 @@ EXPECTED = {
     "account_inactive": ALLAUTH_PUBLIC,
     "account_signup": ALLAUTH_PUBLIC,
     "account_reauthenticate": ALLAUTH_SIGNED_IN,
+    # Re-authentication by a code mailed to the account's own address (allauth 65.22+):
+    # signed-in only; the confirm page without a pending code sends back to the request page.
+    # What a POST may do there: tests/members/test_reauthentication.py.
+    "account_request_reauthentication_code": (LOGIN, OK, OK, OK, OK),
+    "account_confirm_reauthentication_code": (
+        LOGIN,
+        *(to("account_request_reauthentication_code"),) * 4,
+    ),
     "account_email": ALLAUTH_SIGNED_IN,
     "account_email_verification_sent": ALLAUTH_PUBLIC,
     "account_change_password": ALLAUTH_SIGNED_IN,
@@ -860,6 +868,8 @@ POST_HARMLESS = {
     "members:detail", "members:season-review-current", "members:season-review-csv",
     "account_login", "account_logout", "account_inactive", "account_signup",
     "account_reauthenticate", "account_email", "account_email_verification_sent",
+    # a code kept in the caller's own session and mailed to their own address, no row written
+    "account_request_reauthentication_code", "account_confirm_reauthentication_code",
     "account_change_password", "account_set_password", "account_reset_password",
     "account_confirm_login_code", "account_confirm_email",
     "account_reset_password_from_key_done", "account_reset_password_from_key",

@@ -1,10 +1,23 @@
+import os
 import signal
 import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+
+def site_url_for(addrport: str) -> str:
+    """The address runserver answers on, as links in mails and calendars should name it."""
+    host, _, port = addrport.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):  # noqa: S104 — listening everywhere; link to this machine
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port or '8000'}"
 
 
 class Command(BaseCommand):
@@ -17,6 +30,12 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args, addrport: str, **options):
+        # Mails, chat messages and .ics files sent by this server, its worker and beat link to
+        # where it serves, unless TOPICSHARE_SITE_URL says otherwise.
+        if not os.environ.get("TOPICSHARE_SITE_URL"):
+            os.environ["TOPICSHARE_SITE_URL"] = site_url_for(addrport)
+            settings.TOPICSHARE_SITE_URL = os.environ["TOPICSHARE_SITE_URL"]
+        self.stdout.write(f"links in mails and calendars: {settings.TOPICSHARE_SITE_URL}")
         celery = [sys.executable, "-m", "celery", "-A", "topicshare"]
         children = [
             subprocess.Popen([*celery, "worker", "--loglevel=INFO", "--concurrency=2"]),
