@@ -172,11 +172,14 @@ EXPECTED = {
     "socialaccount_connections": ALLAUTH_SIGNED_IN,
     # --- the admin: the site's pages and our own views (models: ADMIN_MODELS) ----------------
     "admin:index": ADMIN_COMMITTEE,
-    "admin:login": (OK, OK, OK, to("admin:index"), to("admin:index")),
-    # Django's admin sends everyone to the index on GET /admin/logout/ (logging out is a POST).
-    "admin:logout": (to("admin:index"),) * 3 + (NOT_ALLOWED, NOT_ALLOWED),
-    "admin:password_change": ADMIN_COMMITTEE,
-    "admin:password_change_done": ADMIN_COMMITTEE,
+    # The admin signs in through allauth (its rate limits): no form of its own. The signed-in
+    # who are not staff are refused (allauth would send them straight back: a loop).
+    "admin:login": (LOGIN, FORBIDDEN, FORBIDDEN, to("admin:index"), to("admin:index")),
+    # Non-staff go to the index (Django's admin_view); staff get allauth's logout page.
+    "admin:logout": (to("admin:index"),) * 3 + (OK, OK),
+    # allauth's password page (rate limited) instead of the admin's.
+    "admin:password_change": (ADMIN_LOGIN,) * 3 + (to("account_change_password"),) * 2,
+    "admin:password_change_done": (ADMIN_LOGIN,) * 3 + (to("admin:index"),) * 2,
     "admin:jsi18n": ADMIN_COMMITTEE,
     # Without its query parameters the autocomplete refuses everyone.
     "admin:autocomplete": (ADMIN_LOGIN,) * 3 + (FORBIDDEN, FORBIDDEN),
