@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -192,7 +193,7 @@ class ApplicationAdminForm(forms.ModelForm):
     refuse is refused here, as a form error, so the page comes back with everything typed."""
 
     feedback = forms.CharField(
-        label=_("committee feedback"),
+        label=capfirst(Application._meta.get_field("feedback").verbose_name),
         required=False,
         max_length=Application.FEEDBACK_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
