@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from allauth.account.views import LogoutView
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -33,6 +34,7 @@ class TopicShareAdminSite(admin.AdminSite):
         return reverse("admin:index", current_app=self.name)
 
     @method_decorator(never_cache)
+    @method_decorator(login_not_required)
     def login(self, request, extra_context=None):
         """No form, no password check: a GET or a POST goes to allauth's login page (where
         the rate limits are), a signed-in member of staff goes on, anyone else is refused
