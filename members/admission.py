@@ -38,26 +38,6 @@ def eligible_voters(application: Application):
     )
 
 
-def may_vote(user, application: Application) -> bool:
-    return (
-        is_committee(user)
-        and user.pk != application.applicant_id
-        and not Conflict.objects.filter(application=application, member=user).exists()
-    )
-
-
-def votes_visible(user, application: Application) -> bool:
-    """The secret ballot: organisers see votes; a committee member after casting their own
-    (or only after the close, as the admission settings say); the applicant never."""
-    if user.pk == application.applicant_id or not is_committee(user):
-        return False
-    if is_organiser(user) or not application.is_open:
-        return True
-    if AdmissionSettings.load().reveal_votes == AdmissionSettings.Reveal.AFTER_CLOSE:
-        return False
-    return Vote.objects.filter(application=application, voter=user).exists()
-
-
 def votes_needed(application: Application) -> int:
     return min(AdmissionSettings.load().quorum, eligible_voters(application).count())
 
@@ -169,6 +149,28 @@ def _require_committee(user, application: Application | None = None) -> None:
         raise PermissionDenied(_("Nobody reviews their own application."))
 
 
+def review_check(
+    *,
+    application: Application,
+    by: User,
+    review_at: datetime.datetime,
+    vote_deadline: datetime.datetime | None,
+    now: datetime.datetime,
+) -> None:
+    """Whether `by` may set this review talk now; raises the reason (also for forms)."""
+    _require_committee(by, application)
+    try:
+        validate_plausible_date(review_at)
+    except ValidationError as error:
+        raise AdmissionError(error.messages[0]) from error
+    if not application.is_open:
+        raise AdmissionError(_("This application is already decided."))
+    if review_at <= now:
+        raise AdmissionError(_("The review talk must be in the future."))
+    if vote_deadline is not None and vote_deadline <= review_at:
+        raise AdmissionError(_("The vote must close after the review talk."))
+
+
 @transaction.atomic
 def application_schedule_review(
     *,
@@ -181,19 +183,11 @@ def application_schedule_review(
     now: datetime.datetime | None = None,
 ) -> Application:
     """Set the review talk (date, meeting link, notes). Side effect: the applicant is told."""
-    _require_committee(by, application)
-    try:
-        validate_plausible_date(review_at)
-    except ValidationError as error:
-        raise AdmissionError(error.messages[0]) from error
     now = now or timezone.now()
     application = Application.objects.select_for_update().get(pk=application.pk)
-    if not application.is_open:
-        raise AdmissionError(_("This application is already decided."))
-    if review_at <= now:
-        raise AdmissionError(_("The review talk must be in the future."))
-    if vote_deadline is not None and vote_deadline <= review_at:
-        raise AdmissionError(_("The vote must close after the review talk."))
+    review_check(
+        application=application, by=by, review_at=review_at, vote_deadline=vote_deadline, now=now
+    )
     application.review_at = review_at
     application.review_meeting_url = meeting_url.strip()
     application.review_notes = notes.strip()
@@ -235,28 +229,58 @@ def application_schedule_review(
     return application
 
 
+def feedback_clean(feedback: str) -> str:
+    feedback = feedback.strip()
+    if len(feedback) > Application.FEEDBACK_MAX_LENGTH:
+        raise AdmissionError(
+            _("The feedback is too long: at most %(max)d characters.")
+            % {"max": Application.FEEDBACK_MAX_LENGTH}
+        )
+    return feedback
+
+
 @transaction.atomic
 def application_set_feedback(*, application: Application, by: User, feedback: str) -> Application:
-    """The committee's written feedback, shown to the applicant with the decision."""
+    """The committee's written feedback, which the applicant gets with the decision."""
     _require_committee(by, application)
+    feedback = feedback_clean(feedback)
     application = Application.objects.select_for_update().get(pk=application.pk)
     if not application.is_open:
         raise AdmissionError(_("This application is already decided."))
-    application.feedback = feedback.strip()[:5000]
+    application.feedback = feedback
     application.save(update_fields=["feedback", "updated_at"])
     return application
 
 
+def _final_vote_exists(application: Application, voter) -> bool:
+    return Vote.objects.filter(
+        application=application, voter=voter, final_at__isnull=False
+    ).exists()
+
+
+def _final_vote_refused() -> AdmissionError:
+    return AdmissionError(_("Your vote is final: it cannot change any more."))
+
+
+def conflict_check(*, application: Application, member: User) -> None:
+    """Whether `member` may step aside from this application now; raises the reason."""
+    _require_committee(member, application)
+    if not application.is_open:
+        raise AdmissionError(_("This application is already decided."))
+    if _final_vote_exists(application, member):
+        # Stepping aside removes one's vote: after seeing the others', that is a change too.
+        raise _final_vote_refused()
+
+
 @transaction.atomic
 def conflict_declare(*, application: Application, member: User, reason: str) -> Conflict:
-    """A committee member steps aside from an application (their vote, if any, is removed)."""
-    _require_committee(member)
+    """A committee member steps aside from an application (their vote, if any, is removed;
+    not a final one)."""
     reason = reason.strip()
     if not reason:
         raise AdmissionError(_("Please give a reason."))
     application = Application.objects.select_for_update().get(pk=application.pk)
-    if not application.is_open:
-        raise AdmissionError(_("This application is already decided."))
+    conflict_check(application=application, member=member)
     conflict, _created = Conflict.objects.get_or_create(
         application=application, member=member, defaults={"reason": reason[:200]}
     )
@@ -268,32 +292,80 @@ def conflict_declare(*, application: Application, member: User, reason: str) -> 
     return conflict
 
 
-@transaction.atomic
-def vote_cast(*, application: Application, voter: User, choice: str, comment: str = "") -> Vote:
-    """Cast or change a vote until the vote closes. One vote per member (a second call
-    updates it). Audit: every vote cast or changed, with the choice."""
+def vote_check(*, application: Application, voter) -> None:
+    """Whether `voter` may cast or change their vote on `application` now; raises the reason.
+    The service (vote_cast) and the pages (the permission members.cast_vote) ask this."""
     _require_committee(voter)
-    if choice not in Vote.Choice.values:
-        raise AdmissionError(_("Choose approve, reject or abstain."))
-    # The row lock orders votes against the close: no vote slips in after the decision.
-    application = Application.objects.select_for_update().get(pk=application.pk)
     if not application.is_open:
         raise AdmissionError(_("The vote on this application is closed."))
     if voter.pk == application.applicant_id:
         raise PermissionDenied(_("Nobody votes on their own application."))
     if Conflict.objects.filter(application=application, member=voter).exists():
         raise PermissionDenied(_("You declared a conflict of interest for this application."))
-    vote, created = Vote.objects.update_or_create(
-        application=application,
-        voter=voter,
-        defaults={"choice": choice, "comment": comment.strip()[:5000]},
-    )
+    if _final_vote_exists(application, voter):
+        raise _final_vote_refused()
+
+
+def vote_input_clean(*, choice: str, comment: str) -> tuple[str, str]:
+    if choice not in Vote.Choice.values:
+        raise AdmissionError(_("Choose approve, reject or abstain."))
+    comment = comment.strip()
+    if len(comment) > Vote.COMMENT_MAX_LENGTH:
+        raise AdmissionError(
+            _("The comment is too long: at most %(max)d characters.")
+            % {"max": Vote.COMMENT_MAX_LENGTH}
+        )
+    return choice, comment
+
+
+@transaction.atomic
+def vote_cast(
+    *,
+    application: Application,
+    voter: User,
+    choice: str,
+    comment: str = "",
+    final: bool = False,
+    now: datetime.datetime | None = None,
+) -> Vote:
+    """Cast or change a vote while the vote is open and one's vote is not final. One vote per
+    member (a second call updates it).
+
+    `final=True` makes the vote final (Vote.final_at): from then on the voter is shown the
+    others' votes — where the admission settings reveal them after one's own vote — and the
+    vote can no longer change, nor be withdrawn by stepping aside (members/rules.py).
+    Audit: every vote cast, changed or made final, with the choice; those events are shown
+    only to whoever may see the votes."""
+    _require_committee(voter)
+    choice, comment = vote_input_clean(choice=choice, comment=comment)
+    now = now or timezone.now()
+    # The row lock orders votes against the close: no vote slips in after the decision.
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    vote_check(application=application, voter=voter)
+    vote = Vote.objects.filter(application=application, voter=voter).first()
+    if vote is None:
+        vote = Vote.objects.create(
+            application=application, voter=voter, choice=choice, comment=comment,
+            final_at=now if final else None,
+        )  # fmt: skip
+        action = AuditEvent.Action.VOTE_CAST
+    elif (vote.choice, vote.comment) != (choice, comment):
+        vote.choice, vote.comment = choice, comment
+        vote.final_at = now if final else None
+        vote.save(update_fields=["choice", "comment", "final_at", "updated_at"])
+        action = AuditEvent.Action.VOTE_CHANGED
+    elif final:
+        vote.final_at = now
+        vote.save(update_fields=["final_at", "updated_at"])
+        action = AuditEvent.Action.VOTE_FINAL
+    else:
+        return vote  # the same vote again: nothing to record
     AuditEvent.objects.create(
         actor=voter,
-        action=AuditEvent.Action.VOTE_CAST if created else AuditEvent.Action.VOTE_CHANGED,
+        action=action,
         application=application,
         subject_user=application.applicant,
-        details={"choice": choice},
+        details={"choice": choice, **({"final": True} if final else {})},
     )
     return vote
 
@@ -318,19 +390,53 @@ def decide(*, approvals: int, rejections: int, abstentions: int, needed: int) ->
     return Application.Status.REJECTED
 
 
-@transaction.atomic
-def application_close(
-    *, application: Application, by: User | None, now: datetime.datetime | None = None
-) -> Application:
-    """Close the vote and decide — once. A second close (also a concurrent one) changes
-    nothing. Approval makes the applicant a Member. Side effects: audit events (decision,
-    role change); the applicant is told, with the committee's feedback."""
+OVERRIDE_REASON_MAX_LENGTH = 500
+
+
+def close_check(
+    *,
+    application: Application,
+    by: User | None,
+    now: datetime.datetime,
+    feedback: str | None = None,
+    override_reason: str = "",
+) -> tuple[str, dict[str, int], str, str]:
+    """Whether the vote on `application` may close now; raises the reason. Returns the
+    outcome, the tally, the feedback and the override reason that applies ("" if none).
+
+    - Never before the review talk (nor without one), unless an organiser overrides it with
+      a reason (audited with the decision); `by` None is the forum itself (the deadline).
+    - Never without written feedback for the applicant (`feedback`, else the stored one).
+    - Never without a quorum."""
     if by is not None:
         _require_committee(by, application)
-    now = now or timezone.now()
-    application = Application.objects.select_for_update().get(pk=application.pk)
     if not application.is_open:
-        return application  # already decided: nothing changes
+        raise AdmissionError(_("This application is already decided."))
+    feedback = feedback_clean(application.feedback if feedback is None else feedback)
+    if not feedback:
+        raise AdmissionError(
+            _("Write the feedback for the applicant first: they get it with the decision.")
+        )
+    override_reason = " ".join(override_reason.split())
+    if len(override_reason) > OVERRIDE_REASON_MAX_LENGTH:
+        raise AdmissionError(
+            _("The reason is too long: at most %(max)d characters.")
+            % {"max": OVERRIDE_REASON_MAX_LENGTH}
+        )
+    if application.review_at is not None and application.review_at <= now:
+        override_reason = ""  # after the talk there is nothing to override
+    elif not override_reason:
+        if application.review_at is None:
+            raise AdmissionError(
+                _("No review talk is scheduled: the vote closes after the applicant's talk.")
+            )
+        when = timezone.localtime(application.review_at)
+        raise AdmissionError(
+            _("The review talk is on %(when)s: the vote closes after it.")
+            % {"when": f"{when:%Y-%m-%d %H:%M}"}
+        )
+    elif by is None or not is_organiser(by):
+        raise PermissionDenied(_("Only an organiser may decide before the review talk."))
     counts = tally(application)
     needed = votes_needed(application)
     outcome = decide(
@@ -342,12 +448,44 @@ def application_close(
             _("The quorum is not reached: %(cast)d of %(needed)d votes.")
             % {"cast": sum(counts.values()), "needed": needed}
         )
+    return outcome, counts, feedback, override_reason
+
+
+@transaction.atomic
+def application_close(
+    *,
+    application: Application,
+    by: User | None,
+    now: datetime.datetime | None = None,
+    feedback: str | None = None,
+    override_reason: str = "",
+) -> Application:
+    """Close the vote and decide — once, after the review talk, with written feedback (see
+    close_check). A second close (also a concurrent one) changes nothing. Approval makes the
+    applicant a Member. Side effects: audit events (decision — with an override's reason —
+    and role change); the applicant is told the decision and the committee's feedback."""
+    if by is not None:
+        _require_committee(by, application)
+    now = now or timezone.now()
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if not application.is_open:
+        return application  # already decided: nothing changes
+    outcome, counts, feedback, override_reason = close_check(
+        application=application, by=by, now=now, feedback=feedback,
+        override_reason=override_reason,
+    )  # fmt: skip
     application.status = outcome
     application.decided_at = now
-    application.save(update_fields=["status", "decided_at", "updated_at"])
+    application.feedback = feedback
+    application.save(update_fields=["status", "decided_at", "feedback", "updated_at"])
+    details = {"outcome": outcome, **counts}
+    if application.review_at is not None:
+        details["review_at"] = application.review_at.isoformat()
+    if override_reason:
+        details["override_reason"] = override_reason
     AuditEvent.objects.create(
         actor=by, action=AuditEvent.Action.DECISION, application=application,
-        subject_user=application.applicant, details={"outcome": outcome, **counts},
+        subject_user=application.applicant, details=details,
     )  # fmt: skip
     applicant = application.applicant
     if outcome == Application.Status.APPROVED and not applicant.has_role(Role.MEMBER):
@@ -386,8 +524,9 @@ def application_close(
 
 
 def applications_close_due(*, now: datetime.datetime | None = None) -> int:
-    """Beat: close applications whose deadline passed, where the quorum is reached (the
-    others stay open and show "no quorum" in the admin)."""
+    """Beat: close applications whose deadline passed, where they may close (after the review
+    talk, with feedback and a quorum: close_check). The others stay open; the admin's list
+    says why."""
     now = now or timezone.now()
     closed = 0
     for application in Application.objects.filter(

@@ -1,3 +1,4 @@
+import rules
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -7,6 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from members.roles import ROLE_NAMES, Role
 from topicshare.uploads import SafeUploadTo, private_storage, validate_slides_file
+
+# Permissions that only their rule in members/rules.py grants: the secret ballot holds for
+# organisers and superusers too (nobody sees the votes on their own application).
+RULE_ONLY_PERMISSIONS = frozenset({"members.view_votes", "members.cast_vote"})
 
 
 class UserManager(BaseUserManager):
@@ -120,6 +125,13 @@ class User(AbstractUser):
     def has_role(self, role: Role) -> bool:
         return self.is_active and self.role.rank >= role.rank
 
+    def has_perm(self, perm: str, obj=None) -> bool:
+        if perm in RULE_ONLY_PERMISSIONS:
+            # Neither a role (RoleBackend), a group grant nor the superuser flag gives these:
+            # the registered rule decides, for everybody alike (members/rules.py).
+            return self.is_active and rules.has_perm(perm, self, obj)
+        return super().has_perm(perm, obj)
+
 
 class AdmissionSettings(models.Model):
     """The committee's rules, edited by organisers in the admin (one row)."""
@@ -171,6 +183,8 @@ class Application(models.Model):
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
     OPEN = [Status.SUBMITTED, Status.REVIEW_SCHEDULED]
+    # The committee's written feedback, which the applicant gets with the decision.
+    FEEDBACK_MAX_LENGTH = 5000
 
     applicant = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -248,6 +262,17 @@ class Vote(models.Model):
     )
     created_at = models.DateTimeField(_("cast"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
+    final_at = models.DateTimeField(
+        _("final since"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the voter made the vote final and was shown the others' votes. A final vote "
+            "cannot change."
+        ),
+    )
+
+    COMMENT_MAX_LENGTH = 5000
 
     class Meta:
         verbose_name = _("vote")
@@ -292,6 +317,7 @@ class AuditEvent(models.Model):
         REVIEW_SCHEDULED = "review_scheduled", _("Review talk scheduled")
         VOTE_CAST = "vote_cast", _("Vote cast")
         VOTE_CHANGED = "vote_changed", _("Vote changed")
+        VOTE_FINAL = "vote_final", _("Vote made final")
         CONFLICT_DECLARED = "conflict_declared", _("Conflict declared")
         DECISION = "decision", _("Decision")
         ROLE_CHANGED = "role_changed", _("Role changed")
@@ -328,6 +354,11 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit trail")
         ordering = ["-at", "-id"]
 
+    # Events that tell how someone voted: shown only where the ballot's rule lets one see the
+    # votes (members.rules.applications_with_visible_votes). A decision's tally, too.
+    BALLOT_ACTIONS = frozenset({Action.VOTE_CAST, Action.VOTE_CHANGED, Action.VOTE_FINAL})
+    TALLY_KEYS = ("approve", "reject", "abstain")
+
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
 
@@ -338,6 +369,15 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only.")
+
+    @property
+    def details_shown(self) -> dict:
+        """The details as the audit trail shows them: a decision's tally only where the
+        reader may see the votes (`votes_shown`, annotated by
+        members.rules.audit_events_visible_to; without it, never)."""
+        if getattr(self, "votes_shown", False):
+            return self.details
+        return {key: value for key, value in self.details.items() if key not in self.TALLY_KEYS}
 
 
 class LedgerPolicy(models.Model):

@@ -2,7 +2,9 @@
 admin all ask these predicates, through permissions or directly."""
 
 import rules
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from members.models import AdmissionSettings, Application, AuditEvent, Conflict, Vote
 from members.roles import Role
 
 
@@ -38,6 +40,75 @@ rules.add_perm("topicshare.access_admin", is_committee)
 # Admission: the committee (and organisers) review applications in the admin.
 rules.add_perm("members.view_application", is_committee)
 rules.add_perm("members.change_application", is_committee)
+
+
+# --- The secret ballot --------------------------------------------------------------------
+
+
+def applications_with_visible_votes(user) -> QuerySet[Application]:
+    """The ballot's one rule, as a query: the applications whose votes `user` may see.
+
+    - Nobody sees the votes on their own application, nor on one they stepped aside from
+      (a declared conflict of interest) — organisers and superusers included.
+    - Only the committee (organisers included) sees votes at all.
+    - A closed application (decided or withdrawn): its votes are visible.
+    - An open one: only where the admission settings reveal votes after one's own vote, and
+      only once one's own vote is final (Vote.final_at: the voter made it final and was shown
+      the others' votes; from then on it cannot change — see vote_check). An abstention counts
+      like any vote: only once it is final.
+
+    Lists filter by this query; `may_see_votes` asks it about one application. Both are the
+    same rule, so every place that shows votes, tallies or vote events agrees."""
+    if not is_committee(user):
+        return Application.objects.none()
+    shown = ~Q(status__in=Application.OPEN)
+    if AdmissionSettings.load().reveal_votes == AdmissionSettings.Reveal.AFTER_OWN_VOTE:
+        own_final = Vote.objects.filter(
+            application=OuterRef("pk"), voter=user, final_at__isnull=False
+        )
+        shown |= Exists(own_final)
+    stepped_aside = Conflict.objects.filter(application=OuterRef("pk"), member=user)
+    return Application.objects.exclude(applicant=user).filter(~Exists(stepped_aside), shown)
+
+
+def audit_events_visible_to(user, events: QuerySet[AuditEvent] | None = None):
+    """The audit trail as `user` may read it, by the same rule: vote events only on
+    applications whose votes they may see. Each event is annotated with `votes_shown`, which
+    AuditEvent.details_shown reads (a decision's tally only where the votes are visible)."""
+    events = AuditEvent.objects.all() if events is None else events
+    visible = applications_with_visible_votes(user).filter(pk=OuterRef("application_id"))
+    return events.annotate(votes_shown=Exists(visible)).filter(
+        ~Q(action__in=AuditEvent.BALLOT_ACTIONS) | Q(votes_shown=True)
+    )
+
+
+@rules.predicate
+def may_see_votes(user, application) -> bool:
+    if application is None or not is_committee(user):
+        return False
+    return applications_with_visible_votes(user).filter(pk=application.pk).exists()
+
+
+@rules.predicate
+def may_cast_vote(user, application) -> bool:
+    """The service's own guard (members.admission.vote_check), as a yes or no."""
+    from django.core.exceptions import PermissionDenied
+
+    from members.admission import AdmissionError, vote_check
+
+    if application is None:
+        return False
+    try:
+        vote_check(application=application, voter=user)
+    except (AdmissionError, PermissionDenied):
+        return False
+    return True
+
+
+# Asked as user.has_perm(...): members.models.RULE_ONLY_PERMISSIONS keeps roles, group grants
+# and the superuser flag from granting these.
+rules.add_perm("members.view_votes", may_see_votes)
+rules.add_perm("members.cast_vote", may_cast_vote)
 
 # The end-of-season review and the dashboard: organisers only.
 rules.add_perm("members.review_season", is_organiser)

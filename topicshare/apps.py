@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,3 +15,11 @@ class TopicShareConfig(AppConfig):
 
         for signal in (post_save, post_delete, m2m_changed):
             signal.connect(content_changed, dispatch_uid=f"pagecache-{id(signal)}")
+
+
+class TopicShareAdminConfig(admin_apps.AdminConfig):
+    """The admin, with a site that signs in through allauth (topicshare/admin_site.py)."""
+
+    default = False  # TopicShareConfig stays this module's default
+
+    default_site = "topicshare.admin_site.TopicShareAdminSite"

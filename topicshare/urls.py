@@ -8,9 +8,6 @@ from members import views as member_views
 from sessions.api import sessions_api, topics_api
 from topicshare import dashboard, views
 
-admin.site.site_header = "TopicShare"
-admin.site.site_title = "TopicShare"
-
 urlpatterns = [
     path("", views.home, name="home"),
     path("join/", views.join, name="join"),

@@ -2,7 +2,10 @@
 /join/apply/, the committee votes in the admin, the vote is closed and the applicant is a
 member."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from members.admission import vote_cast
@@ -24,7 +27,8 @@ TEXT = {
         "approved": "已通过",
         "you_are": "你当前的身份：成员。",
         "member": "成员",
-        "vote_recorded": "你的投票已记录，投票结束前可以修改。",
+        "vote_final": "你的投票已记录，且为最终投票，现在可以看到其他人的投票。",
+        "feedback": "讲得很清楚，欢迎加入！",
     },
     "en": {
         "join": "Join",
@@ -35,7 +39,8 @@ TEXT = {
         "approved": "Approved",
         "you_are": "You are: Member.",
         "member": "Member",
-        "vote_recorded": "Your vote is recorded. You can change it until the vote closes.",
+        "vote_final": "Your vote is recorded and final: the others' votes are shown now.",
+        "feedback": "A clear talk. Welcome to the group!",
     },
 }
 
@@ -77,19 +82,26 @@ def test_applicant_is_voted_in_by_the_committee(live_server, page_for, locale):
     admin.fill("input[name=review_meeting_url]", "https://meeting.tencent.com/dm/review")
     admin.locator("input[name=_continue]").click()
     expect(admin.locator("[data-role=ballot-secret]")).to_be_visible()
-    admin.locator("#vote-form input[value=approve]").check()
-    admin.fill(
-        "#vote-form textarea[name=comment]", "Asked about positional encodings; good answers."
-    )
-    admin.locator("#vote-form input[name=cast_vote]").click()
-    expect(admin.locator(".messagelist")).to_contain_text(text["vote_recorded"])
+    # The vote is part of the page's one form: the main save button saves it.
+    admin.locator("input[name=vote_choice][value=approve]").check()
+    admin.fill("textarea[name=vote_comment]", "Asked about positional encodings; good answers.")
+    admin.locator("input[name=vote_final]").check()
+    admin.locator("input[name=_continue]").click()
+    expect(admin.locator(".messagelist")).to_contain_text(text["vote_final"])
     expect(admin.locator("ul.votes")).to_contain_text("Chair")
     for member in others:
         vote_cast(application=application, voter=member, choice="approve")
+    # The review talk has taken place: now the vote may close.
+    Application.objects.filter(pk=application.pk).update(
+        review_at=timezone.now() - datetime.timedelta(hours=1)
+    )
     admin.reload()
+    admin.fill("textarea[name=feedback]", text["feedback"])
     scroll_to(admin.locator("#ballot"))
     screenshot(admin, f"admission-admin-{lang(locale)}")
-    admin.locator("#close-form input[name=close_vote]").click()
+    admin.locator("input[name=_close]").click()
+    expect(admin.locator("#close-form textarea[name=feedback]")).to_have_value(text["feedback"])
+    admin.locator("#close-form input[name=_close]").click()
     expect(admin.locator(".messagelist")).to_contain_text(text["approved"])
 
     # The applicant is now a member, and never saw the votes.
@@ -98,6 +110,7 @@ def test_applicant_is_voted_in_by_the_committee(live_server, page_for, locale):
     expect(amy.get_by_text(text["you_are"])).to_be_visible()
     expect(amy.locator("[data-nav=profile]")).to_contain_text(text["member"])
     assert "positional encodings" not in amy.content()
+    expect(amy.get_by_text(text["feedback"])).to_be_visible()
     assert Vote.objects.filter(application=application, voter=chair).get().choice == "approve"
     assert User.objects.get(email="amy@example.org").role == Role.MEMBER
     screenshot(amy, f"admission-status-{lang(locale)}")

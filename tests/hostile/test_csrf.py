@@ -277,8 +277,8 @@ def _admin_vote():
     application = _apply()
     return (
         UserFactory(role=Role.COMMITTEE),
-        reverse("admin:members_application_vote", args=[application.pk]),
-        {"choice": "reject", "comment": "forged"},
+        reverse("admin:members_application_change", args=[application.pk]),
+        {"vote_choice": "reject", "vote_comment": "forged", "_save": "1"},
         lambda: application.votes.count(),
     )
 
@@ -287,8 +287,8 @@ def _admin_conflict():
     application = _apply()
     return (
         UserFactory(role=Role.COMMITTEE),
-        reverse("admin:members_application_conflict", args=[application.pk]),
-        {"reason": "friend"},
+        reverse("admin:members_application_change", args=[application.pk]),
+        {"conflict_reason": "friend", "_save": "1"},
         lambda: Conflict.objects.count(),
     )
 
@@ -298,10 +298,14 @@ def _admin_close():
     committee = [UserFactory(role=Role.COMMITTEE) for _ in range(3)]
     for member in committee:
         vote_cast(application=application, voter=member, choice="approve")
+    # The review talk has been given (a decision comes after it).
+    Application.objects.filter(pk=application.pk).update(
+        review_at=timezone.now() - datetime.timedelta(hours=1)
+    )
     return (
         committee[0],
         reverse("admin:members_application_close", args=[application.pk]),
-        {},
+        {"feedback": "Welcome to the study group."},
         lambda: Application.objects.get(pk=application.pk).status,
     )
 

@@ -285,7 +285,8 @@ def test_non_committee_cannot_vote_through_the_admin(client, role):
     client.force_login(UserFactory(role=role))
 
     response = client.post(
-        reverse("admin:members_application_vote", args=[application.pk]), {"choice": "approve"}
+        reverse("admin:members_application_change", args=[application.pk]),
+        {"vote_choice": "approve", "_save": "1"},
     )
 
     assert response.status_code in {302, 403}
@@ -311,8 +312,8 @@ def test_nobody_votes_on_their_own_application_through_the_admin(
     client.force_login(applicant)
 
     response = client.post(
-        reverse("admin:members_application_vote", args=[application.pk]),
-        {"choice": choice, "comment": "me!"},
+        reverse("admin:members_application_change", args=[application.pk]),
+        {"vote_choice": choice, "vote_comment": "me!", "_save": "1"},
     )
 
     assert response.status_code in {302, 403}
@@ -340,7 +341,10 @@ def test_an_applicant_on_the_committee_cannot_close_their_own_vote(
         vote_cast(application=application, voter=member, choice="approve")
     client.force_login(applicant)
 
-    client.post(reverse("admin:members_application_close", args=[application.pk]))
+    client.post(
+        reverse("admin:members_application_close", args=[application.pk]),
+        {"feedback": "Welcome!", "override_reason": "I decide myself"},
+    )
 
     application.refresh_from_db()
     assert application.status == "submitted"

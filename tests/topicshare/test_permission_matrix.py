@@ -43,7 +43,7 @@ from django.urls.exceptions import NoReverseMatch, Resolver404
 from django.utils import timezone
 
 from library.models import LibraryItem
-from members.admission import application_submit
+from members.admission import application_submit, vote_cast
 from members.models import AdmissionSettings, LedgerPolicy
 from members.roles import Role
 from sessions.calendar import calendar_token_for
@@ -172,20 +172,22 @@ EXPECTED = {
     "socialaccount_connections": ALLAUTH_SIGNED_IN,
     # --- the admin: the site's pages and our own views (models: ADMIN_MODELS) ----------------
     "admin:index": ADMIN_COMMITTEE,
-    "admin:login": (OK, OK, OK, to("admin:index"), to("admin:index")),
-    # Django's admin sends everyone to the index on GET /admin/logout/ (logging out is a POST).
-    "admin:logout": (to("admin:index"),) * 3 + (NOT_ALLOWED, NOT_ALLOWED),
-    "admin:password_change": ADMIN_COMMITTEE,
-    "admin:password_change_done": ADMIN_COMMITTEE,
+    # The admin signs in through allauth (its rate limits): no form of its own. The signed-in
+    # who are not staff are refused (allauth would send them straight back: a loop).
+    "admin:login": (LOGIN, FORBIDDEN, FORBIDDEN, to("admin:index"), to("admin:index")),
+    # Non-staff go to the index (Django's admin_view); staff get allauth's logout page.
+    "admin:logout": (to("admin:index"),) * 3 + (OK, OK),
+    # allauth's password page (rate limited) instead of the admin's.
+    "admin:password_change": (ADMIN_LOGIN,) * 3 + (to("account_change_password"),) * 2,
+    "admin:password_change_done": (ADMIN_LOGIN,) * 3 + (to("admin:index"),) * 2,
     "admin:jsi18n": ADMIN_COMMITTEE,
     # Without its query parameters the autocomplete refuses everyone.
     "admin:autocomplete": (ADMIN_LOGIN,) * 3 + (FORBIDDEN, FORBIDDEN),
     "admin:view_on_site": (ADMIN_LOGIN,) * 3 + (NOT_FOUND, NOT_FOUND),  # Topic has no URL
     "admin:app_list": ADMIN_COMMITTEE,  # the "members" section
-    # The committee's vote, conflict and close views are POST only (403 on GET).
-    "admin:members_application_vote": (ADMIN_LOGIN,) * 3 + (FORBIDDEN, FORBIDDEN),
-    "admin:members_application_conflict": (ADMIN_LOGIN,) * 3 + (FORBIDDEN, FORBIDDEN),
-    "admin:members_application_close": (ADMIN_LOGIN,) * 3 + (FORBIDDEN, FORBIDDEN),
+    # The vote and stepping aside are fields of the application's change form; closing the
+    # vote asks once, on its own page (feedback for the applicant, an organiser's override).
+    "admin:members_application_close": ADMIN_COMMITTEE,
     "admin:topic_sessions_topic_import": ADMIN_ORGANISERS,
     "admin:library_libraryitem_import": ADMIN_ORGANISERS,
     # A few object pages of models whose access differs between committee and organisers.
@@ -272,8 +274,6 @@ ARGS = {
     "account_reset_password_from_key": {"uidb36": "=zz", "key": "=no-such-key"},
     "admin:view_on_site": {"content_type_id": "topic_content_type", "object_id": "topic"},
     "admin:app_list": {"app_label": "=members"},
-    "admin:members_application_vote": {"pk": "application"},
-    "admin:members_application_conflict": {"pk": "application"},
     "admin:members_application_close": {"pk": "application"},
     "admin:members_application_change": {"object_id": "application"},
     "admin:members_application_history": {"object_id": "application"},
@@ -308,6 +308,8 @@ SECRETS = {
     f"wxid{SECRET}proposer": {"organiser"},  # and the person
     f"Members-only talk {SECRET}": {"member", "committee", "organiser"},
     f"Motivation {SECRET}": {"committee", "organiser"},  # and the applicant
+    # The secret ballot: none of the five has cast a final vote, so no page shows a vote.
+    f"Vote comment {SECRET}": set(),
     f"proposer-{SECRET}@example.org": {"organiser"},  # and the person
 }
 
@@ -403,6 +405,12 @@ def build_world(audience, member, committee, organiser) -> types.SimpleNamespace
         paper_title="Attention Is All You Need",
         paper_url="https://arxiv.org/abs/1706.03762",
         slides=SimpleUploadedFile("s.pdf", PDF, "application/pdf"),
+    )
+    vote_cast(
+        application=application,
+        voter=UserFactory(role=Role.COMMITTEE),
+        choice="approve",
+        comment=f"Vote comment {SECRET}",
     )
     return types.SimpleNamespace(
         now=now,
@@ -806,24 +814,18 @@ POST_CASES = {
         )
     ],
     # The committee's admission views and the organisers' imports in the admin.
-    "admin:members_application_vote": [
+    # The vote is a field of the application's one change form (its main Save sends it).
+    "admin:members_application_change": [
         Post(
-            data=lambda world: {"choice": "approve"},
+            data=lambda world: {"vote_choice": "approve", "vote_comment": "Good", "_save": "1"},
             refused=NOT_STAFF,
             allowed="committee",
-            done=to("admin:members_application_change"),
+            done=to("admin:members_application_changelist"),
         )
     ],
-    "admin:members_application_conflict": [
-        Post(
-            data=lambda world: {"reason": "A friend of mine"},
-            refused=NOT_STAFF,
-            allowed="committee",
-            done=to("admin:members_application_change"),
-        )
-    ],
+    # The committee may close; before a review talk (or without a quorum) nothing changes.
     "admin:members_application_close": [
-        Post(refused=NOT_STAFF)  # the committee may close; without a quorum nothing changes
+        Post(data=lambda world: {"feedback": "Welcome."}, refused=NOT_STAFF)
     ],
     "admin:topic_sessions_topic_import": [
         Post(
