@@ -147,9 +147,10 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
-# A signup with an address already in use says so on the form (the issue asks for a clear
-# error); the rate limits above keep anyone from probing many addresses.
-ACCOUNT_PREVENT_ENUMERATION = False
+# Sign-up, password reset and login answer alike whether an address has an account or not:
+# a sign-up with a known address sends that address a "you already have an account" mail,
+# a reset for an unknown one a "no account here" mail, instead of saying so on the page.
+ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = env.str("ACCOUNT_EMAIL_SUBJECT_PREFIX", default="[TopicShare] ")
 ACCOUNT_RATE_LIMITS = {
