@@ -193,6 +193,11 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+# Set by the language switch and the profile form (both through Django's settings); no
+# script reads it. Production adds Secure.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- Static and media files ---------------------------------------------------------------
 STATIC_URL = "/static/"
