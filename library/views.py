@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
+from library.filters import LibraryFilter
 from library.forms import MaterialsForm
 from library.models import LibraryItem, OpenSourceProject
 from library.selectors import group_items, item_detail, library_list, visible_items
@@ -36,7 +37,7 @@ def _get(request, pk: int) -> LibraryItem:
         raise Http404 from None
 
 
-@public_page
+@public_page(params=(*LibraryFilter.base_filters, "page"))
 def library_index(request):
     item_filter, items = library_list(
         user=request.user, filters=request.GET, seasons_and_domains=False
