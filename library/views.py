@@ -24,6 +24,7 @@ from library.models import LibraryItem, OpenSourceProject
 from library.selectors import group_items, item_detail, library_list, visible_items
 from library.services import item_update_materials, may_edit_materials
 from topicshare.api import filtered_json_page
+from topicshare.headers import csp_update
 from topicshare.pagecache import public_page
 from topicshare.uploads import serve_file
 
@@ -147,7 +148,9 @@ def item_page(request, pk: int):
     )
 
 
-@xframe_options_sameorigin  # the item page shows them in its own PDF viewer frame
+# The item page shows them in its own PDF viewer frame.
+@csp_update({"frame-ancestors": ["'self'"]})
+@xframe_options_sameorigin
 def item_slides(request, pk: int):
     item = _get(request, pk)
     if not item.slides_file:
