@@ -1,9 +1,10 @@
 """Smoke-test docker-compose.yml without Docker.
 
-Runs the `web`, `worker` and `beat` commands from docker-compose.yml, with the environment
-from its `x-app` anchor, as local processes against a local PostgreSQL and Redis, then waits
-until /healthz reports the database, the broker and both heartbeats healthy and the home page
-answers.
+Runs the `cache`, `web`, `worker` and `beat` commands from docker-compose.yml, with the
+environment from its `x-app` anchor, as local processes against a local PostgreSQL and Redis
+(the broker), then waits until /healthz reports the database, the broker and both heartbeats
+healthy and the home page answers, and checks that the page cache lands in the `cache`
+server with its memory limit and eviction policy.
 
     .venv/bin/python .ci/compose_smoke.py
 
@@ -40,6 +41,7 @@ from tests.processes import Service, free_port  # noqa: E402
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
 SERVICES = ("web", "worker", "beat")
+CACHE_SERVICE = "cache"
 HEALTH_TIMEOUT = 90.0
 STOP_GRACE = 10.0
 DUMMY_SECRET_KEY = "compose-smoke-not-a-secret-" + "0123456789abcdef" * 2 + "x"
@@ -92,6 +94,17 @@ def as_dict(environment) -> dict[str, str]:
     return result
 
 
+def load_command(service: str, variables: dict[str, str]) -> list[str]:
+    """One service's command as an argument list, interpolated like compose does."""
+    compose = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    command = compose["services"][service].get("command")
+    if not command:
+        raise SmokeError(f"service {service!r} has no command")
+    if isinstance(command, str):
+        command = shlex.split(command)
+    return [interpolate(str(part), variables) for part in command]
+
+
 def load_services(variables: dict[str, str]) -> dict[str, dict]:
     """The shell command and environment of each service, interpolated like compose does."""
     compose = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
@@ -99,12 +112,7 @@ def load_services(variables: dict[str, str]) -> dict[str, dict]:
     services = {}
     for name in SERVICES:
         service = compose["services"][name]
-        command = service.get("command")
-        if not command:
-            raise SmokeError(f"service {name!r} has no command")
-        if isinstance(command, str):
-            command = shlex.split(command)
-        argv = [interpolate(str(part), variables) for part in command]
+        argv = load_command(name, variables)
         # `sh -c "..."` runs as it is; any other command becomes one shell line.
         script = argv[2] if argv[:2] == ["sh", "-c"] and len(argv) == 3 else shlex.join(argv)
         environment = {**anchor_env, **as_dict(service.get("environment"))}
@@ -143,28 +151,50 @@ def _resp(*args: str) -> bytes:
     return b"".join(out)
 
 
-def flush_redis(url: str) -> None:
-    """FLUSHDB on the database in `url`, spoken in plain RESP so no client library is needed."""
+def redis_call(url: str, *commands: list[str], lines: int | None = None) -> bytes:
+    """Send commands to the Redis in `url` (after AUTH and SELECT) in plain RESP, so no client
+    library is needed; return the raw reply once it has `lines` lines (default: one per
+    command)."""
     parts = urlsplit(url)
     db = parts.path.lstrip("/") or "0"
-    commands = []
+    wire = []
     if parts.password:
         auth = [unquote(parts.username)] if parts.username else []
-        commands.append(_resp("AUTH", *auth, unquote(parts.password)))
-    commands += [_resp("SELECT", db), _resp("FLUSHDB")]
+        wire.append(_resp("AUTH", *auth, unquote(parts.password)))
+    wire += [_resp("SELECT", db), *(_resp(*command) for command in commands)]
+    wanted = len(wire) - len(commands) + (len(commands) if lines is None else lines)
     try:
         with socket.create_connection((parts.hostname, parts.port or 6379), timeout=5) as sock:
-            sock.sendall(b"".join(commands))
+            sock.sendall(b"".join(wire))
             reply = b""
-            while reply.count(b"\r\n") < len(commands):
+            while reply.count(b"\r\n") < wanted:
                 chunk = sock.recv(4096)
                 if not chunk:
                     break
                 reply += chunk
     except OSError as exc:
         raise SmokeError(f"cannot reach Redis at {url}: {exc}") from exc
-    if reply.count(b"+OK") < len(commands):
+    return reply
+
+
+def flush_redis(url: str) -> None:
+    reply = redis_call(url, ["FLUSHDB"])
+    if reply.count(b"+OK") < reply.count(b"\r\n"):
         raise SmokeError(f"Redis at {url} refused FLUSHDB: {reply!r}")
+
+
+def check_cache_server(url: str) -> str:
+    """The cache server evicts (allkeys-lru) within a memory limit, and holds the pages."""
+    config = redis_call(
+        url, ["CONFIG", "GET", "maxmemory-policy"], ["CONFIG", "GET", "maxmemory"], lines=10
+    ).split(b"\r\n")
+    policy, limit = config[config.index(b"maxmemory-policy") + 2], config[-2]
+    if policy != b"allkeys-lru" or not limit.isdigit() or int(limit) == 0:
+        raise SmokeError(f"cache server: maxmemory {limit!r}, policy {policy!r}")
+    keys = redis_call(url, ["DBSIZE"]).split(b"\r\n")[-2]
+    if keys in (b":0", b""):
+        raise SmokeError("the cache server holds no keys after a page view")
+    return f"maxmemory {int(limit) // 2**20} MB, {policy.decode()}, {keys.decode()[1:]} keys"
 
 
 # --- Processes ----------------------------------------------------------------------------
@@ -260,11 +290,14 @@ def main() -> int:
     )
     redis_url = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/5")
     port = free_port()
+    cache_port = free_port()
+    cache_url = f"redis://127.0.0.1:{cache_port}/0"
     base_url = f"http://127.0.0.1:{port}"
     schedule = tmp / "var" / "celerybeat-schedule"
     overrides = {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
+        "REDIS_CACHE_URL": cache_url,
         "DJANGO_SECRET_KEY": DUMMY_SECRET_KEY,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port} --workers 2 --access-logfile -",
@@ -303,6 +336,13 @@ def main() -> int:
         for name in SERVICES:
             print(f"  {name}: {services[name]['script']}")
 
+        # The cache service's own command, on a free port, keeping nothing on disk.
+        cache_argv = load_command(CACHE_SERVICE, variables)
+        if not shutil.which(cache_argv[0]):
+            raise SmokeError(f"the cache service needs {cache_argv[0]} on PATH")
+        cache_argv += ["--port", str(cache_port), "--bind", "127.0.0.1", "--dir", str(tmp)]
+        print(f"  {CACHE_SERVICE}: {shlex.join(cache_argv)}")
+
         recreate_database(database_url)
         flush_redis(redis_url)
         print(f"  database {database_url} recreated, redis {redis_url} flushed")
@@ -318,6 +358,19 @@ def main() -> int:
         print(f"  collectstatic done ({env['web']['DJANGO_SETTINGS_MODULE']})")
 
         deadline = time.monotonic() + HEALTH_TIMEOUT
+        logs.append(tmp / "cache.log")
+        processes.append(
+            Process(CACHE_SERVICE, shlex.join(cache_argv), base_env, tmp / "cache.log")
+        )
+
+        def cache_up():
+            try:
+                reply = redis_call(cache_url, ["PING"])
+            except SmokeError as exc:  # not listening yet
+                return False, exc
+            return b"+PONG" in reply, reply
+
+        wait_for("the cache server to answer PING", cache_up, processes, deadline)
 
         def web_up():
             status, _headers, body = http_get(f"{base_url}/healthz")
@@ -362,6 +415,7 @@ def main() -> int:
         plain_status, plain_headers, _body = http_get(f"{base_url}/")
         if plain_status != 301 or not plain_headers.get("Location", "").startswith("https://"):
             raise SmokeError(f"GET / over plain HTTP should redirect to https, got {plain_status}")
+        cache_report = check_cache_server(cache_url)
         css = re.search(rb'/static/[^"\']+\.[0-9a-f]{12}\.css', home)
         if not css:
             raise SmokeError("home page links no hashed stylesheet (manifest storage)")
@@ -382,6 +436,7 @@ def main() -> int:
         print(f"  GET / with X-Forwarded-Proto: https -> 200 ({len(home)} bytes)")
         print(f"  GET / over plain HTTP -> 301 {plain_headers['Location']}")
         print(f"  GET {css.group().decode()} -> 200 (whitenoise, manifest)")
+        print(f"  cache server: {cache_report}")
         print(f"  took {time.monotonic() - started:.1f} s")
         ok = True
     except SmokeError as exc:

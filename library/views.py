@@ -18,11 +18,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
+from library.filters import LibraryFilter
 from library.forms import MaterialsForm
 from library.models import LibraryItem, OpenSourceProject
 from library.selectors import group_items, item_detail, library_list, visible_items
 from library.services import item_update_materials, may_edit_materials
 from topicshare.api import filtered_json_page
+from topicshare.headers import csp_update
 from topicshare.pagecache import public_page
 from topicshare.uploads import serve_file
 
@@ -36,7 +38,7 @@ def _get(request, pk: int) -> LibraryItem:
         raise Http404 from None
 
 
-@public_page
+@public_page(params=(*LibraryFilter.base_filters, "page"))
 def library_index(request):
     item_filter, items = library_list(
         user=request.user, filters=request.GET, seasons_and_domains=False
@@ -146,7 +148,9 @@ def item_page(request, pk: int):
     )
 
 
-@xframe_options_sameorigin  # the item page shows them in its own PDF viewer frame
+# The item page shows them in its own PDF viewer frame.
+@csp_update({"frame-ancestors": ["'self'"]})
+@xframe_options_sameorigin
 def item_slides(request, pk: int):
     item = _get(request, pk)
     if not item.slides_file:

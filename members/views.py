@@ -12,6 +12,7 @@ from members.admission import AdmissionError, application_submit, application_wi
 from members.forms import ApplicationForm, NotificationPreferencesForm, ProfileForm
 from members.models import Application, User
 from sessions.calendar import calendar_token_for
+from topicshare.i18n import set_language_cookie
 from topicshare.models import NotificationKind
 from topicshare.services import notification_preferences_set
 from topicshare.uploads import serve_file
@@ -27,9 +28,7 @@ def profile_edit(request):
         response = redirect("members:profile")
         if user.preferred_language:
             translation.activate(user.preferred_language)
-            response.set_cookie(
-                "django_language", user.preferred_language, samesite="Lax", max_age=365 * 86400
-            )
+            set_language_cookie(response, user.preferred_language)
         return response
     opted_out = set(request.user.notification_opt_outs.values_list("kind", flat=True))
     preferences = NotificationPreferencesForm(

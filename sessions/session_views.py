@@ -50,7 +50,7 @@ def _require_organiser(request) -> None:
 UPCOMING_WEEKS_SHOWN = 12
 
 
-@public_page
+@public_page(params=("weeks",))
 def session_list(request):
     """The next weeks' sessions (12 by default; ?weeks=N shows up to a year)."""
     now = timezone.now()
@@ -72,7 +72,7 @@ def session_list(request):
     )
 
 
-@public_page
+@public_page(params=("page",))
 def session_past(request):
     page = Paginator(sessions_past(now=timezone.now()), 30).get_page(request.GET.get("page"))
     return render(request, "sessions/session_past.html", {"page": page})

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from sessions.filters import TopicFilter
 from sessions.forms import TaskForm, TaskMoveForm, TopicForm, TopicGroupForm, TransitionForm
 from sessions.models import Task, Topic
 from sessions.selectors import topic_detail as select_topic
@@ -46,7 +47,7 @@ def _form_errors_from(error: ValidationError, form) -> None:
         form.add_error(None, error)
 
 
-@public_page
+@public_page(params=(*TopicFilter.base_filters, "page"))
 def topic_sheet(request):
     topic_filter, topics = topic_list(filters=request.GET)
     page = Paginator(topics, PAGE_SIZE).get_page(request.GET.get("page"))

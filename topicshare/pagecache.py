@@ -10,19 +10,28 @@ moving on) are covered by a short lifetime, PAGE_CACHE_SECONDS. The version itse
 at most once a second per process, so a hit touches neither the database nor a template.
 Signed-in people, pages carrying a message, and anything but a 200 are never cached. The
 CSRF token in a cached page (the language switcher's form) is replaced by the visitor's own
-on every hit."""
+on every hit.
+
+Bounded: a page is stored under its canonical URL and the query parameters its view
+declares, nothing else, so that junk in the query string (`?x=<random>`) or the path
+(`/topics/0007/`) cannot fill the cache with copies of one page. Undeclared parameters do
+not reach the view either, so what is stored is the same whichever junk came with the
+request that filled it. Over-long values are served but not stored. The cache server
+itself has a memory limit and evicts the least recently used keys (docker-compose.yml)."""
 
 import functools
 import hashlib
 import re
 import time
+from collections.abc import Iterable
 
 from django.apps import apps as global_apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.middleware.csrf import get_token
+from django.urls import NoReverseMatch, reverse
 
 from topicshare.models import ContentVersion
 
@@ -80,12 +89,56 @@ def _cacheable(request) -> bool:
     return not (storage is not None and len(storage))  # a message is for this visitor only
 
 
-def public_page(view):
-    """Serve this view's 200 responses to anonymous visitors from the page cache."""
+# A query the cache stores holds at most this many values, none longer than this.
+MAX_QUERY_VALUES = 20
+MAX_VALUE_LENGTH = 200
+
+
+def _declared_query(request, params: frozenset[str]) -> QueryDict:
+    """The request's values for the declared parameters only, sorted by name and value."""
+    query = QueryDict(mutable=True)
+    for name in sorted(params & set(request.GET)):
+        query.setlist(name, sorted(request.GET.getlist(name)))
+    query._mutable = False
+    return query
+
+
+def _canonical(request) -> bool:
+    """Whether the path is the one reverse() builds for this view and its arguments
+    (`/topics/7/`, not `/topics/0007/`)."""
+    match = request.resolver_match
+    if match is None:
+        return False
+    try:
+        return reverse(match.view_name, args=match.args, kwargs=match.kwargs) == request.path
+    except NoReverseMatch:
+        return False
+
+
+def public_page(view=None, *, params: Iterable[str] = ()):
+    """Serve this view's 200 responses to anonymous visitors from the page cache.
+
+    `params` names every query parameter the view (and its template) reads, e.g. a filter
+    set's fields and "page"; anonymous requests reach the view with those only."""
+    if view is None:
+        return functools.partial(public_page, params=params)
+    declared = frozenset(params)
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if not _cacheable(request):
+            return view(request, *args, **kwargs)
+        query = _declared_query(request, declared)
+        request.GET = query
+        # A copy: request.environ, which the server's access log reads, keeps the original.
+        request.META = {**request.META, "QUERY_STRING": query.urlencode()}
+        values = [value for name in query for value in query.getlist(name)]
+        storable = (
+            len(values) <= MAX_QUERY_VALUES
+            and all(len(value) <= MAX_VALUE_LENGTH for value in values)
+            and _canonical(request)
+        )
+        if not storable:
             return view(request, *args, **kwargs)
         path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
         key = f"page:{content_version()}:{request.LANGUAGE_CODE}:{path}"

@@ -70,22 +70,42 @@ def chromium():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
+# Every frame of every page reports what the Content-Security-Policy blocked; Chromium also
+# writes it (and any Permissions-Policy it cannot parse) to the console.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI ||
+    "inline"} in ${event.sourceFile || document.URL}:${event.lineNumber}`);
+});
+"""
+POLICY_MESSAGES = ("CSP violation", "Content Security Policy", "Permissions-Policy")
+
+
 @pytest.fixture
 def page_for(chromium):
-    """page_for("zh-CN") opens a page whose browser asks for that language."""
-    contexts = []
+    """page_for("zh-CN") opens a page whose browser asks for that language. The test fails if
+    any page it opened broke the site's Content-Security-Policy or Permissions-Policy."""
+    contexts, violations = [], []
+
+    def record(message) -> None:
+        if any(marker in message.text for marker in POLICY_MESSAGES):
+            violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
     def open_page(locale: str = "zh-CN", **options):
         context = chromium.new_context(
             locale=locale, timezone_id="Asia/Shanghai", viewport=VIEWPORT, **options
         )
         context.set_default_timeout(15_000)
+        context.add_init_script(REPORT_VIOLATIONS)
+        context.on("console", record)
         contexts.append(context)
         return context.new_page()
 
     yield open_page
     for context in contexts:
         context.close()
+    if violations:
+        pytest.fail("The pages broke their policies:\n" + "\n".join(dict.fromkeys(violations)))
 
 
 def log_in(page, base_url: str, email: str) -> None:

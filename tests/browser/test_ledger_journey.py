@@ -105,7 +105,7 @@ def test_organiser_reviews_the_season_and_moves_a_flagged_member(live_server, pa
     dashboard.click()
     page.wait_for_url(base + "/staff/dashboard/")
     expect(page.locator(".chart h2")).to_have_text(text["charts"])
-    expect(page.locator(".chart svg")).to_have_count(4)
+    expect(page.locator(".chart > svg")).to_have_count(4)
     screenshot(page, f"dashboard-{lang(locale)}")
 
     # The season review: flagged members first.

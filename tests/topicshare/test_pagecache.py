@@ -1,14 +1,17 @@
 """The anonymous page cache: hits, invalidation on change, never for signed-in people or
-pages with a message, a fresh CSRF token per visitor, one entry per language."""
+pages with a message, a fresh CSRF token per visitor, one entry per language, and entries
+only for what the view reads (junk in the query string or the path adds none)."""
 
 import re
+import secrets
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from members.roles import Role
-from tests.factories import TopicFactory, UserFactory
+from tests.factories import TopicFactory, TrackFactory, UserFactory
 from topicshare.models import ForumSettings
 from topicshare.pagecache import content_version
 
@@ -113,3 +116,64 @@ def test_a_change_made_by_another_process_is_seen_within_a_second(monkeypatch):
     assert content_version() == before  # no query within the second: hits need no database
     clock.monotonic = lambda: 1000.0 + pagecache.VERSION_READ_SECONDS
     assert content_version() == before + 7
+
+
+def _page_entries() -> list[str]:
+    return [key for key in cache._cache if ":page:" in key]  # the suite's locmem cache
+
+
+def test_a_thousand_junk_query_strings_add_at_most_one_entry(client):
+    TopicFactory(title="Attention is all you need")
+    url = reverse("topics:sheet")
+    junk = [f"{secrets.token_hex(4)}={secrets.token_hex(8)}" for _ in range(999)]
+
+    responses = [client.get(f"{url}?x={secrets.token_hex(8)}")]
+    responses += [client.get(f"{url}?{query}") for query in junk]
+
+    assert [r.status_code for r in responses] == [200] * 1000
+    assert len(_page_entries()) == 1
+    assert all(r["X-Page-Cache"] == "hit" for r in responses[1:])
+    # The junk did not reach the page that was stored (the language switch's "next" field).
+    assert 'name="next" value="/topics/"' in responses[0].content.decode()
+    assert "Attention is all you need" in responses[-1].content.decode()
+
+
+def test_a_real_filter_parameter_gets_its_own_entry_and_the_right_content(client):
+    TopicFactory(title="BERT 精读", track=TrackFactory(slug="nlp"))
+    TopicFactory(title="ResNet revisited", track=TrackFactory(slug="cv"))
+    url = reverse("topics:sheet")
+
+    everything = client.get(url).content.decode()
+    nlp = client.get(f"{url}?track=nlp").content.decode()
+    nlp_again = client.get(f"{url}?utm_source=feed&track=nlp")
+    cv = client.get(f"{url}?track=cv").content.decode()
+
+    assert "BERT 精读" in everything and "ResNet revisited" in everything
+    assert "BERT 精读" in nlp and "ResNet revisited" not in nlp
+    assert "ResNet revisited" in cv and "BERT 精读" not in cv
+    assert nlp_again["X-Page-Cache"] == "hit"
+    assert "BERT 精读" in nlp_again.content.decode()
+    assert "utm_source" not in nlp_again.content.decode()
+    assert len(_page_entries()) == 3
+
+
+def test_the_order_of_parameters_and_values_makes_no_new_entry(client):
+    url = reverse("topics:sheet")
+    client.get(f"{url}?status=proposed&status=scheduled&o=title")
+
+    again = client.get(f"{url}?o=title&status=scheduled&status=proposed")
+
+    assert again["X-Page-Cache"] == "hit"
+    assert len(_page_entries()) == 1
+
+
+def test_over_long_values_and_non_canonical_paths_are_served_but_not_stored(client):
+    topic = TopicFactory(title="Attention is all you need")
+    long_search = client.get(reverse("topics:sheet") + "?q=" + "a" * 300)
+    padded = client.get(f"/topics/{topic.pk:08d}/")  # the same page as /topics/<pk>/
+
+    assert long_search.status_code == 200
+    assert padded.status_code == 200
+    assert "Attention is all you need" in padded.content.decode()
+    assert _page_entries() == []
+    assert "X-Page-Cache" not in client.get(f"/topics/{topic.pk:08d}/")

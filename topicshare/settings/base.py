@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "topicshare.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -147,9 +148,10 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
-# A signup with an address already in use says so on the form (the issue asks for a clear
-# error); the rate limits above keep anyone from probing many addresses.
-ACCOUNT_PREVENT_ENUMERATION = False
+# Sign-up, password reset and login answer alike whether an address has an account or not:
+# a sign-up with a known address sends that address a "you already have an account" mail,
+# a reset for an unknown one a "no account here" mail, instead of saying so on the page.
+ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = env.str("ACCOUNT_EMAIL_SUBJECT_PREFIX", default="[TopicShare] ")
 ACCOUNT_RATE_LIMITS = {
@@ -163,17 +165,25 @@ ACCOUNT_RATE_LIMITS = {
 SOCIALACCOUNT_ADAPTER = "members.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_VERIFICATION = "mandatory"
 
-# Social login is on only for providers whose client id and secret are set.
+# Social login is on only for providers whose client id and secret are set. The origin is
+# where the provider's login form posts to (the CSP's form-action must allow it).
 _SOCIAL_PROVIDERS = {
-    "github": ("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", {"SCOPE": ["user:email"]}),
-    "weixin": ("WEIXIN_CLIENT_ID", "WEIXIN_CLIENT_SECRET", {"SCOPE": ["snsapi_login"]}),
-    "feishu": ("FEISHU_CLIENT_ID", "FEISHU_CLIENT_SECRET", {}),
-}
+    "github": (
+        "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", {"SCOPE": ["user:email"]}, "https://github.com"
+    ),
+    "weixin": (
+        "WEIXIN_CLIENT_ID", "WEIXIN_CLIENT_SECRET", {"SCOPE": ["snsapi_login"]},
+        "https://open.weixin.qq.com",
+    ),
+    "feishu": ("FEISHU_CLIENT_ID", "FEISHU_CLIENT_SECRET", {}, "https://open.feishu.cn"),
+}  # fmt: skip
 SOCIALACCOUNT_PROVIDERS = {}
-for _provider, (_id_var, _secret_var, _extra) in _SOCIAL_PROVIDERS.items():
+_SOCIAL_LOGIN_ORIGINS = []
+for _provider, (_id_var, _secret_var, _extra, _origin) in _SOCIAL_PROVIDERS.items():
     _client_id, _secret = env.str(_id_var, default=""), env.str(_secret_var, default="")
     if _client_id and _secret:
         INSTALLED_APPS.append(f"allauth.socialaccount.providers.{_provider}")
+        _SOCIAL_LOGIN_ORIGINS.append(_origin)
         SOCIALACCOUNT_PROVIDERS[_provider] = {
             "APPS": [{"client_id": _client_id, "secret": _secret, "key": ""}],
             **_extra,
@@ -192,6 +202,11 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+# Set by the language switch and the profile form (both through Django's settings); no
+# script reads it. Production adds Secure.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- Static and media files ---------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -277,6 +292,32 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy on every response, in every environment (so the browser tests see
+# it): nothing loads from elsewhere, and no inline script or style runs (topicshare/headers.py).
+# The format of Django 6.0's SECURE_CSP.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    # Social login posts to our own page, which redirects to the provider's: browsers check
+    # form-action along the redirects.
+    "form-action": ["'self'", *_SOCIAL_LOGIN_ORIGINS],
+    "frame-ancestors": ["'none'"],
+}
+# Features no page uses are off, for our pages and anything framed in them; the copy buttons
+# write to the clipboard, the PDF viewer of the library may go full screen.
+TOPICSHARE_PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "browsing-topics", "camera", "display-capture",
+        "encrypted-media", "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer",
+        "microphone", "midi", "payment", "picture-in-picture", "publickey-credentials-get",
+        "screen-wake-lock", "serial", "usb", "xr-spatial-tracking", "clipboard-read",
+    )
+} | {"clipboard-write": ["self"], "fullscreen": ["self"]}  # fmt: skip
 
 LOGGING = {
     "version": 1,
