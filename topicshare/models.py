@@ -128,6 +128,16 @@ class ChatWebhook(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        from topicshare.egress import AddressRefused, webhook_address_check
+
+        if not self.url or not self.provider:
+            return  # the fields' own errors say what is missing
+        try:
+            webhook_address_check(url=self.url, provider=self.provider)
+        except AddressRefused as refused:
+            raise ValidationError({"url": str(refused)}) from None
+
 
 class ReminderRule(models.Model):
     """When a time-based reminder goes out, to whom and through which channels."""

@@ -38,3 +38,5 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 
 TOPICSHARE_DEMO_ALLOWED = False
+# Whatever the environment says: chat webhooks never reach loopback or private networks.
+TOPICSHARE_WEBHOOKS_ALLOW_PRIVATE = False
