@@ -12,6 +12,7 @@ from members.admission import AdmissionError, application_submit, application_wi
 from members.forms import ApplicationForm, NotificationPreferencesForm, ProfileForm
 from members.models import Application, User
 from sessions.calendar import calendar_token_for
+from topicshare.links import absolute_url
 from topicshare.models import NotificationKind
 from topicshare.services import notification_preferences_set
 from topicshare.uploads import serve_file
@@ -36,7 +37,7 @@ def profile_edit(request):
         initial={"wanted": [kind for kind in NotificationKind.values if kind not in opted_out]}
     )
     token = calendar_token_for(user=request.user)
-    calendar_url = request.build_absolute_uri(reverse("sessions:calendar-personal", args=[token]))
+    calendar_url = absolute_url(reverse("sessions:calendar-personal", args=[token]))
     return render(
         request,
         "members/profile_edit.html",

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from topicshare.links import absolute_url, site_url
 from topicshare.models import ChatWebhook, Notification, NotificationOptOut
 
 logger = logging.getLogger(__name__)
@@ -69,10 +70,6 @@ class DispatchReport:
     retrying: int = 0
     batches: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-def absolute_url(path: str) -> str:
-    return settings.TOPICSHARE_SITE_URL.rstrip("/") + path if path.startswith("/") else path
 
 
 def _language_of(user) -> str:
@@ -322,7 +319,7 @@ def _ics_for(batch: list[Notification]) -> dict:
             sessions=[session],
             name=session.topic.title,
             include_meeting=True,
-            base_url=settings.TOPICSHARE_SITE_URL,
+            base_url=site_url(),
         )
         for session in sessions
     }
