@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from topicshare.egress import AddressRefused, webhook_address_check
 from topicshare.validators import validate_image_size
 
 
@@ -129,8 +130,6 @@ class ChatWebhook(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from topicshare.egress import AddressRefused, webhook_address_check
-
         if not self.url or not self.provider:
             return  # the fields' own errors say what is missing
         try:

@@ -43,8 +43,8 @@ if (
         f"(a scheme and a host, optionally a port; no path, query or user name), not "
         f"{TOPICSHARE_SITE_URL!r}."
     )
-if not validate_host(f"[{_site.hostname}]" if ":" in _site.hostname else _site.hostname,
-                     ALLOWED_HOSTS):  # fmt: skip
+_site_host = f"[{_site.hostname}]" if ":" in _site.hostname else _site.hostname
+if not validate_host(_site_host, ALLOWED_HOSTS):
     raise ImproperlyConfigured(
         f"The host of TOPICSHARE_SITE_URL ({_site.hostname}) is not in DJANGO_ALLOWED_HOSTS: "
         f"the links in e-mails would lead to a page that refuses the request."
