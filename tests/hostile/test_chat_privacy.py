@@ -122,3 +122,5 @@ def test_no_session_message_reaches_a_chat_row_with_meeting_details(session, kin
     assert _leaks(chat.body_text + chat.title + chat.url) == []
     if kind in {"day_before", "at_start", "session_scheduled"}:
         assert _leaks(email.body_text) == list(PRIVATE.values())
+        # The chat says where the details are instead (in the forum's language).
+        assert "登录论坛后可在分享页面查看会议链接。" in chat.body_text
