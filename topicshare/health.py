@@ -1,9 +1,11 @@
 """What /healthz reports: the database, the broker and the background heartbeats.
 
 The answer is public, so it says what is down ("unreachable") and never why: exception texts
-name hosts, ports, file paths and drivers. The details go to the log. Each check gives up
-after TOPICSHARE_HEALTH_TIMEOUT_SECONDS (no retries), so /healthz stays quick when a
-component is gone — a load balancer's probe must not queue behind it."""
+name hosts, ports, file paths and drivers. The details go to the log. The broker check gives
+up after TOPICSHARE_HEALTH_TIMEOUT_SECONDS, connect and reply each, with no retries, so
+/healthz stays quick when the broker is gone — a load balancer's probe must not queue behind
+it. The database check uses the site's own connection (a refused connection fails at once).
+"""
 
 import logging
 from datetime import datetime

@@ -274,7 +274,7 @@ TOPICSHARE_WEBHOOKS_ALLOW_PRIVATE = env.bool("TOPICSHARE_WEBHOOKS_ALLOW_PRIVATE"
 TOPICSHARE_WEBHOOKS_ALLOWED_HOSTS = env.list("TOPICSHARE_WEBHOOKS_ALLOWED_HOSTS", default=[])
 # After queueing a notification, ask a worker to send it at once (else: the next sweep).
 TOPICSHARE_KICK_DISPATCHER = env.bool("TOPICSHARE_KICK_DISPATCHER", default=True)
-# Each of /healthz's checks (database, broker) gives up after this long.
+# /healthz's broker check gives up after this long (to connect, and again for the reply).
 TOPICSHARE_HEALTH_TIMEOUT_SECONDS = env.float("TOPICSHARE_HEALTH_TIMEOUT_SECONDS", default=0.5)
 # /healthz calls a heartbeat stale after this many seconds.
 TOPICSHARE_HEARTBEAT_STALE_SECONDS = env.int(
