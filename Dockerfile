@@ -26,9 +26,10 @@ COPY . .
 
 # Production settings use whitenoise's manifest storage: the static files and their manifest
 # are built into the image. The key only satisfies the production settings during this step;
-# the running containers get the real one from the environment.
+# the running containers get the real one (and the real site address) from the environment.
 ARG DJANGO_SECRET_KEY=collectstatic-only-not-a-secret-0000000000000000000000000000000000
-RUN DJANGO_SECRET_KEY="$DJANGO_SECRET_KEY" python manage.py collectstatic --noinput \
+RUN DJANGO_SECRET_KEY="$DJANGO_SECRET_KEY" TOPICSHARE_SITE_URL=http://localhost \
+    python manage.py collectstatic --noinput \
     && mkdir -p /app/var/media \
     && chown -R app:app /app/var
 

@@ -300,6 +300,7 @@ def main() -> int:
         "REDIS_CACHE_URL": cache_url,
         "DJANGO_SECRET_KEY": DUMMY_SECRET_KEY,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "TOPICSHARE_SITE_URL": base_url,
         "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port} --workers 2 --access-logfile -",
         "TOPICSHARE_HEARTBEAT_SECONDS": "2",
         "STATIC_ROOT": str(tmp / "staticfiles"),
@@ -316,8 +317,12 @@ def main() -> int:
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONUNBUFFERED": "1",
     }
-    # Compose interpolates from the shell environment; the dummy key satisfies ${...:?}.
-    variables = {**os.environ, "DJANGO_SECRET_KEY": DUMMY_SECRET_KEY}
+    # Compose interpolates from the shell environment; these satisfy its ${...:?}.
+    variables = {
+        **os.environ,
+        "DJANGO_SECRET_KEY": DUMMY_SECRET_KEY,
+        "TOPICSHARE_SITE_URL": base_url,
+    }
 
     processes: list[Process] = []
     logs = [tmp / "collectstatic.log"]

@@ -73,6 +73,7 @@ def seed(tmp: Path) -> tuple[dict, dict]:
         "DJANGO_SETTINGS_MODULE": "topicshare.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "TOPICSHARE_SITE_URL": "http://127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "False",
         "DATABASE_URL": database,
         "TOPICSHARE_VAR_DIR": str(tmp / "var"),

@@ -327,6 +327,7 @@ def main() -> int:
             "DJANGO_SETTINGS_MODULE": "topicshare.settings.production",
             "DJANGO_SECRET_KEY": "load-test-dummy-" + secrets.token_urlsafe(48),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "TOPICSHARE_SITE_URL": base,
             "DJANGO_SECURE_SSL_REDIRECT": "False",
             "DATABASE_URL": DATABASE_URL,
             "REDIS_URL": redis_url,

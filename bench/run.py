@@ -241,6 +241,7 @@ def http_pass(rows: list[dict]) -> tuple[dict[str, float], list[float]]:
         "DJANGO_SETTINGS_MODULE": "topicshare.settings.production",
         "DJANGO_SECRET_KEY": "bench-dummy-" + "x" * 50,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "TOPICSHARE_SITE_URL": "http://127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "False",
         "STATIC_ROOT": f"{_tmp}/static",
         "TOPICSHARE_VAR_DIR": f"{_tmp}/var",

@@ -25,6 +25,7 @@ from library.selectors import group_items, item_detail, library_list, visible_it
 from library.services import item_update_materials, may_edit_materials
 from topicshare.api import filtered_json_page
 from topicshare.headers import csp_update
+from topicshare.links import absolute_url
 from topicshare.pagecache import public_page
 from topicshare.uploads import serve_file
 
@@ -227,13 +228,18 @@ def items_api(request):
 
 
 class LibraryFeed(Feed):
-    """New items (public ones: feed readers are not logged in)."""
+    """New items (public ones: feed readers are not logged in). Every link is absolute on
+    TOPICSHARE_SITE_URL: Django would otherwise prefix the request's host."""
 
     title = gettext_lazy("TopicShare library: new items")
     description = gettext_lazy("Slides, papers, recordings and articles added to the library.")
+    url_name = "library:feed"
 
     def link(self):
-        return reverse("library:index")
+        return absolute_url(reverse("library:index"))
+
+    def feed_url(self):
+        return absolute_url(reverse(self.url_name))
 
     def items(self):
         return (
@@ -252,7 +258,7 @@ class LibraryFeed(Feed):
         return " · ".join(part for part in parts if part)
 
     def item_link(self, item):
-        return reverse("library:detail", args=[item.pk])
+        return absolute_url(reverse("library:detail", args=[item.pk]))
 
     def item_pubdate(self, item):
         return item.created_at
@@ -260,4 +266,5 @@ class LibraryFeed(Feed):
 
 class LibraryAtomFeed(LibraryFeed):
     feed_type = Atom1Feed
+    url_name = "library:feed-atom"
     subtitle = LibraryFeed.description

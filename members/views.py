@@ -13,6 +13,7 @@ from members.forms import ApplicationForm, NotificationPreferencesForm, ProfileF
 from members.models import Application, User
 from sessions.calendar import calendar_token_for
 from topicshare.i18n import set_language_cookie
+from topicshare.links import absolute_url
 from topicshare.models import NotificationKind
 from topicshare.services import notification_preferences_set
 from topicshare.uploads import serve_file
@@ -35,7 +36,7 @@ def profile_edit(request):
         initial={"wanted": [kind for kind in NotificationKind.values if kind not in opted_out]}
     )
     token = calendar_token_for(user=request.user)
-    calendar_url = request.build_absolute_uri(reverse("sessions:calendar-personal", args=[token]))
+    calendar_url = absolute_url(reverse("sessions:calendar-personal", args=[token]))
     return render(
         request,
         "members/profile_edit.html",

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 from members.models import User
 from sessions.calendar import build_calendar, calendar_sessions, calendar_token_regenerate
 from sessions.models import Track
+from topicshare.links import site_url
 
 TOKEN_MAX_LENGTH = User._meta.get_field("calendar_token").max_length
 
@@ -40,7 +41,7 @@ def _public_calendar(request, *, sessions, name: str) -> bytes:
     fingerprint = sessions.order_by().aggregate(
         count=Count("id"), session=Max("updated_at"), topic=Max("topic__updated_at")
     )
-    base_url = request.build_absolute_uri("/")
+    base_url = site_url()
     key = (
         "ics:"
         + hashlib.sha256(
@@ -91,7 +92,7 @@ def calendar_personal(request, token: str):
             sessions=calendar_sessions(user=user),
             name=_("TopicShare · my sessions"),
             include_meeting=True,
-            base_url=request.build_absolute_uri("/"),
+            base_url=site_url(),
             now=timezone.now(),
         )
     response = _ics_response(content, "topicshare-me.ics")

@@ -96,6 +96,8 @@ def _presenter_names(session: WeeklySession) -> str:
 
 
 def _meeting_lines(session: WeeklySession) -> list[str]:
+    """What the session page shows signed-in people only: for e-mails, never for chats
+    (Message.private)."""
     lines = []
     if session.meeting_url:
         lines.append(_("Meeting link: %(url)s") % {"url": session.meeting_url})
@@ -133,17 +135,23 @@ def session_message(kind: str, session: WeeklySession) -> Message:
              % {"count": topic.participant_count, "capacity": topic.capacity}],
             absolute_url(reverse("topics:detail", args=[topic.pk])),
         )  # fmt: skip
+    # In chat messages instead of the meeting details.
+    sign_in = _("Sign in on the forum to see the meeting link on the session page.")
     if kind == K.DAY_BEFORE:
         return Message(
             _("Tomorrow: %(title)s") % {"title": topic.title},
-            [about, *_meeting_lines(session), _("The calendar event is attached.")],
+            [about],
             url,
+            private=[*_meeting_lines(session), _("The calendar event is attached.")],
+            instead_of_private=sign_in,
         )
     if kind == K.AT_START:
         return Message(
             _("Starting now: %(title)s") % {"title": topic.title},
-            [about, *_meeting_lines(session)],
+            [about],
             url,
+            private=_meeting_lines(session),
+            instead_of_private=sign_in,
         )
     if kind == K.AFTER:
         item = session.library_items.filter(parent__isnull=True).first()
@@ -158,8 +166,10 @@ def session_message(kind: str, session: WeeklySession) -> Message:
     if kind == K.SESSION_SCHEDULED:
         return Message(
             _("Scheduled: %(title)s") % {"title": topic.title},
-            [about, *_meeting_lines(session)],
+            [about],
             url,
+            private=_meeting_lines(session),
+            instead_of_private=sign_in,
         )
     if kind == K.SESSION_SLIPPED:
         return Message(

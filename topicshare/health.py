@@ -1,5 +1,13 @@
-"""What /healthz reports: the database, the broker and the background heartbeats."""
+"""What /healthz reports: the database, the broker and the background heartbeats.
 
+The answer is public, so it says what is down ("unreachable") and never why: exception texts
+name hosts, ports, file paths and drivers. The details go to the log. The broker check gives
+up after TOPICSHARE_HEALTH_TIMEOUT_SECONDS, connect and reply each, with no retries, so
+/healthz stays quick when the broker is gone — a load balancer's probe must not queue behind
+it. The database check uses the site's own connection (a refused connection fails at once).
+"""
+
+import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -9,6 +17,11 @@ from kombu import Connection
 
 from topicshare.models import Heartbeat
 
+logger = logging.getLogger(__name__)
+
+OK = "ok"
+UNREACHABLE = "unreachable"
+
 
 def check_database() -> tuple[bool, str]:
     try:
@@ -16,21 +29,30 @@ def check_database() -> tuple[bool, str]:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any driver error means "down"
-        return False, f"{type(exc).__name__}: {exc}"[:300]
-    return True, "ok"
+        logger.warning("health: the database is unreachable: %s: %s", type(exc).__name__, exc)
+        return False, UNREACHABLE
+    return True, OK
 
 
 def check_broker() -> tuple[bool, str]:
+    timeout = settings.TOPICSHARE_HEALTH_TIMEOUT_SECONDS
+    options = {
+        **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        # Redis: bound the connect and the PING's reply (without a socket timeout a server that
+        # accepts and never answers holds the request forever); no retries.
+        "socket_connect_timeout": timeout,
+        "socket_timeout": timeout,
+        "retry_on_timeout": False,
+    }
     try:
         with Connection(
-            settings.CELERY_BROKER_URL,
-            transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
-            connect_timeout=2,
+            settings.CELERY_BROKER_URL, transport_options=options, connect_timeout=timeout
         ) as broker:
-            broker.ensure_connection(max_retries=1, timeout=2)
+            broker.ensure_connection(max_retries=0, timeout=timeout)
     except Exception as exc:  # kombu raises many kinds; all mean "unreachable"
-        return False, f"{type(exc).__name__}: {exc}"[:300]
-    return True, "ok"
+        logger.warning("health: the broker is unreachable: %s: %s", type(exc).__name__, exc)
+        return False, UNREACHABLE
+    return True, OK
 
 
 def heartbeat_ages(*, now: datetime) -> dict[str, float | None]:

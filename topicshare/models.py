@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from topicshare.egress import AddressRefused, webhook_address_check
 from topicshare.validators import validate_image_size
 
 
@@ -127,6 +128,14 @@ class ChatWebhook(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if not self.url or not self.provider:
+            return  # the fields' own errors say what is missing
+        try:
+            webhook_address_check(url=self.url, provider=self.provider)
+        except AddressRefused as refused:
+            raise ValidationError({"url": str(refused)}) from None
 
 
 class ReminderRule(models.Model):

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from topicshare.links import absolute_url, site_url
 from topicshare.models import ChatWebhook, Notification, NotificationOptOut
 
 logger = logging.getLogger(__name__)
@@ -33,15 +34,29 @@ UNSUBSCRIBE_SALT = "topicshare.unsubscribe"
 
 @dataclass
 class Message:
-    """What a notification says, in one language."""
+    """What a notification says, in one language.
+
+    `private` lines (a meeting's link, ID and passcode …) are for the signed-in people an
+    e-mail goes to. A chat message lands in a group chat that anyone may read, so chat rows
+    get `public_text`: never the private lines, `instead_of_private` in their place."""
 
     title: str
     lines: list[str]
     url: str = ""
+    private: list[str] = field(default_factory=list)
+    instead_of_private: str = ""
 
     @property
     def text(self) -> str:
-        return "\n\n".join([*self.lines, self.url] if self.url else self.lines)
+        return self._join([*self.lines, *self.private])
+
+    @property
+    def public_text(self) -> str:
+        note = [self.instead_of_private] if self.private and self.instead_of_private else []
+        return self._join([*self.lines, *note])
+
+    def _join(self, lines: list[str]) -> str:
+        return "\n\n".join([*lines, self.url] if self.url else lines)
 
     def html(self) -> str:
         return render_to_string("notifications/email.html", {"message": self})
@@ -55,10 +70,6 @@ class DispatchReport:
     retrying: int = 0
     batches: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-def absolute_url(path: str) -> str:
-    return settings.TOPICSHARE_SITE_URL.rstrip("/") + path if path.startswith("/") else path
 
 
 def _language_of(user) -> str:
@@ -112,17 +123,26 @@ def notification_enqueue(
             "occasion": occasion,
             "language": language,
             "title": message.title[:300],
-            "body_text": message.text,
             "url": message.url[:500],
             "due_at": due_at,
             "next_attempt_at": due_at,
         }
         rows += [
-            Notification(recipient=user, body_html=html, attach_ics=attach_ics, **common)
+            Notification(
+                recipient=user,
+                body_text=message.text,
+                body_html=html,
+                attach_ics=attach_ics,
+                **common,
+            )
             for user in users
         ]
         if language == settings.LANGUAGE_CODE:
-            rows += [Notification(channel=channel, **common) for channel in channels]
+            # Group chats are public: no private lines, no calendar file (Message's docstring).
+            rows += [
+                Notification(channel=channel, body_text=message.public_text, **common)
+                for channel in channels
+            ]
     if not rows:
         return 0
     before = Notification.objects.filter(
@@ -299,7 +319,7 @@ def _ics_for(batch: list[Notification]) -> dict:
             sessions=[session],
             name=session.topic.title,
             include_meeting=True,
-            base_url=settings.TOPICSHARE_SITE_URL,
+            base_url=site_url(),
         )
         for session in sessions
     }

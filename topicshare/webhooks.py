@@ -1,8 +1,18 @@
 """Posting one message to one group chat bot (Feishu / Lark, WeCom, DingTalk or a generic
 JSON receiver).
 
-`webhook_payload` builds the request and has no side effects; `webhook_send` posts it and
-turns every failure into a `WebhookError` that says whether trying again can help.
+`webhook_payload` builds the request and has no side effects; `webhook_send` posts it, only
+to addresses the policy of topicshare/egress.py allows, and turns every failure into a
+`WebhookError` that says whether trying again can help.
+
+A generic receiver with a secret gets two headers:
+
+    X-TopicShare-Timestamp: <seconds since the epoch, when the request was signed>
+    X-TopicShare-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>." + body)>
+
+The timestamp is inside the signature, so a receiver that recomputes the HMAC over the
+header's value and the raw body, compares in constant time, and refuses timestamps more than
+a few minutes from its clock also refuses replays of old requests.
 """
 
 import base64
@@ -18,6 +28,7 @@ import requests
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from topicshare.egress import AddressRefused, guarded_session, webhook_address_check
 from topicshare.models import ChatWebhook
 
 Provider = ChatWebhook.Provider
@@ -118,10 +129,18 @@ def webhook_payload(
 
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     if webhook.provider == Provider.GENERIC and secret:
-        digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        headers["X-TopicShare-Signature"] = f"sha256={digest}"
-        headers["X-TopicShare-Timestamp"] = str(int(now.timestamp()))
+        timestamp = str(int(now.timestamp()))
+        headers["X-TopicShare-Timestamp"] = timestamp
+        headers["X-TopicShare-Signature"] = generic_signature(
+            secret=secret, timestamp=timestamp, body=body
+        )
     return request_url, body, headers
+
+
+def generic_signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    """The X-TopicShare-Signature header of a generic webhook (the module's docstring)."""
+    signed = timestamp.encode("ascii") + b"." + body
+    return "v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
 def webhook_send(
@@ -134,29 +153,47 @@ def webhook_send(
     timeout: float = MAX_TIMEOUT,
 ) -> None:
     """POST one message to the chat bot. Follows no redirects; gives up after `timeout`
-    seconds (at most 5) per connect and per read.
+    seconds (at most 5) per connect and per read. The address is checked again here and the
+    connection goes only to a checked address (topicshare/egress.py), whatever the row says.
 
     Raises WebhookError when the message was not accepted."""
-    parts = urlsplit(webhook.url)
-    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
-        raise WebhookError(
-            gettext("The webhook address must start with http:// or https://."), permanent=True
-        )
+    try:
+        host = webhook_address_check(url=webhook.url, provider=webhook.provider, resolve=False)
+    except AddressRefused as refused:
+        raise WebhookError(str(refused), permanent=refused.permanent) from None
     timeout = min(timeout, MAX_TIMEOUT)
     request_url, body, headers = webhook_payload(
         webhook=webhook, title=title, text=text, url=url, now=now or timezone.now()
     )
+    with guarded_session(host=host) as session:
+        status, reply = _post(
+            session, webhook=webhook, url=request_url, body=body, headers=headers, timeout=timeout
+        )
+    _check_reply(webhook=webhook, status=status, reply=reply)
+
+
+def _post(
+    session: requests.Session,
+    *,
+    webhook: ChatWebhook,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+) -> tuple[int, bytes]:
     # `from None` throughout: the exceptions of requests quote the address, which for WeCom
     # and DingTalk holds the bot's key, and a traceback ends up in the logs.
     try:
-        response = requests.post(
-            request_url,
+        response = session.post(
+            url,
             data=body,
             headers=headers,
             timeout=timeout,
             allow_redirects=False,
             stream=True,
         )
+    except AddressRefused as refused:
+        raise WebhookError(str(refused), permanent=refused.permanent) from None
     except requests.Timeout:
         raise WebhookError(
             gettext("The chat service did not answer within %(seconds)s seconds.")
@@ -174,11 +211,11 @@ def webhook_send(
             permanent=True,
         ) from None
     with response:
-        status = response.status_code
-        reply = b""
-        if 200 <= status < 300 and webhook.provider != Provider.GENERIC:
-            reply = _read_reply(response, timeout=timeout)
-    _check_reply(webhook=webhook, status=status, reply=reply)
+        # Only a provider's own service (or a host the operator allowed) gets here with a
+        # provider's type; a generic receiver's reply is never read, let alone stored.
+        if 200 <= response.status_code < 300 and webhook.provider != Provider.GENERIC:
+            return response.status_code, _read_reply(response, timeout=timeout)
+        return response.status_code, b""
 
 
 def _read_reply(response: requests.Response, *, timeout: float) -> bytes:

@@ -49,6 +49,13 @@ def lang(locale: str) -> str:
     return locale.split("-")[0]
 
 
+@pytest.fixture(autouse=True)
+def _links_point_at_the_live_server(request, settings):
+    """Mails and calendars link to TOPICSHARE_SITE_URL: in a journey, the live server."""
+    if "live_server" in request.fixturenames:
+        settings.TOPICSHARE_SITE_URL = request.getfixturevalue("live_server").url
+
+
 @pytest.fixture(scope="session")
 def chromium():
     executable = chromium_path()

@@ -171,7 +171,7 @@ def _settings_in_production(env: dict[str, str]) -> dict:
         "import json, django; django.setup(); from django.conf import settings as s; "
         "print(json.dumps([s.MIDDLEWARE, s.SECURE_CSP, s.TOPICSHARE_PERMISSIONS_POLICY]))"
     )
-    result = _run_production(["-c", code], secret=DUMMY_SECRET, extra_env=env)
+    result = _run_production(["-c", code], secret=DUMMY_SECRET, extra=env)
     assert result.returncode == 0, result.stderr
     middleware, csp, permissions = json.loads(result.stdout)
     return {"middleware": middleware, "csp": csp, "permissions": permissions}

@@ -278,13 +278,14 @@ def test_all_feed_is_text_calendar_inline_with_every_track(client, nlp, cv, orga
     assert set(_events(response.content)) == {_uid(in_nlp), _uid(in_cv)}
 
 
-def test_all_feed_links_to_the_session_page_on_this_site(client, nlp, organiser):
+def test_all_feed_links_to_the_session_page_on_this_site(client, nlp, organiser, settings):
+    settings.TOPICSHARE_SITE_URL = "https://forum.example.org"
     session = _schedule(track=nlp, by=organiser, now=_now())
 
     response = client.get(reverse("sessions:calendar-all"), HTTP_ACCEPT_LANGUAGE="en")
 
     event = _events(response.content)[_uid(session)]
-    assert str(event["URL"]) == f"http://testserver/sessions/{session.pk}/"
+    assert str(event["URL"]) == f"https://forum.example.org/sessions/{session.pk}/"
     assert str(event["SUMMARY"]) == f"{session.topic.title} · NLP"
 
 

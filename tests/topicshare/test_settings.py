@@ -8,14 +8,15 @@ DUMMY_SECRET = "ci-dummy-secret-7f3a9c2e1b8d4f6a0c5e7b9d1f3a5c7e9b2d4f6a8c0e1b3d
 
 
 def _run_production(
-    args: list[str], secret: str, extra_env: dict[str, str] | None = None
+    args: list[str], secret: str, extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "topicshare.settings.production",
         "DJANGO_SECRET_KEY": secret,
         "DJANGO_ALLOWED_HOSTS": "forum.example.org",
-        **(extra_env or {}),
+        "TOPICSHARE_SITE_URL": "https://forum.example.org",
+        **(extra or {}),
     }
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60

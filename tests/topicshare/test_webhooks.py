@@ -153,8 +153,9 @@ def test_webhook_send_generic_hmac(chat_server):
     _send(webhook)
 
     received = chat_server.only_request()
-    expected = hmac.new(SECRET.encode(), received.body, hashlib.sha256).hexdigest()
-    assert received.headers["x-topicshare-signature"] == f"sha256={expected}"
+    signed = b"1740832215." + received.body
+    expected = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+    assert received.headers["x-topicshare-signature"] == f"v1={expected}"
     assert received.headers["x-topicshare-timestamp"] == "1740832215"
     assert received.json() == {
         "title": TITLE,
@@ -205,9 +206,10 @@ def test_webhook_send_saved_webhook_signs_with_stored_secret(chat_server):
     _send(webhook)
 
     received = chat_server.only_request()
-    expected = hmac.new("密钥-42".encode(), received.body, hashlib.sha256).hexdigest()
+    signed = received.headers["x-topicshare-timestamp"].encode() + b"." + received.body
+    expected = hmac.new("密钥-42".encode(), signed, hashlib.sha256).hexdigest()
     assert received.path == "/hooks/saved"
-    assert received.headers["x-topicshare-signature"] == f"sha256={expected}"
+    assert received.headers["x-topicshare-signature"] == f"v1={expected}"
 
 
 # --- Failures ---------------------------------------------------------------------------------

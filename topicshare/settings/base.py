@@ -280,8 +280,17 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Absolute links in e-mails, calendar attachments and chat messages.
 TOPICSHARE_SITE_URL = env.str("TOPICSHARE_SITE_URL", default="http://127.0.0.1:8000")
+# Chat webhooks post only to public internet addresses (topicshare/egress.py). True lets them
+# post to loopback and private networks too: for the test suite's server on 127.0.0.1 only;
+# production settings force it off.
+TOPICSHARE_WEBHOOKS_ALLOW_PRIVATE = env.bool("TOPICSHARE_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# Hosts every provider's bot may post to besides its own (Feishu/Lark, WeCom, DingTalk), e.g.
+# a self-hosted Lark. Their addresses must still be public.
+TOPICSHARE_WEBHOOKS_ALLOWED_HOSTS = env.list("TOPICSHARE_WEBHOOKS_ALLOWED_HOSTS", default=[])
 # After queueing a notification, ask a worker to send it at once (else: the next sweep).
 TOPICSHARE_KICK_DISPATCHER = env.bool("TOPICSHARE_KICK_DISPATCHER", default=True)
+# /healthz's broker check gives up after this long (to connect, and again for the reply).
+TOPICSHARE_HEALTH_TIMEOUT_SECONDS = env.float("TOPICSHARE_HEALTH_TIMEOUT_SECONDS", default=0.5)
 # /healthz calls a heartbeat stale after this many seconds.
 TOPICSHARE_HEARTBEAT_STALE_SECONDS = env.int(
     "TOPICSHARE_HEARTBEAT_STALE_SECONDS", default=int(TOPICSHARE_HEARTBEAT_SECONDS * 4)

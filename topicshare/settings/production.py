@@ -2,7 +2,10 @@
 
 Passes `manage.py check --deploy` with no warnings."""
 
+from urllib.parse import urlsplit
+
 from django.core.exceptions import ImproperlyConfigured
+from django.http.request import validate_host
 
 from .base import *  # noqa: F403
 from .base import PRIVATE_MEDIA_ROOT, env
@@ -16,6 +19,36 @@ if not SECRET_KEY:
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)."
     )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost"])
+
+# Every link in e-mails, chat messages, calendar files and feeds is built from this one
+# setting (topicshare/links.py), never from a request's Host header.
+TOPICSHARE_SITE_URL = env.str("TOPICSHARE_SITE_URL", default="").strip()
+if not TOPICSHARE_SITE_URL:
+    raise ImproperlyConfigured(
+        "TOPICSHARE_SITE_URL is not set. Production settings refuse to start without the "
+        "address people open the forum at, e.g. https://forum.example.org: every link in "
+        "e-mails, chat messages and calendar files is built from it."
+    )
+_site = urlsplit(TOPICSHARE_SITE_URL)
+if (
+    _site.scheme not in ("http", "https")
+    or not _site.hostname
+    or "@" in _site.netloc
+    or _site.path not in ("", "/")
+    or _site.query
+    or _site.fragment
+):
+    raise ImproperlyConfigured(
+        f"TOPICSHARE_SITE_URL must be the site's origin, such as https://forum.example.org "
+        f"(a scheme and a host, optionally a port; no path, query or user name), not "
+        f"{TOPICSHARE_SITE_URL!r}."
+    )
+_site_host = f"[{_site.hostname}]" if ":" in _site.hostname else _site.hostname
+if not validate_host(_site_host, ALLOWED_HOSTS):
+    raise ImproperlyConfigured(
+        f"The host of TOPICSHARE_SITE_URL ({_site.hostname}) is not in DJANGO_ALLOWED_HOSTS: "
+        f"the links in e-mails would lead to a page that refuses the request."
+    )
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -39,3 +72,5 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 
 TOPICSHARE_DEMO_ALLOWED = False
+# Whatever the environment says: chat webhooks never reach loopback or private networks.
+TOPICSHARE_WEBHOOKS_ALLOW_PRIVATE = False

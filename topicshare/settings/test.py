@@ -25,3 +25,7 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Tests send by calling the dispatcher; the Redis-down test turns the nudge back on.
 TOPICSHARE_KICK_DISPATCHER = False
+# The suite's chat server (tests/chatserver.py) listens on 127.0.0.1 and plays every provider;
+# tests/hostile/test_webhook_ssrf.py turns both off again.
+TOPICSHARE_WEBHOOKS_ALLOW_PRIVATE = True
+TOPICSHARE_WEBHOOKS_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
