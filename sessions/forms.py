@@ -10,10 +10,7 @@ from sessions.models import CHECKLIST, MeetingProvider, Task, Topic
 from sessions.selectors import group_member_ids
 from sessions.services import clean_paper_links
 from topicshare.validators import validate_plausible_date
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
+from topicshare.widgets import DateInput, DateTimeInput
 
 
 class TopicForm(forms.ModelForm):
@@ -137,7 +134,7 @@ class ScheduleForm(MeetingForm):
     custom_start = forms.DateTimeField(
         label=_("Or another time"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeInput(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         help_text=_("In the forum's time zone (Asia/Shanghai)."),
         validators=[validate_plausible_date],
