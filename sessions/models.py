@@ -339,6 +339,8 @@ class SessionStatus(models.TextChoices):
 
 # Sessions that hold their slot (a cancelled or postponed one frees it).
 ACTIVE_SESSION_STATUSES = [SessionStatus.SCHEDULED, SessionStatus.LIVE, SessionStatus.DONE]
+# Sessions still to come or running: their topic is "scheduled".
+UPCOMING_SESSION_STATUSES = [SessionStatus.SCHEDULED, SessionStatus.LIVE]
 
 
 class MeetingProvider(models.TextChoices):

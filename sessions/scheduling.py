@@ -18,6 +18,7 @@ from members.rules import is_audience, is_organiser
 from sessions.models import (
     ACTIVE_SESSION_STATUSES,
     RSVP,
+    UPCOMING_SESSION_STATUSES,
     Attendance,
     MeetingProvider,
     SessionChange,
@@ -230,6 +231,9 @@ def session_schedule(
 
 
 def _lock(session: WeeklySession) -> WeeklySession:
+    # The topic first, as topic_transition does: one lock order, no deadlock between a
+    # proposer cancelling the topic and an organiser cancelling its session.
+    list(Topic.objects.select_for_update().filter(pk=session.topic_id).values_list("pk"))
     return (
         WeeklySession.objects.select_for_update()
         .select_related("track", "topic")
@@ -288,6 +292,47 @@ def _take_off_calendar(session: WeeklySession, status: str, by: User, reason: st
         session=session, kind=kind, from_start=session.start, by=by, reason=reason
     )
     notify_session_change(session=session, change=change)
+
+
+def _session_done(session: WeeklySession) -> None:
+    session.status = SessionStatus.DONE
+    session.save(update_fields=["status", "updated_at"])
+    # The talk goes into the library; presenters add slides and the recording there.
+    from library.services import item_for_session
+
+    item_for_session(session=session)
+
+
+def session_follow_topic(
+    *, topic: Topic, to: str, by: User | None, reason: str, now: datetime.datetime
+) -> None:
+    """A scheduled topic moves on (topic_transition calls this inside its transaction, the
+    topic locked): its upcoming session follows. cancelled → the session is cancelled
+    (calendars CANCELLED, the slot and the presenters free, reminders cancelled, everyone
+    concerned told); ready → postponed; presented → done, with its library item.
+
+    Nothing to do when the session side started the move: session_cancel, session_postpone
+    and sessions_advance change the session first, then the topic."""
+    session = (
+        WeeklySession.objects.select_for_update()
+        .select_related("track", "topic")
+        .filter(topic=topic, status__in=UPCOMING_SESSION_STATUSES)
+        .first()
+    )
+    if session is None:
+        return
+    if to == TopicStatus.CANCELLED:
+        _take_off_calendar(
+            session, SessionStatus.CANCELLED, by, reason, SessionChange.Kind.CANCELLED
+        )
+    elif to == TopicStatus.READY:
+        _take_off_calendar(
+            session, SessionStatus.POSTPONED, by, reason, SessionChange.Kind.POSTPONED
+        )
+    elif to == TopicStatus.PRESENTED:
+        _session_done(session)
+    else:
+        raise SchedulingError(_("A scheduled topic cannot become “%(status)s”.") % {"status": to})
 
 
 @transaction.atomic
@@ -416,16 +461,16 @@ def sessions_advance(*, now: datetime.datetime | None = None) -> dict[str, int]:
     )
     for session in due:
         if session.end <= now:
-            session.status = SessionStatus.DONE
-            session.save(update_fields=["status", "updated_at"])
+            # The topic's lock as well (topic first elsewhere): one being cancelled right now
+            # is left for the next minute.
+            locked = Topic.objects.select_for_update(skip_locked=True).filter(pk=session.topic_id)
+            if not locked.exists():
+                continue
+            _session_done(session)
             if session.topic.status == TopicStatus.SCHEDULED:
                 topic_transition(
-                    topic=session.topic, to=TopicStatus.PRESENTED, by=None, internal=True
+                    topic=session.topic, to=TopicStatus.PRESENTED, by=None, internal=True, now=now
                 )
-            # The talk goes into the library; presenters add slides and the recording there.
-            from library.services import item_for_session
-
-            item_for_session(session=session)
             counts["done"] += 1
         elif session.status == SessionStatus.SCHEDULED:
             session.status = SessionStatus.LIVE

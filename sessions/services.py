@@ -6,12 +6,22 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.models import User
 from members.rules import is_organiser
-from sessions.models import Participation, Season, Task, Topic, TopicStatus, TopicTransition, Track
+from sessions.models import (
+    UPCOMING_SESSION_STATUSES,
+    Participation,
+    Season,
+    Task,
+    Topic,
+    TopicStatus,
+    TopicTransition,
+    Track,
+)
 from sessions.notices import notify_group_joined, notify_topic_transition
 from sessions.rules import JOINABLE, is_group_member, is_proposer
 
@@ -22,6 +32,10 @@ class TopicError(Exception):
     """A request that breaks a rule of the sheet. The message is shown to the user as is."""
 
 
+def _never_blocked(topic: Topic, now: datetime.datetime) -> str:
+    return ""
+
+
 @dataclass(frozen=True)
 class Transition:
     label: str
@@ -29,6 +43,22 @@ class Transition:
     needs_reason: bool = False
     # Offered as a button on the topic page (scheduling happens on the sessions pages).
     manual: bool = True
+    # Why the topic cannot take this step now (a rule of the step, not of the role), or "".
+    # The button and the service ask the same function.
+    blocked: Callable[[Topic, datetime.datetime], str] = _never_blocked
+
+
+def _checklist_open(topic: Topic, now: datetime.datetime) -> str:
+    if topic.checklist_done:
+        return ""
+    return _("Tick all five items of the checklist before saying the preparation is done.")
+
+
+def _session_not_started(topic: Topic, now: datetime.datetime) -> str:
+    upcoming = topic.sessions.filter(status__in=UPCOMING_SESSION_STATUSES)
+    if upcoming.filter(start__gt=now).exists():
+        return _("The session has not started yet; it is presented once it has taken place.")
+    return ""
 
 
 def _organiser(user, topic) -> bool:
@@ -53,9 +83,13 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     (S.RECRUITING, S.PREPARING): Transition(
         gettext_lazy("Close the group, start preparing"), _organiser
     ),
-    (S.PREPARING, S.READY): Transition(gettext_lazy("Preparation done (准备 OK)"), _proposer),
+    (S.PREPARING, S.READY): Transition(
+        gettext_lazy("Preparation done (准备 OK)"), _proposer, blocked=_checklist_open
+    ),
     (S.READY, S.SCHEDULED): Transition(gettext_lazy("Schedule"), _organiser, manual=False),
-    (S.SCHEDULED, S.PRESENTED): Transition(gettext_lazy("Mark as presented"), _organiser),
+    (S.SCHEDULED, S.PRESENTED): Transition(
+        gettext_lazy("Mark as presented"), _organiser, blocked=_session_not_started
+    ),
     (S.SCHEDULED, S.READY): Transition(gettext_lazy("Postpone"), _organiser, manual=False),
     **{
         (status, S.CANCELLED): Transition(
@@ -66,10 +100,13 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
 }
 
 
-def transitions_for(*, topic: Topic, user) -> list[tuple[str, Transition]]:
-    """The transitions `user` may start from the topic's current status, for buttons."""
+def transitions_for(
+    *, topic: Topic, user, now: datetime.datetime
+) -> list[tuple[str, Transition, str]]:
+    """(to, transition, why it is blocked or "") of the steps `user` may start from the
+    topic's current status: a button where nothing blocks it, the reason otherwise."""
     return [
-        (to, transition)
+        (to, transition, transition.blocked(topic, now))
         for (frm, to), transition in TRANSITIONS.items()
         if frm == topic.status and transition.manual and transition.allowed(user, topic)
     ]
@@ -92,13 +129,25 @@ def _record(*, topic: Topic, to: str, by: User | None, reason: str = "") -> Topi
 
 @transaction.atomic
 def topic_transition(
-    *, topic: Topic, to: str, by: User | None, reason: str = "", internal: bool = False
+    *,
+    topic: Topic,
+    to: str,
+    by: User | None,
+    reason: str = "",
+    internal: bool = False,
+    now: datetime.datetime | None = None,
 ) -> Topic:
     """Move a topic to status `to`, if `by` may. Records the transition (who, when, from, to).
+
+    A scheduled topic takes its upcoming session along, in the same transaction
+    (sessions.scheduling.session_follow_topic): cancelled → the session is cancelled (the slot
+    is free, calendars say CANCELLED, its reminders are cancelled, everyone concerned is told),
+    presented → the session is done. Whichever side starts, topic and session change together.
 
     Raises PermissionDenied when the role does not allow it, TopicError when the move is not
     possible from the current status or a rule of the target status is not met. `internal`
     lets other services (scheduling) make the transitions that have no button."""
+    now = now or timezone.now()
     topic = Topic.objects.select_for_update().get(pk=topic.pk)
     transition = TRANSITIONS.get((topic.status, to))
     if transition is None:
@@ -115,10 +164,14 @@ def topic_transition(
     reason = (reason or "").strip()
     if transition.needs_reason and not reason:
         raise TopicError(_("Please give a reason."))
-    if (topic.status, to) == (S.PREPARING, S.READY) and not topic.checklist_done:
-        raise TopicError(
-            _("Tick all five items of the checklist before saying the preparation is done.")
-        )
+    blocked = transition.blocked(topic, now)
+    if blocked:
+        raise TopicError(blocked)
+    if topic.status == S.SCHEDULED:
+        # Upwards in the layers (scheduling builds on this module), hence imported here.
+        from sessions.scheduling import session_follow_topic
+
+        session_follow_topic(topic=topic, to=to, by=by, reason=reason, now=now)
     _record(topic=topic, to=to, by=by, reason=reason)
     return topic
 

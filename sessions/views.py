@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -91,7 +92,7 @@ def topic_detail(request, pk: int):
         "sessions/topic_detail.html",
         {
             "topic": topic,
-            "transitions": transitions_for(topic=topic, user=user),
+            "transitions": transitions_for(topic=topic, user=user, now=timezone.now()),
             "can_edit": user.has_perm("topic_sessions.change_topic", topic),
             "can_view_group": user.has_perm("topic_sessions.view_group", topic),
             "can_join": user.has_perm("topic_sessions.join_group", topic),
