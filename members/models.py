@@ -1,3 +1,4 @@
+import rules
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -119,6 +120,16 @@ class User(AbstractUser):
 
     def has_role(self, role: Role) -> bool:
         return self.is_active and self.role.rank >= role.rank
+
+    def has_perm(self, perm: str, obj=None) -> bool:
+        """A permission registered with django-rules (the apps' rules.py) is its rule's answer,
+        for everyone: Django's superuser shortcut and the organisers' blanket admin grant
+        (members.backends.RoleBackend) do not override it. Those rules say whether an action
+        can be done at all (leave a group one is not in, join a closed one), so a page that
+        asks them offers exactly what the service accepts."""
+        if rules.perm_exists(perm):
+            return rules.has_perm(perm, self, obj)
+        return super().has_perm(perm, obj)
 
 
 class AdmissionSettings(models.Model):

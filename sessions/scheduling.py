@@ -41,6 +41,24 @@ MEETING_FIELDS = [
     "meeting_provider", "meeting_url", "meeting_id", "meeting_passcode", "organiser_note",
 ]  # fmt: skip
 
+# What an organiser can do with a session in each status: the services refuse the rest, and
+# the manage page offers only these (session_actions).
+SLIPPABLE = {SessionStatus.SCHEDULED}
+POSTPONABLE = {SessionStatus.SCHEDULED}
+CANCELLABLE = {SessionStatus.SCHEDULED, SessionStatus.LIVE}
+NOT_HELD = {SessionStatus.CANCELLED, SessionStatus.POSTPONED}  # nobody attended those
+
+
+def session_actions(session: WeeklySession) -> set[str]:
+    """The organisers' actions the session's status allows (their buttons on the manage page)."""
+    allowed = {
+        "slip": session.status in SLIPPABLE,
+        "postpone": session.status in POSTPONABLE,
+        "cancel": session.status in CANCELLABLE,
+        "attendance": session.status not in NOT_HELD,
+    }
+    return {action for action, ok in allowed.items() if ok}
+
 
 class SchedulingError(TopicError):
     """A scheduling request that breaks a rule; the message is shown as is."""
@@ -249,7 +267,7 @@ def session_slip(
     _require_organiser(by)
     now = now or timezone.now()
     session = _lock(session)
-    if session.status != SessionStatus.SCHEDULED:
+    if session.status not in SLIPPABLE:
         raise SchedulingError(_("Only a scheduled session can slip."))
     after = max(session.start, now)
     candidates = free_slots(track=session.track, now=after, weeks=UPCOMING_WEEKS)
@@ -343,7 +361,7 @@ def session_cancel(*, session: WeeklySession, by: User, reason: str) -> WeeklySe
     if not reason:
         raise SchedulingError(_("Please give a reason."))
     session = _lock(session)
-    if session.status not in {SessionStatus.SCHEDULED, SessionStatus.LIVE}:
+    if session.status not in CANCELLABLE:
         raise SchedulingError(_("Only an upcoming session can be cancelled."))
     _take_off_calendar(session, SessionStatus.CANCELLED, by, reason, SessionChange.Kind.CANCELLED)
     topic_transition(
@@ -361,7 +379,7 @@ def session_postpone(*, session: WeeklySession, by: User, reason: str) -> Weekly
     if not reason:
         raise SchedulingError(_("Please give a reason."))
     session = _lock(session)
-    if session.status != SessionStatus.SCHEDULED:
+    if session.status not in POSTPONABLE:
         raise SchedulingError(_("Only a scheduled session can be postponed."))
     _take_off_calendar(session, SessionStatus.POSTPONED, by, reason, SessionChange.Kind.POSTPONED)
     topic_transition(topic=session.topic, to=TopicStatus.READY, by=by, reason=reason, internal=True)
@@ -389,27 +407,37 @@ def session_update_meeting(*, session: WeeklySession, by: User, **meeting) -> We
 # --- RSVP and attendance -------------------------------------------------------------------
 
 
+def rsvp_open(*, session: WeeklySession, now: datetime.datetime) -> bool:
+    """One may say one is coming, or not coming after all, until the session ends."""
+    return session.status in UPCOMING_SESSION_STATUSES and session.end > now
+
+
 def rsvp_set(
     *, session: WeeklySession, user: User, going: bool, now: datetime.datetime | None = None
 ) -> bool:
-    """Say you are coming (or not). Only for sessions that have not ended."""
+    """Say you are coming (or not). Only for sessions that have not ended; saying what is so
+    already is refused (SchedulingError), so that nobody is told something happened."""
     now = now or timezone.now()
     if not is_audience(user):
         raise PermissionDenied(_("Log in to RSVP."))
+    if not rsvp_open(session=session, now=now):
+        raise SchedulingError(_("This session is not open for RSVPs."))
     if going:
-        if (
-            session.status not in {SessionStatus.SCHEDULED, SessionStatus.LIVE}
-            or session.end <= now
-        ):
-            raise SchedulingError(_("This session is not open for RSVPs."))
-        RSVP.objects.get_or_create(session=session, user=user)
-    else:
-        RSVP.objects.filter(session=session, user=user).delete()
+        _rsvp, created = RSVP.objects.get_or_create(session=session, user=user)
+        if not created:
+            raise SchedulingError(_("You have already said you are coming."))
+    elif not RSVP.objects.filter(session=session, user=user).delete()[0]:
+        raise SchedulingError(_("You had not said you are coming."))
     return going
 
 
 def check_in_window(session: WeeklySession) -> tuple[datetime.datetime, datetime.datetime]:
     return session.start - CHECK_IN_OPENS, session.end
+
+
+def check_in_open(*, session: WeeklySession, now: datetime.datetime) -> bool:
+    opens, closes = check_in_window(session)
+    return session.status in UPCOMING_SESSION_STATUSES and opens <= now <= closes
 
 
 def attendance_check_in(
@@ -419,10 +447,7 @@ def attendance_check_in(
     now = now or timezone.now()
     if not is_audience(user):
         raise PermissionDenied(_("Log in to check in."))
-    opens, closes = check_in_window(session)
-    if session.status not in {SessionStatus.SCHEDULED, SessionStatus.LIVE} or not (
-        opens <= now <= closes
-    ):
+    if not check_in_open(session=session, now=now):
         raise SchedulingError(_("Check-in is open only while the session runs."))
     try:
         with transaction.atomic():
@@ -436,7 +461,7 @@ def attendance_record(*, session: WeeklySession, users: Iterable[User], by: User
     """An organiser records who attended (for those who could not check in). Returns how
     many new attendances were recorded."""
     _require_organiser(by)
-    if session.status in {SessionStatus.CANCELLED, SessionStatus.POSTPONED}:
+    if session.status in NOT_HELD:
         raise SchedulingError(_("Nobody attends a session that did not take place."))
     already = set(Attendance.objects.filter(session=session).values_list("user_id", flat=True))
     new = [

@@ -23,7 +23,12 @@ from sessions.models import (
     Track,
 )
 from sessions.notices import notify_group_joined, notify_topic_transition
-from sessions.rules import JOINABLE, is_group_member, is_proposer
+from sessions.rules import (
+    JOINABLE,
+    is_group_member,
+    is_group_participant,
+    is_proposer,
+)
 
 S = TopicStatus
 
@@ -287,14 +292,15 @@ def group_join(*, topic: Topic, user: User) -> Participation:
     """Join a topic's participant group. The row lock makes the capacity hold under
     concurrent joins; a join that fills the last place moves the topic to preparing."""
     topic = Topic.objects.select_for_update().get(pk=topic.pk)
+    # The same rule as the page's button (sessions.rules.may_join_group); then why not.
     if not user.has_perm("topic_sessions.join_group", topic):
         if is_group_member(user, topic):
             raise TopicError(_("You are already in this group."))
+        if topic.status not in JOINABLE:
+            raise TopicError(_("This group is not recruiting."))
+        if topic.places_left <= 0:
+            raise TopicError(_("The group is full."))
         raise PermissionDenied(_("Only members of the study group may join this group."))
-    if topic.status not in JOINABLE:
-        raise TopicError(_("This group is not recruiting."))
-    if topic.places_left <= 0:
-        raise TopicError(_("The group is full."))
     try:
         with transaction.atomic():
             participation = Participation.objects.create(
@@ -313,14 +319,16 @@ def group_leave(*, topic: Topic, user: User) -> None:
     """Leave a group. The proposer cannot leave their own topic (they withdraw or cancel it);
     tasks assigned to the leaver become unassigned."""
     topic = Topic.objects.select_for_update().get(pk=topic.pk)
-    if topic.status in {S.PRESENTED, S.CANCELLED}:
-        raise TopicError(_("This topic is closed."))
     if not user.has_perm("topic_sessions.leave_group", topic):
+        if is_group_participant(user, topic):
+            raise TopicError(_("This topic is closed."))
         raise TopicError(_("You are not a participant of this group."))
-    Task.objects.filter(topic=topic, assignee=user).update(assignee=None)
-    Participation.objects.filter(
+    left, _rows = Participation.objects.filter(
         topic=topic, user=user, role=Participation.Role.PARTICIPANT
     ).delete()
+    if not left:
+        raise TopicError(_("You are not a participant of this group."))
+    Task.objects.filter(topic=topic, assignee=user).update(assignee=None)
 
 
 def _check_assignee(topic: Topic, assignee: User | None) -> None:
@@ -330,8 +338,8 @@ def _check_assignee(topic: Topic, assignee: User | None) -> None:
 
 def _check_task_permission(topic: Topic, by: User) -> None:
     if not by.has_perm("topic_sessions.manage_tasks", topic):
-        raise PermissionDenied(_("Only the group works on its tasks."))
-    if topic.status in {S.PRESENTED, S.CANCELLED, S.REJECTED, S.WITHDRAWN}:
+        if not (is_organiser(by) or is_group_member(by, topic)):
+            raise PermissionDenied(_("Only the group works on its tasks."))
         raise TopicError(_("This topic is closed."))
 
 
@@ -365,6 +373,9 @@ def task_update(*, task: Task, by: User, **changes) -> Task:
         )
     if "assignee" in changes:
         _check_assignee(task.topic, changes["assignee"])
+    changes = {field: value for field, value in changes.items() if getattr(task, field) != value}
+    if not changes:
+        raise TopicError(_("Nothing to change: the task is like that already."))
     for field, value in changes.items():
         setattr(task, field, value)
     task.full_clean(exclude=["topic", "assignee"])

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from sessions.forms import TaskForm, TaskMoveForm, TopicForm, TopicGroupForm, TransitionForm
 from sessions.models import Task, Topic
+from sessions.rules import JOINABLE
 from sessions.selectors import topic_detail as select_topic
 from sessions.selectors import topic_list
 from sessions.services import (
@@ -97,6 +98,7 @@ def topic_detail(request, pk: int):
             "can_view_group": user.has_perm("topic_sessions.view_group", topic),
             "can_join": user.has_perm("topic_sessions.join_group", topic),
             "can_leave": user.has_perm("topic_sessions.leave_group", topic),
+            "recruiting": topic.status in JOINABLE and topic.places_left > 0,
         },
     )
 
@@ -243,6 +245,7 @@ def topic_group(request, pk: int):
             "group_form": group_form,
             "move_form": TaskMoveForm(topic=topic),
             "statuses": Task.Status.choices,
+            "can_manage_tasks": request.user.has_perm("topic_sessions.manage_tasks", topic),
         },
     )
 
