@@ -3,7 +3,7 @@
 import rules
 
 from members.rules import is_audience, is_member, is_organiser
-from sessions.models import Participation, TopicStatus
+from sessions.models import CoPresenterInvitation, Participation, TopicStatus
 
 EDITABLE_BY_PROPOSER = {
     TopicStatus.PROPOSED,
@@ -73,7 +73,21 @@ def is_group_participant(user, topic) -> bool:
 may_leave_group = is_group_participant & topic_is_open
 
 
+@rules.predicate
+def may_answer_invitation(user, invitation) -> bool:
+    """The invited person, while the invitation is open and the topic still in the proposer's
+    hands (a scheduled session has copied its presenters)."""
+    return (
+        invitation is not None
+        and is_audience(user)
+        and invitation.invitee_id == user.pk
+        and invitation.status == CoPresenterInvitation.Status.PENDING
+        and invitation.topic.status in EDITABLE_BY_PROPOSER
+    )
+
+
 rules.add_perm("topic_sessions.propose_topic", is_audience)
+rules.add_perm("topic_sessions.answer_invitation", may_answer_invitation)
 rules.add_perm(
     "topic_sessions.change_topic", is_organiser | (is_proposer & topic_is_editable_by_proposer)
 )

@@ -12,8 +12,10 @@ from django.utils.translation import gettext_lazy
 
 from members.models import User
 from members.rules import is_organiser
+from members.selectors import verified_members
 from sessions.models import (
     UPCOMING_SESSION_STATUSES,
+    CoPresenterInvitation,
     Participation,
     Season,
     Task,
@@ -228,7 +230,8 @@ def topic_propose(
     co_presenters: Iterable[User] = (),
     season: Season | None = None,
 ) -> Topic:
-    """Add a row to the sheet. The proposer becomes the first member of the topic's group."""
+    """Add a row to the sheet. The proposer becomes the first member of the topic's group;
+    `co_presenters` are invited (co_presenters_want) and listed once they accept."""
     if not proposer.has_perm("topic_sessions.propose_topic"):
         raise PermissionDenied(_("Log in to propose a topic."))
     topic = Topic(
@@ -245,7 +248,7 @@ def topic_propose(
     )
     _validate(topic)
     topic.save()
-    topic.co_presenters.set([user for user in co_presenters if user.pk != proposer.pk])
+    co_presenters_want(topic=topic, by=proposer, people=co_presenters)
     Participation.objects.create(topic=topic, user=proposer, role=Participation.Role.PROPOSER)
     TopicTransition.objects.create(topic=topic, from_status="", to_status=S.PROPOSED, by=proposer)
     return topic
@@ -260,7 +263,8 @@ EDITABLE_FIELDS = {
 
 @transaction.atomic
 def topic_update(*, topic: Topic, by: User, co_presenters=None, **changes) -> Topic:
-    """Edit a topic: its proposer until it is scheduled, organisers always."""
+    """Edit a topic: its proposer until it is scheduled, organisers always. `co_presenters`,
+    when given, is who should present with the proposer (co_presenters_want)."""
     if not by.has_perm("topic_sessions.change_topic", topic):
         raise PermissionDenied(_("You may not edit this topic."))
     unknown = set(changes) - EDITABLE_FIELDS
@@ -283,8 +287,75 @@ def topic_update(*, topic: Topic, by: User, co_presenters=None, **changes) -> To
     _validate(topic)
     topic.save(update_fields=[*changes, "updated_at"])
     if co_presenters is not None:
-        topic.co_presenters.set([user for user in co_presenters if user.pk != topic.proposer_id])
+        co_presenters_want(topic=topic, by=by, people=co_presenters)
     return topic
+
+
+MAX_CO_PRESENTERS = 5
+
+
+def co_presenters_want(*, topic: Topic, by: User, people: Iterable[User]) -> None:
+    """Who should present the topic with its proposer. Nobody is listed without saying yes:
+    a new person gets an invitation (CoPresenterInvitation) and becomes a co-presenter when
+    they accept it; co-presenters and invitations no longer wanted go. Only verified members
+    may be invited (TopicError otherwise), and not someone who declined."""
+    wanted = {user.pk: user for user in people if user.pk != topic.proposer_id}
+    if len(wanted) > MAX_CO_PRESENTERS:
+        raise TopicError(_("At most %(count)d co-presenters.") % {"count": MAX_CO_PRESENTERS})
+    current = set(topic.co_presenters.values_list("pk", flat=True))
+    topic.co_presenters.remove(*(current - wanted.keys()))
+    CoPresenterInvitation.objects.filter(topic=topic).exclude(invitee_id__in=wanted).exclude(
+        status=CoPresenterInvitation.Status.DECLINED
+    ).delete()
+    invitations = {invitation.invitee_id: invitation for invitation in topic.invitations.all()}
+    new = [pk for pk in wanted if pk not in current and pk not in invitations]
+    eligible = set(verified_members().filter(pk__in=new).values_list("pk", flat=True))
+    for pk in wanted:
+        invitation = invitations.get(pk)
+        if invitation is not None and invitation.status == CoPresenterInvitation.Status.DECLINED:
+            raise TopicError(
+                _("%(name)s declined to present this topic.") % {"name": wanted[pk].name}
+            )
+        if pk in new and pk not in eligible:
+            raise TopicError(
+                _("%(name)s cannot be invited: only members of the study group present.")
+                % {"name": wanted[pk].name}
+            )
+    CoPresenterInvitation.objects.bulk_create(
+        CoPresenterInvitation(topic=topic, invitee_id=pk, invited_by=by) for pk in new
+    )
+
+
+@transaction.atomic
+def invitation_answer(
+    *,
+    invitation: CoPresenterInvitation,
+    by: User,
+    accept: bool,
+    now: datetime.datetime | None = None,
+) -> CoPresenterInvitation:
+    """The invited person accepts (and is listed as a co-presenter from now on) or declines.
+    Refused (TopicError) once answered, or once the topic is out of the proposer's hands
+    (scheduled, presented, closed); only the invited person answers (PermissionDenied)."""
+    invitation = (
+        CoPresenterInvitation.objects.select_for_update()
+        .select_related("topic")
+        .get(pk=invitation.pk)
+    )
+    if not by.has_perm("topic_sessions.answer_invitation", invitation):
+        if invitation.invitee_id != by.pk:
+            raise PermissionDenied(_("This invitation is for someone else."))
+        if invitation.status != CoPresenterInvitation.Status.PENDING:
+            raise TopicError(_("You have answered this invitation already."))
+        raise TopicError(_("This topic can no longer change its presenters."))
+    invitation.status = (
+        CoPresenterInvitation.Status.ACCEPTED if accept else CoPresenterInvitation.Status.DECLINED
+    )
+    invitation.responded_at = now or timezone.now()
+    invitation.save(update_fields=["status", "responded_at"])
+    if accept:
+        invitation.topic.co_presenters.add(by)
+    return invitation
 
 
 @transaction.atomic

@@ -250,6 +250,7 @@ def _row_makers():
     from sessions.models import (
         RSVP,
         Attendance,
+        CoPresenterInvitation,
         SessionChange,
         SessionPresenter,
         TopicTransition,
@@ -324,6 +325,14 @@ def _row_makers():
         ),
         "topic_sessions.Topic.proposer": lambda user, c: TopicFactory(
             proposer=user, track=c.track, with_proposer_participation=False
+        ),
+        "topic_sessions.CoPresenterInvitation.invitee": lambda user, c: (
+            CoPresenterInvitation.objects.create(topic=c.topic, invitee=user)
+        ),
+        "topic_sessions.CoPresenterInvitation.invited_by": lambda user, c: (
+            CoPresenterInvitation.objects.create(
+                topic=c.topic, invitee=UserFactory(), invited_by=user
+            )
         ),
         "topic_sessions.TopicTransition.by": lambda user, c: TopicTransition.objects.create(
             topic=c.topic, to_status="accepted", by=user
