@@ -489,7 +489,7 @@ def sessions_advance(*, now: datetime.datetime | None = None) -> dict[str, int]:
             # The topic's lock as well (topic first elsewhere): one being cancelled right now
             # is left for the next minute.
             locked = Topic.objects.select_for_update(skip_locked=True).filter(pk=session.topic_id)
-            if not locked.exists():
+            if not list(locked.values_list("pk", flat=True)):
                 continue
             _session_done(session)
             if session.topic.status == TopicStatus.SCHEDULED:
