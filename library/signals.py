@@ -1,10 +1,14 @@
 """Seasons and tracks are edited in the admin; their order is copied onto library items
-(LibraryItem.season_rank / domain_rank) so that browsing reads an index in order."""
+(LibraryItem.season_rank / domain_rank) so that browsing reads an index in order. A person
+merged into another account changes the presenters in the items' search tokens."""
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from library.services import items_rerank
+from library.models import LibraryItem
+from library.services import items_reindex, items_rerank
+from members.models import User
+from members.signals import user_merged
 from sessions.models import Season, Track
 
 
@@ -18,3 +22,8 @@ def season_saved(sender, instance, raw=False, **kwargs):
 def track_saved(sender, instance, raw=False, **kwargs):
     if not raw:
         items_rerank(domain=instance)
+
+
+@receiver(user_merged, sender=User, dispatch_uid="library-merge-presenters")
+def presenters_merged(sender, into, **kwargs):
+    items_reindex(LibraryItem.objects.filter(presenters=into))

@@ -1,4 +1,3 @@
-from members.models import RULE_ONLY_PERMISSIONS
 from members.rules import is_committee, is_organiser
 
 
@@ -12,8 +11,9 @@ class RoleBackend:
         return None
 
     def has_perm(self, user_obj, perm: str, obj=None) -> bool:
-        # The secret ballot's permissions are the rule's alone, organisers or not.
-        return perm not in RULE_ONLY_PERMISSIONS and is_organiser(user_obj)
+        # Permissions registered with django-rules never get here: User.has_perm asks only
+        # their rule (the secret ballot's among them), organisers or not.
+        return is_organiser(user_obj)
 
     def has_module_perms(self, user_obj, app_label: str) -> bool:
         # The committee sees the admission section (in "members") and nothing else.

@@ -9,10 +9,6 @@ from django.utils.translation import gettext_lazy as _
 from members.roles import ROLE_NAMES, Role
 from topicshare.uploads import SafeUploadTo, private_storage, validate_slides_file
 
-# Permissions that only their rule in members/rules.py grants: the secret ballot holds for
-# organisers and superusers too (nobody sees the votes on their own application).
-RULE_ONLY_PERMISSIONS = frozenset({"members.view_votes", "members.cast_vote"})
-
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -126,9 +122,12 @@ class User(AbstractUser):
         return self.is_active and self.role.rank >= role.rank
 
     def has_perm(self, perm: str, obj=None) -> bool:
-        if perm in RULE_ONLY_PERMISSIONS:
-            # Neither a role (RoleBackend), a group grant nor the superuser flag gives these:
-            # the registered rule decides, for everybody alike (members/rules.py).
+        """A permission registered with django-rules (the apps' rules.py) is its rule's answer,
+        for everyone: Django's superuser shortcut and the organisers' blanket admin grant
+        (members.backends.RoleBackend) do not override it. Those rules say whether an action
+        can be done at all (leave a group one is not in, join a closed one), so a page that
+        asks them offers exactly what the service accepts."""
+        if rules.perm_exists(perm):
             return self.is_active and rules.has_perm(perm, self, obj)
         return super().has_perm(perm, obj)
 

@@ -7,13 +7,13 @@ in. Once the person signs up, an organiser merges the placeholder into the real 
 import uuid
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from members.models import User
 from members.rules import is_organiser
-from sessions.models import Participation, Task, Topic
+from members.signals import duplicate_merged, user_merged
 
 PLACEHOLDER_EMAIL_DOMAIN = "placeholder.invalid"
 NAME_MAX_LENGTH = User._meta.get_field("display_name").max_length
@@ -76,13 +76,95 @@ def person_for(*, value: str) -> User:
     return placeholder_for(name=value)
 
 
+def user_relations() -> list[models.ForeignKey]:
+    """Every foreign key to the user model in the project, from the model graph: those of the
+    through tables of many-to-many fields included (groups, co-presenters …), and those that
+    hide their reverse accessor (related_name="+")."""
+    return [
+        relation.field
+        for relation in User._meta.get_fields(include_hidden=True)
+        if relation.auto_created
+        and not relation.concrete
+        and (relation.one_to_many or relation.one_to_one)
+    ]
+
+
+def _unique_sets(field: models.ForeignKey) -> list[tuple[list[str], Q | None, bool]]:
+    """(fields, condition, nulls distinct) of every uniqueness rule of the field's model that
+    includes the field."""
+    meta = field.model._meta
+    sets: list[tuple[list[str], Q | None, bool]] = []
+    if field.unique:
+        sets.append(([field.name], None, True))
+    sets += [(list(names), None, True) for names in meta.unique_together if field.name in names]
+    for constraint in meta.constraints:
+        if not isinstance(constraint, models.UniqueConstraint):
+            continue
+        if constraint.expressions:
+            # Not read here: refuse rather than guess (a new constraint needs a look).
+            raise ValueError(f"{meta.label}: cannot merge through {constraint.name}")
+        if field.name in constraint.fields:
+            distinct = constraint.nulls_distinct is not False
+            sets.append((list(constraint.fields), constraint.condition, distinct))
+    return sets
+
+
+def _twin(row: models.Model, field: models.ForeignKey, into: User) -> models.Model | None:
+    """The row of `into` that `row` would duplicate under a uniqueness rule once it names
+    `into`, or None."""
+    manager = field.model._base_manager
+    for names, condition, nulls_distinct in _unique_sets(field):
+        others = {
+            name: getattr(row, field.model._meta.get_field(name).attname)
+            for name in names
+            if name != field.name
+        }
+        if nulls_distinct and any(value is None for value in others.values()):
+            continue  # NULLs never collide
+        if condition is not None and not manager.filter(condition, pk=row.pk).exists():
+            continue  # the rule does not cover this row
+        twins = manager.filter(**{field.name: into}, **others).exclude(pk=row.pk)
+        twin = (twins.filter(condition) if condition is not None else twins).first()
+        if twin is not None:
+            return twin
+    return None
+
+
+def _delete_alone(row: models.Model) -> None:
+    """Delete `row`, refusing (ValueError, the merge rolls back) if anything cascades with it."""
+    deleted, by_model = row.delete()
+    if deleted != 1:
+        raise ValueError(
+            _("Merging would delete more than the duplicate: %(rows)s")
+            % {"rows": ", ".join(f"{label} × {count}" for label, count in by_model.items())}
+        )
+
+
+def _merge_relation(field: models.ForeignKey, placeholder: User, into: User) -> None:
+    for row in field.model._base_manager.filter(**{field.name: placeholder}).order_by("pk"):
+        twin = _twin(row, field, into)
+        if twin is None:
+            # update(), not save(): a plain move, without save() side effects or auto_now.
+            field.model._base_manager.filter(pk=row.pk).update(**{field.name: into})
+        else:
+            duplicate_merged.send(sender=field.model, kept=twin, dropped=row)
+            _delete_alone(row)
+
+
 @transaction.atomic
 def placeholder_merge(*, placeholder: User, into: User, by: User) -> None:
     """Give everything of a placeholder to the real account `into`, then delete the placeholder.
 
-    Moves proposed topics, co-presenter places, group memberships (a membership is dropped where
-    `into` is already in that group) and task assignments. Organisers only (PermissionDenied);
-    ValueError unless `placeholder` is a placeholder and `into` a real account."""
+    Every foreign key to the user model (user_relations(): proposed topics, co-presenter
+    places, group memberships, session presenter rows, tasks, RSVPs, library items, history …)
+    is moved to `into`. Where `into` already has the same row under a unique constraint (both
+    in one group, both RSVP'd to one session), the placeholder's row goes (`duplicate_merged`
+    lets its app carry something over first). Then `user_merged` lets the apps repair what the
+    database does not enforce. If deleting the placeholder would still take anything with it,
+    the merge is refused (ValueError) and nothing changes.
+
+    Organisers only (PermissionDenied); ValueError unless `placeholder` is a placeholder and
+    `into` a real account."""
     if not is_organiser(by):
         raise PermissionDenied(_("Only organisers may merge placeholder people."))
     placeholder = User.objects.select_for_update().get(pk=placeholder.pk)
@@ -92,39 +174,7 @@ def placeholder_merge(*, placeholder: User, into: User, by: User) -> None:
         raise ValueError(
             _("“%(name)s” is a placeholder, not a real account.") % {"name": into.name}
         )
-
-    Topic.objects.filter(proposer=placeholder).update(proposer=into)
-
-    co_presenters = Topic.co_presenters.through.objects
-    # Where `into` already presents (or now proposes), the placeholder's place just goes.
-    co_presenters.filter(user=placeholder).filter(
-        Q(topic__proposer=into) | Q(topic_id__in=co_presenters.filter(user=into).values("topic_id"))
-    ).delete()
-    co_presenters.filter(user=placeholder).update(user=into)
-
-    theirs = {p.topic_id: p for p in Participation.objects.filter(user=into)}
-    for participation in Participation.objects.filter(user=placeholder):
-        existing = theirs.get(participation.topic_id)
-        if existing is None:
-            participation.user = into
-            participation.save(update_fields=["user"])
-            continue
-        if participation.role == Participation.Role.PROPOSER:
-            # `into` now proposes that topic, so their place in the group is the proposer's.
-            existing.role = Participation.Role.PROPOSER
-            existing.save(update_fields=["role"])
-        participation.delete()
-
-    Task.objects.filter(assignee=placeholder).update(assignee=into)
-
-    from library.models import LibraryItem
-    from library.services import items_reindex
-
-    presenting = LibraryItem.presenters.through.objects
-    presenting.filter(
-        user=placeholder, libraryitem_id__in=presenting.filter(user=into).values("libraryitem_id")
-    ).delete()
-    moved = list(presenting.filter(user=placeholder).values_list("libraryitem_id", flat=True))
-    presenting.filter(user=placeholder).update(user=into)
-    placeholder.delete()
-    items_reindex(LibraryItem.objects.filter(pk__in=moved))
+    for field in user_relations():
+        _merge_relation(field, placeholder, into)
+    user_merged.send(sender=User, placeholder_pk=placeholder.pk, into=into)
+    _delete_alone(placeholder)

@@ -105,8 +105,8 @@ def may_cast_vote(user, application) -> bool:
     return True
 
 
-# Asked as user.has_perm(...): members.models.RULE_ONLY_PERMISSIONS keeps roles, group grants
-# and the superuser flag from granting these.
+# Asked as user.has_perm(...): like every registered rule, only the rule decides (User.has_perm),
+# so neither a role, a group grant nor the superuser flag grants these.
 rules.add_perm("members.view_votes", may_see_votes)
 rules.add_perm("members.cast_vote", may_cast_vote)
 

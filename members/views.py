@@ -1,17 +1,19 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from members.admission import AdmissionError, application_submit, application_withdraw
 from members.forms import ApplicationForm, NotificationPreferencesForm, ProfileForm
 from members.models import Application, User
+from members.selectors import member_search, public_label
 from sessions.calendar import calendar_token_for
+from sessions.selectors import invitations_open_for
 from topicshare.i18n import set_language_cookie
 from topicshare.links import absolute_url
 from topicshare.models import NotificationKind
@@ -40,8 +42,26 @@ def profile_edit(request):
     return render(
         request,
         "members/profile_edit.html",
-        {"form": form, "calendar_url": calendar_url, "preferences": preferences},
+        {
+            "form": form,
+            "calendar_url": calendar_url,
+            "preferences": preferences,
+            "invitations": invitations_open_for(user=request.user),
+        },
     )
+
+
+@login_required
+@require_safe
+def members_search(request):
+    """Verified members by name (or e-mail prefix), for the co-presenter picker: a few
+    results, each a display name and account number, never an e-mail address."""
+    people = member_search(query=request.GET.get("q", ""), exclude=request.user)
+    response = JsonResponse(
+        {"results": [{"id": person.pk, "label": public_label(person)} for person in people]}
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

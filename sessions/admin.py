@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from sessions.models import (
     RSVP,
     Attendance,
+    CoPresenterInvitation,
     Participation,
     Season,
     SessionChange,
@@ -77,6 +78,11 @@ class TaskInline(ReadOnlyInline):
     fields = ["title", "assignee", "status", "due_date"]
 
 
+class InvitationInline(ReadOnlyInline):
+    model = CoPresenterInvitation
+    fields = ["invitee", "status", "invited_by", "created_at", "responded_at"]
+
+
 class TransitionInline(ReadOnlyInline):
     model = TopicTransition
     fields = ["at", "from_status", "to_status", "by", "reason"]
@@ -133,7 +139,7 @@ class TopicAdmin(admin.ModelAdmin):
     list_select_related = ["proposer", "track", "season"]
     autocomplete_fields = ["proposer", "co_presenters"]
     readonly_fields = ["status", "created_at", "updated_at"]
-    inlines = [ParticipationInline, TaskInline, TransitionInline]
+    inlines = [ParticipationInline, InvitationInline, TaskInline, TransitionInline]
     date_hierarchy = "created_at"
     actions = [
         _transition_action(TopicStatus.ACCEPTED, _("Accept")),

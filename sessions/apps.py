@@ -8,3 +8,6 @@ class SessionsConfig(AppConfig):
     label = "topic_sessions"
     verbose_name = _("Topics and sessions")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from sessions import receivers  # noqa: F401 — connects the receivers

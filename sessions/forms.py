@@ -1,4 +1,5 @@
 import datetime
+import re
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -6,14 +7,74 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import User
-from sessions.models import CHECKLIST, MeetingProvider, Task, Topic
+from members.selectors import public_label, verified_members
+from sessions.models import CHECKLIST, CoPresenterInvitation, MeetingProvider, Task, Topic
 from sessions.selectors import group_member_ids
 from sessions.services import clean_paper_links
 from topicshare.validators import validate_plausible_date
+from topicshare.widgets import DateInput, DateTimeInput
+
+# "王小明 (#12)" as the search and the edit form write people, or just "#12".
+_ACCOUNT_NUMBER = re.compile(r"(?:^#|\(#)(\d{1,12})\)?$")
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
+class CoPresentersField(forms.CharField):
+    """People, one per line, as a person types them without help: an e-mail address, or a
+    display name; or as the search (members:search) and the edit form write them, the name
+    with the account number: "王小明 (#12)". Only verified members are found; an edit form
+    also finds the topic's current co-presenters and invitees (`known`)."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "data-co-presenters": ""})
+    MAX_LINES = 10
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 1000)
+        super().__init__(*args, **kwargs)
+        self.known: dict[int, User] = {}
+
+    def to_python(self, value) -> list[User]:
+        lines = [" ".join(line.split()) for line in super().to_python(value).splitlines()]
+        lines = list(dict.fromkeys(line for line in lines if line))
+        if len(lines) > self.MAX_LINES:
+            raise ValidationError(_("At most %(count)d lines.") % {"count": self.MAX_LINES})
+        people, errors = [], []
+        for line in lines:
+            try:
+                people.append(self._person(line))
+            except ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise ValidationError(errors)
+        return list({person.pk: person for person in people}.values())
+
+    def _person(self, line: str) -> User:
+        members = verified_members()
+        number = _ACCOUNT_NUMBER.search(line)
+        if number:
+            pk = int(number.group(1))
+            person = self.known.get(pk) or members.filter(pk=pk).first()
+        elif "@" in line:
+            person = members.filter(email__iexact=line).first()
+        else:
+            found = [p for p in self.known.values() if p.display_name == line] or list(
+                members.filter(display_name=line)[:2]
+            )
+            if len(found) > 1:
+                raise ValidationError(
+                    _("Several members are called “%(name)s”: pick one from the search, or "
+                      "give their e-mail address.") % {"name": line[:60]}
+                )  # fmt: skip
+            person = found[0] if found else None
+        if person is None:
+            raise ValidationError(
+                _("No member of the study group is “%(line)s”.") % {"line": line[:60]}
+            )
+        return person
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return "\n".join(public_label(person) for person in value)
+        return value
 
 
 class TopicForm(forms.ModelForm):
@@ -24,11 +85,13 @@ class TopicForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://arxiv.org/abs/…"}),
         help_text=_("One or more http(s) links, one per line."),
     )
-    co_presenters = forms.ModelMultipleChoiceField(
+    co_presenters = CoPresentersField(
         label=_("Co-presenters"),
-        queryset=User.objects.filter(is_active=True, is_placeholder=False).order_by("display_name"),
         required=False,
-        help_text=_("Optional: people presenting with you."),
+        help_text=_(
+            "Optional: members presenting with you, one per line: their display name or "
+            "e-mail address. They are invited and listed once they accept."
+        ),
     )
 
     class Meta:
@@ -54,13 +117,39 @@ class TopicForm(forms.ModelForm):
         self.fields["title"].widget.attrs["maxlength"] = 200
         if self.instance.pk:
             self.initial["paper_links"] = "\n".join(self.instance.paper_links)
-            self.initial["co_presenters"] = list(self.instance.co_presenters.all())
+            self.invitations = list(
+                self.instance.invitations.select_related("invitee").order_by("created_at")
+            )
+            invited = [
+                invitation.invitee
+                for invitation in self.invitations
+                if invitation.status == CoPresenterInvitation.Status.PENDING
+            ]
+            people = [*self.instance.co_presenters.all(), *invited]
+            self.fields["co_presenters"].known = {person.pk: person for person in people}
+            self.initial["co_presenters"] = people
+        else:
+            self.invitations = []
 
     def clean_title(self) -> str:
         title = " ".join(self.cleaned_data["title"].split())
         if not title:
             raise ValidationError(_("The title cannot be empty."))
         return title
+
+    def clean_co_presenters(self) -> list[User]:
+        people = self.cleaned_data["co_presenters"]
+        declined = {
+            invitation.invitee_id
+            for invitation in self.invitations
+            if invitation.status == CoPresenterInvitation.Status.DECLINED
+        }
+        refused = [person.name for person in people if person.pk in declined]
+        if refused:
+            raise ValidationError(
+                _("%(names)s declined to present this topic.") % {"names": "、".join(refused)}
+            )
+        return people
 
     def clean_paper_links(self) -> list[str]:
         links = clean_paper_links(self.cleaned_data["paper_links"])
@@ -137,7 +226,7 @@ class ScheduleForm(MeetingForm):
     custom_start = forms.DateTimeField(
         label=_("Or another time"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeInput(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         help_text=_("In the forum's time zone (Asia/Shanghai)."),
         validators=[validate_plausible_date],

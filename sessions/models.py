@@ -242,6 +242,48 @@ class Topic(models.Model):
             self.preferred_week -= datetime.timedelta(days=self.preferred_week.weekday())
 
 
+class CoPresenterInvitation(models.Model):
+    """A proposer asks a member to present the topic with them. The member becomes a
+    co-presenter (Topic.co_presenters, the only list pages show) when they accept."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Invited")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="invitations")
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invited person"),
+        on_delete=models.CASCADE,
+        related_name="co_presenter_invitations",
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invited by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("invited"), auto_now_add=True)
+    responded_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("co-presenter invitation")
+        verbose_name_plural = _("co-presenter invitations")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "invitee"], name="one_invitation_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitee} → {self.topic_id} ({self.status})"
+
+
 class TopicTransition(models.Model):
     """Append-only: every status change of a topic, who made it and why."""
 
@@ -339,6 +381,8 @@ class SessionStatus(models.TextChoices):
 
 # Sessions that hold their slot (a cancelled or postponed one frees it).
 ACTIVE_SESSION_STATUSES = [SessionStatus.SCHEDULED, SessionStatus.LIVE, SessionStatus.DONE]
+# Sessions still to come or running: their topic is "scheduled".
+UPCOMING_SESSION_STATUSES = [SessionStatus.SCHEDULED, SessionStatus.LIVE]
 
 
 class MeetingProvider(models.TextChoices):

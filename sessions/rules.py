@@ -3,7 +3,7 @@
 import rules
 
 from members.rules import is_audience, is_member, is_organiser
-from sessions.models import Participation, TopicStatus
+from sessions.models import CoPresenterInvitation, Participation, TopicStatus
 
 EDITABLE_BY_PROPOSER = {
     TopicStatus.PROPOSED,
@@ -13,6 +13,8 @@ EDITABLE_BY_PROPOSER = {
     TopicStatus.READY,
 }
 JOINABLE = {TopicStatus.RECRUITING, TopicStatus.PREPARING}
+# Nothing more happens in the group of such a topic: nobody leaves it, its tasks stay as they are.
+CLOSED = {TopicStatus.PRESENTED, TopicStatus.CANCELLED, TopicStatus.REJECTED, TopicStatus.WITHDRAWN}
 
 
 @rules.predicate
@@ -43,33 +45,56 @@ def topic_is_editable_by_proposer(user, topic) -> bool:
 
 
 @rules.predicate
-def may_join_group(user, topic) -> bool:
-    """Membership rules only; capacity and the status are checked by the join service."""
-    if topic is None or not is_audience(user) or is_group_member(user, topic):
-        return False
-    return not topic.members_only or is_member(user)
+def topic_is_open(user, topic) -> bool:
+    return topic is not None and topic.status not in CLOSED
 
 
 @rules.predicate
-def may_leave_group(user, topic) -> bool:
+def may_join_group(user, topic) -> bool:
+    """Everything group_join checks: the person, the status and a free place."""
+    if topic is None or not is_audience(user) or is_group_member(user, topic):
+        return False
+    if topic.members_only and not is_member(user):
+        return False
+    return topic.status in JOINABLE and topic.places_left > 0
+
+
+@rules.predicate
+def is_group_participant(user, topic) -> bool:
+    """In the group as a participant (the proposer cannot leave their own topic)."""
+    if topic is None or not is_audience(user):
+        return False
+    return any(
+        p.user_id == user.pk and p.role == Participation.Role.PARTICIPANT
+        for p in topic.participations.all()
+    )
+
+
+may_leave_group = is_group_participant & topic_is_open
+
+
+@rules.predicate
+def may_answer_invitation(user, invitation) -> bool:
+    """The invited person, while the invitation is open and the topic still in the proposer's
+    hands (a scheduled session has copied its presenters)."""
     return (
-        any(
-            p.user_id == user.pk and p.role == Participation.Role.PARTICIPANT
-            for p in topic.participations.all()
-        )
-        if topic is not None and is_audience(user)
-        else False
+        invitation is not None
+        and is_audience(user)
+        and invitation.invitee_id == user.pk
+        and invitation.status == CoPresenterInvitation.Status.PENDING
+        and invitation.topic.status in EDITABLE_BY_PROPOSER
     )
 
 
 rules.add_perm("topic_sessions.propose_topic", is_audience)
+rules.add_perm("topic_sessions.answer_invitation", may_answer_invitation)
 rules.add_perm(
     "topic_sessions.change_topic", is_organiser | (is_proposer & topic_is_editable_by_proposer)
 )
 rules.add_perm("topic_sessions.view_group", is_organiser | is_group_member)
 rules.add_perm("topic_sessions.join_group", may_join_group)
 rules.add_perm("topic_sessions.leave_group", may_leave_group)
-rules.add_perm("topic_sessions.manage_tasks", is_organiser | is_group_member)
+rules.add_perm("topic_sessions.manage_tasks", (is_organiser | is_group_member) & topic_is_open)
 rules.add_perm("topic_sessions.export_topics", is_organiser)
 rules.add_perm("topic_sessions.import_topics", is_organiser)
 

@@ -18,6 +18,7 @@ from members.rules import is_audience, is_organiser
 from sessions.models import (
     ACTIVE_SESSION_STATUSES,
     RSVP,
+    UPCOMING_SESSION_STATUSES,
     Attendance,
     MeetingProvider,
     SessionChange,
@@ -39,6 +40,24 @@ CHECK_IN_OPENS = datetime.timedelta(minutes=15)
 MEETING_FIELDS = [
     "meeting_provider", "meeting_url", "meeting_id", "meeting_passcode", "organiser_note",
 ]  # fmt: skip
+
+# What an organiser can do with a session in each status: the services refuse the rest, and
+# the manage page offers only these (session_actions).
+SLIPPABLE = {SessionStatus.SCHEDULED}
+POSTPONABLE = {SessionStatus.SCHEDULED}
+CANCELLABLE = {SessionStatus.SCHEDULED, SessionStatus.LIVE}
+NOT_HELD = {SessionStatus.CANCELLED, SessionStatus.POSTPONED}  # nobody attended those
+
+
+def session_actions(session: WeeklySession) -> set[str]:
+    """The organisers' actions the session's status allows (their buttons on the manage page)."""
+    allowed = {
+        "slip": session.status in SLIPPABLE,
+        "postpone": session.status in POSTPONABLE,
+        "cancel": session.status in CANCELLABLE,
+        "attendance": session.status not in NOT_HELD,
+    }
+    return {action for action, ok in allowed.items() if ok}
 
 
 class SchedulingError(TopicError):
@@ -230,6 +249,9 @@ def session_schedule(
 
 
 def _lock(session: WeeklySession) -> WeeklySession:
+    # The topic first, as topic_transition does: one lock order, no deadlock between a
+    # proposer cancelling the topic and an organiser cancelling its session.
+    list(Topic.objects.select_for_update().filter(pk=session.topic_id).values_list("pk"))
     return (
         WeeklySession.objects.select_for_update()
         .select_related("track", "topic")
@@ -245,7 +267,7 @@ def session_slip(
     _require_organiser(by)
     now = now or timezone.now()
     session = _lock(session)
-    if session.status != SessionStatus.SCHEDULED:
+    if session.status not in SLIPPABLE:
         raise SchedulingError(_("Only a scheduled session can slip."))
     after = max(session.start, now)
     candidates = free_slots(track=session.track, now=after, weeks=UPCOMING_WEEKS)
@@ -290,6 +312,47 @@ def _take_off_calendar(session: WeeklySession, status: str, by: User, reason: st
     notify_session_change(session=session, change=change)
 
 
+def _session_done(session: WeeklySession) -> None:
+    session.status = SessionStatus.DONE
+    session.save(update_fields=["status", "updated_at"])
+    # The talk goes into the library; presenters add slides and the recording there.
+    from library.services import item_for_session
+
+    item_for_session(session=session)
+
+
+def session_follow_topic(
+    *, topic: Topic, to: str, by: User | None, reason: str, now: datetime.datetime
+) -> None:
+    """A scheduled topic moves on (topic_transition calls this inside its transaction, the
+    topic locked): its upcoming session follows. cancelled → the session is cancelled
+    (calendars CANCELLED, the slot and the presenters free, reminders cancelled, everyone
+    concerned told); ready → postponed; presented → done, with its library item.
+
+    Nothing to do when the session side started the move: session_cancel, session_postpone
+    and sessions_advance change the session first, then the topic."""
+    session = (
+        WeeklySession.objects.select_for_update()
+        .select_related("track", "topic")
+        .filter(topic=topic, status__in=UPCOMING_SESSION_STATUSES)
+        .first()
+    )
+    if session is None:
+        return
+    if to == TopicStatus.CANCELLED:
+        _take_off_calendar(
+            session, SessionStatus.CANCELLED, by, reason, SessionChange.Kind.CANCELLED
+        )
+    elif to == TopicStatus.READY:
+        _take_off_calendar(
+            session, SessionStatus.POSTPONED, by, reason, SessionChange.Kind.POSTPONED
+        )
+    elif to == TopicStatus.PRESENTED:
+        _session_done(session)
+    else:
+        raise SchedulingError(_("A scheduled topic cannot become “%(status)s”.") % {"status": to})
+
+
 @transaction.atomic
 def session_cancel(*, session: WeeklySession, by: User, reason: str) -> WeeklySession:
     """Cancel a session and its topic (calendars get STATUS:CANCELLED)."""
@@ -298,7 +361,7 @@ def session_cancel(*, session: WeeklySession, by: User, reason: str) -> WeeklySe
     if not reason:
         raise SchedulingError(_("Please give a reason."))
     session = _lock(session)
-    if session.status not in {SessionStatus.SCHEDULED, SessionStatus.LIVE}:
+    if session.status not in CANCELLABLE:
         raise SchedulingError(_("Only an upcoming session can be cancelled."))
     _take_off_calendar(session, SessionStatus.CANCELLED, by, reason, SessionChange.Kind.CANCELLED)
     topic_transition(
@@ -316,7 +379,7 @@ def session_postpone(*, session: WeeklySession, by: User, reason: str) -> Weekly
     if not reason:
         raise SchedulingError(_("Please give a reason."))
     session = _lock(session)
-    if session.status != SessionStatus.SCHEDULED:
+    if session.status not in POSTPONABLE:
         raise SchedulingError(_("Only a scheduled session can be postponed."))
     _take_off_calendar(session, SessionStatus.POSTPONED, by, reason, SessionChange.Kind.POSTPONED)
     topic_transition(topic=session.topic, to=TopicStatus.READY, by=by, reason=reason, internal=True)
@@ -344,27 +407,37 @@ def session_update_meeting(*, session: WeeklySession, by: User, **meeting) -> We
 # --- RSVP and attendance -------------------------------------------------------------------
 
 
+def rsvp_open(*, session: WeeklySession, now: datetime.datetime) -> bool:
+    """One may say one is coming, or not coming after all, until the session ends."""
+    return session.status in UPCOMING_SESSION_STATUSES and session.end > now
+
+
 def rsvp_set(
     *, session: WeeklySession, user: User, going: bool, now: datetime.datetime | None = None
 ) -> bool:
-    """Say you are coming (or not). Only for sessions that have not ended."""
+    """Say you are coming (or not). Only for sessions that have not ended; saying what is so
+    already is refused (SchedulingError), so that nobody is told something happened."""
     now = now or timezone.now()
     if not is_audience(user):
         raise PermissionDenied(_("Log in to RSVP."))
+    if not rsvp_open(session=session, now=now):
+        raise SchedulingError(_("This session is not open for RSVPs."))
     if going:
-        if (
-            session.status not in {SessionStatus.SCHEDULED, SessionStatus.LIVE}
-            or session.end <= now
-        ):
-            raise SchedulingError(_("This session is not open for RSVPs."))
-        RSVP.objects.get_or_create(session=session, user=user)
-    else:
-        RSVP.objects.filter(session=session, user=user).delete()
+        _rsvp, created = RSVP.objects.get_or_create(session=session, user=user)
+        if not created:
+            raise SchedulingError(_("You have already said you are coming."))
+    elif not RSVP.objects.filter(session=session, user=user).delete()[0]:
+        raise SchedulingError(_("You had not said you are coming."))
     return going
 
 
 def check_in_window(session: WeeklySession) -> tuple[datetime.datetime, datetime.datetime]:
     return session.start - CHECK_IN_OPENS, session.end
+
+
+def check_in_open(*, session: WeeklySession, now: datetime.datetime) -> bool:
+    opens, closes = check_in_window(session)
+    return session.status in UPCOMING_SESSION_STATUSES and opens <= now <= closes
 
 
 def attendance_check_in(
@@ -374,10 +447,7 @@ def attendance_check_in(
     now = now or timezone.now()
     if not is_audience(user):
         raise PermissionDenied(_("Log in to check in."))
-    opens, closes = check_in_window(session)
-    if session.status not in {SessionStatus.SCHEDULED, SessionStatus.LIVE} or not (
-        opens <= now <= closes
-    ):
+    if not check_in_open(session=session, now=now):
         raise SchedulingError(_("Check-in is open only while the session runs."))
     try:
         with transaction.atomic():
@@ -391,7 +461,7 @@ def attendance_record(*, session: WeeklySession, users: Iterable[User], by: User
     """An organiser records who attended (for those who could not check in). Returns how
     many new attendances were recorded."""
     _require_organiser(by)
-    if session.status in {SessionStatus.CANCELLED, SessionStatus.POSTPONED}:
+    if session.status in NOT_HELD:
         raise SchedulingError(_("Nobody attends a session that did not take place."))
     already = set(Attendance.objects.filter(session=session).values_list("user_id", flat=True))
     new = [
@@ -416,16 +486,16 @@ def sessions_advance(*, now: datetime.datetime | None = None) -> dict[str, int]:
     )
     for session in due:
         if session.end <= now:
-            session.status = SessionStatus.DONE
-            session.save(update_fields=["status", "updated_at"])
+            # The topic's lock as well (topic first elsewhere): one being cancelled right now
+            # is left for the next minute.
+            locked = Topic.objects.select_for_update(skip_locked=True).filter(pk=session.topic_id)
+            if not list(locked.values_list("pk", flat=True)):
+                continue
+            _session_done(session)
             if session.topic.status == TopicStatus.SCHEDULED:
                 topic_transition(
-                    topic=session.topic, to=TopicStatus.PRESENTED, by=None, internal=True
+                    topic=session.topic, to=TopicStatus.PRESENTED, by=None, internal=True, now=now
                 )
-            # The talk goes into the library; presenters add slides and the recording there.
-            from library.services import item_for_session
-
-            item_for_session(session=session)
             counts["done"] += 1
         elif session.status == SessionStatus.SCHEDULED:
             session.status = SessionStatus.LIVE

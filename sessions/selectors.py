@@ -6,12 +6,14 @@ from django.utils import timezone
 from sessions.filters import TopicFilter
 from sessions.models import (
     RSVP,
+    CoPresenterInvitation,
     Participation,
     SessionStatus,
     Task,
     Topic,
     WeeklySession,
 )
+from sessions.rules import EDITABLE_BY_PROPOSER
 
 # No session runs longer than this; used to bound queries on start times.
 _LONGEST = datetime.timedelta(minutes=600)
@@ -56,6 +58,21 @@ def topic_detail(*, pk: int) -> Topic:
             )
         )
         .get(pk=pk)
+    )
+
+
+def invitations_open_for(*, user) -> QuerySet[CoPresenterInvitation]:
+    """The co-presenter invitations `user` can still answer, with their topic."""
+    if not user.is_authenticated:
+        return CoPresenterInvitation.objects.none()
+    return (
+        CoPresenterInvitation.objects.filter(
+            invitee=user,
+            status=CoPresenterInvitation.Status.PENDING,
+            topic__status__in=EDITABLE_BY_PROPOSER,
+        )
+        .select_related("topic", "topic__proposer", "topic__track")
+        .order_by("created_at", "id")
     )
 
 

@@ -6,20 +6,41 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.models import User
 from members.rules import is_organiser
-from sessions.models import Participation, Season, Task, Topic, TopicStatus, TopicTransition, Track
+from members.selectors import verified_members
+from sessions.models import (
+    UPCOMING_SESSION_STATUSES,
+    CoPresenterInvitation,
+    Participation,
+    Season,
+    Task,
+    Topic,
+    TopicStatus,
+    TopicTransition,
+    Track,
+)
 from sessions.notices import notify_group_joined, notify_topic_transition
-from sessions.rules import JOINABLE, is_group_member, is_proposer
+from sessions.rules import (
+    JOINABLE,
+    is_group_member,
+    is_group_participant,
+    is_proposer,
+)
 
 S = TopicStatus
 
 
 class TopicError(Exception):
     """A request that breaks a rule of the sheet. The message is shown to the user as is."""
+
+
+def _never_blocked(topic: Topic, now: datetime.datetime) -> str:
+    return ""
 
 
 @dataclass(frozen=True)
@@ -29,6 +50,22 @@ class Transition:
     needs_reason: bool = False
     # Offered as a button on the topic page (scheduling happens on the sessions pages).
     manual: bool = True
+    # Why the topic cannot take this step now (a rule of the step, not of the role), or "".
+    # The button and the service ask the same function.
+    blocked: Callable[[Topic, datetime.datetime], str] = _never_blocked
+
+
+def _checklist_open(topic: Topic, now: datetime.datetime) -> str:
+    if topic.checklist_done:
+        return ""
+    return _("Tick all five items of the checklist before saying the preparation is done.")
+
+
+def _session_not_started(topic: Topic, now: datetime.datetime) -> str:
+    upcoming = topic.sessions.filter(status__in=UPCOMING_SESSION_STATUSES)
+    if upcoming.filter(start__gt=now).exists():
+        return _("The session has not started yet; it is presented once it has taken place.")
+    return ""
 
 
 def _organiser(user, topic) -> bool:
@@ -53,9 +90,13 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     (S.RECRUITING, S.PREPARING): Transition(
         gettext_lazy("Close the group, start preparing"), _organiser
     ),
-    (S.PREPARING, S.READY): Transition(gettext_lazy("Preparation done (准备 OK)"), _proposer),
+    (S.PREPARING, S.READY): Transition(
+        gettext_lazy("Preparation done (准备 OK)"), _proposer, blocked=_checklist_open
+    ),
     (S.READY, S.SCHEDULED): Transition(gettext_lazy("Schedule"), _organiser, manual=False),
-    (S.SCHEDULED, S.PRESENTED): Transition(gettext_lazy("Mark as presented"), _organiser),
+    (S.SCHEDULED, S.PRESENTED): Transition(
+        gettext_lazy("Mark as presented"), _organiser, blocked=_session_not_started
+    ),
     (S.SCHEDULED, S.READY): Transition(gettext_lazy("Postpone"), _organiser, manual=False),
     **{
         (status, S.CANCELLED): Transition(
@@ -66,10 +107,13 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
 }
 
 
-def transitions_for(*, topic: Topic, user) -> list[tuple[str, Transition]]:
-    """The transitions `user` may start from the topic's current status, for buttons."""
+def transitions_for(
+    *, topic: Topic, user, now: datetime.datetime
+) -> list[tuple[str, Transition, str]]:
+    """(to, transition, why it is blocked or "") of the steps `user` may start from the
+    topic's current status: a button where nothing blocks it, the reason otherwise."""
     return [
-        (to, transition)
+        (to, transition, transition.blocked(topic, now))
         for (frm, to), transition in TRANSITIONS.items()
         if frm == topic.status and transition.manual and transition.allowed(user, topic)
     ]
@@ -92,13 +136,25 @@ def _record(*, topic: Topic, to: str, by: User | None, reason: str = "") -> Topi
 
 @transaction.atomic
 def topic_transition(
-    *, topic: Topic, to: str, by: User | None, reason: str = "", internal: bool = False
+    *,
+    topic: Topic,
+    to: str,
+    by: User | None,
+    reason: str = "",
+    internal: bool = False,
+    now: datetime.datetime | None = None,
 ) -> Topic:
     """Move a topic to status `to`, if `by` may. Records the transition (who, when, from, to).
+
+    A scheduled topic takes its upcoming session along, in the same transaction
+    (sessions.scheduling.session_follow_topic): cancelled → the session is cancelled (the slot
+    is free, calendars say CANCELLED, its reminders are cancelled, everyone concerned is told),
+    presented → the session is done. Whichever side starts, topic and session change together.
 
     Raises PermissionDenied when the role does not allow it, TopicError when the move is not
     possible from the current status or a rule of the target status is not met. `internal`
     lets other services (scheduling) make the transitions that have no button."""
+    now = now or timezone.now()
     topic = Topic.objects.select_for_update().get(pk=topic.pk)
     transition = TRANSITIONS.get((topic.status, to))
     if transition is None:
@@ -115,10 +171,14 @@ def topic_transition(
     reason = (reason or "").strip()
     if transition.needs_reason and not reason:
         raise TopicError(_("Please give a reason."))
-    if (topic.status, to) == (S.PREPARING, S.READY) and not topic.checklist_done:
-        raise TopicError(
-            _("Tick all five items of the checklist before saying the preparation is done.")
-        )
+    blocked = transition.blocked(topic, now)
+    if blocked:
+        raise TopicError(blocked)
+    if topic.status == S.SCHEDULED:
+        # Upwards in the layers (scheduling builds on this module), hence imported here.
+        from sessions.scheduling import session_follow_topic
+
+        session_follow_topic(topic=topic, to=to, by=by, reason=reason, now=now)
     _record(topic=topic, to=to, by=by, reason=reason)
     return topic
 
@@ -170,7 +230,8 @@ def topic_propose(
     co_presenters: Iterable[User] = (),
     season: Season | None = None,
 ) -> Topic:
-    """Add a row to the sheet. The proposer becomes the first member of the topic's group."""
+    """Add a row to the sheet. The proposer becomes the first member of the topic's group;
+    `co_presenters` are invited (co_presenters_want) and listed once they accept."""
     if not proposer.has_perm("topic_sessions.propose_topic"):
         raise PermissionDenied(_("Log in to propose a topic."))
     topic = Topic(
@@ -187,7 +248,7 @@ def topic_propose(
     )
     _validate(topic)
     topic.save()
-    topic.co_presenters.set([user for user in co_presenters if user.pk != proposer.pk])
+    co_presenters_want(topic=topic, by=proposer, people=co_presenters)
     Participation.objects.create(topic=topic, user=proposer, role=Participation.Role.PROPOSER)
     TopicTransition.objects.create(topic=topic, from_status="", to_status=S.PROPOSED, by=proposer)
     return topic
@@ -202,7 +263,8 @@ EDITABLE_FIELDS = {
 
 @transaction.atomic
 def topic_update(*, topic: Topic, by: User, co_presenters=None, **changes) -> Topic:
-    """Edit a topic: its proposer until it is scheduled, organisers always."""
+    """Edit a topic: its proposer until it is scheduled, organisers always. `co_presenters`,
+    when given, is who should present with the proposer (co_presenters_want)."""
     if not by.has_perm("topic_sessions.change_topic", topic):
         raise PermissionDenied(_("You may not edit this topic."))
     unknown = set(changes) - EDITABLE_FIELDS
@@ -225,8 +287,75 @@ def topic_update(*, topic: Topic, by: User, co_presenters=None, **changes) -> To
     _validate(topic)
     topic.save(update_fields=[*changes, "updated_at"])
     if co_presenters is not None:
-        topic.co_presenters.set([user for user in co_presenters if user.pk != topic.proposer_id])
+        co_presenters_want(topic=topic, by=by, people=co_presenters)
     return topic
+
+
+MAX_CO_PRESENTERS = 5
+
+
+def co_presenters_want(*, topic: Topic, by: User, people: Iterable[User]) -> None:
+    """Who should present the topic with its proposer. Nobody is listed without saying yes:
+    a new person gets an invitation (CoPresenterInvitation) and becomes a co-presenter when
+    they accept it; co-presenters and invitations no longer wanted go. Only verified members
+    may be invited (TopicError otherwise), and not someone who declined."""
+    wanted = {user.pk: user for user in people if user.pk != topic.proposer_id}
+    if len(wanted) > MAX_CO_PRESENTERS:
+        raise TopicError(_("At most %(count)d co-presenters.") % {"count": MAX_CO_PRESENTERS})
+    current = set(topic.co_presenters.values_list("pk", flat=True))
+    topic.co_presenters.remove(*(current - wanted.keys()))
+    CoPresenterInvitation.objects.filter(topic=topic).exclude(invitee_id__in=wanted).exclude(
+        status=CoPresenterInvitation.Status.DECLINED
+    ).delete()
+    invitations = {invitation.invitee_id: invitation for invitation in topic.invitations.all()}
+    new = [pk for pk in wanted if pk not in current and pk not in invitations]
+    eligible = set(verified_members().filter(pk__in=new).values_list("pk", flat=True))
+    for pk in wanted:
+        invitation = invitations.get(pk)
+        if invitation is not None and invitation.status == CoPresenterInvitation.Status.DECLINED:
+            raise TopicError(
+                _("%(name)s declined to present this topic.") % {"name": wanted[pk].name}
+            )
+        if pk in new and pk not in eligible:
+            raise TopicError(
+                _("%(name)s cannot be invited: only members of the study group present.")
+                % {"name": wanted[pk].name}
+            )
+    CoPresenterInvitation.objects.bulk_create(
+        CoPresenterInvitation(topic=topic, invitee_id=pk, invited_by=by) for pk in new
+    )
+
+
+@transaction.atomic
+def invitation_answer(
+    *,
+    invitation: CoPresenterInvitation,
+    by: User,
+    accept: bool,
+    now: datetime.datetime | None = None,
+) -> CoPresenterInvitation:
+    """The invited person accepts (and is listed as a co-presenter from now on) or declines.
+    Refused (TopicError) once answered, or once the topic is out of the proposer's hands
+    (scheduled, presented, closed); only the invited person answers (PermissionDenied)."""
+    invitation = (
+        CoPresenterInvitation.objects.select_for_update()
+        .select_related("topic")
+        .get(pk=invitation.pk)
+    )
+    if not by.has_perm("topic_sessions.answer_invitation", invitation):
+        if invitation.invitee_id != by.pk:
+            raise PermissionDenied(_("This invitation is for someone else."))
+        if invitation.status != CoPresenterInvitation.Status.PENDING:
+            raise TopicError(_("You have answered this invitation already."))
+        raise TopicError(_("This topic can no longer change its presenters."))
+    invitation.status = (
+        CoPresenterInvitation.Status.ACCEPTED if accept else CoPresenterInvitation.Status.DECLINED
+    )
+    invitation.responded_at = now or timezone.now()
+    invitation.save(update_fields=["status", "responded_at"])
+    if accept:
+        invitation.topic.co_presenters.add(by)
+    return invitation
 
 
 @transaction.atomic
@@ -234,14 +363,15 @@ def group_join(*, topic: Topic, user: User) -> Participation:
     """Join a topic's participant group. The row lock makes the capacity hold under
     concurrent joins; a join that fills the last place moves the topic to preparing."""
     topic = Topic.objects.select_for_update().get(pk=topic.pk)
+    # The same rule as the page's button (sessions.rules.may_join_group); then why not.
     if not user.has_perm("topic_sessions.join_group", topic):
         if is_group_member(user, topic):
             raise TopicError(_("You are already in this group."))
+        if topic.status not in JOINABLE:
+            raise TopicError(_("This group is not recruiting."))
+        if topic.places_left <= 0:
+            raise TopicError(_("The group is full."))
         raise PermissionDenied(_("Only members of the study group may join this group."))
-    if topic.status not in JOINABLE:
-        raise TopicError(_("This group is not recruiting."))
-    if topic.places_left <= 0:
-        raise TopicError(_("The group is full."))
     try:
         with transaction.atomic():
             participation = Participation.objects.create(
@@ -260,14 +390,16 @@ def group_leave(*, topic: Topic, user: User) -> None:
     """Leave a group. The proposer cannot leave their own topic (they withdraw or cancel it);
     tasks assigned to the leaver become unassigned."""
     topic = Topic.objects.select_for_update().get(pk=topic.pk)
-    if topic.status in {S.PRESENTED, S.CANCELLED}:
-        raise TopicError(_("This topic is closed."))
     if not user.has_perm("topic_sessions.leave_group", topic):
+        if is_group_participant(user, topic):
+            raise TopicError(_("This topic is closed."))
         raise TopicError(_("You are not a participant of this group."))
-    Task.objects.filter(topic=topic, assignee=user).update(assignee=None)
-    Participation.objects.filter(
+    left, _rows = Participation.objects.filter(
         topic=topic, user=user, role=Participation.Role.PARTICIPANT
     ).delete()
+    if not left:
+        raise TopicError(_("You are not a participant of this group."))
+    Task.objects.filter(topic=topic, assignee=user).update(assignee=None)
 
 
 def _check_assignee(topic: Topic, assignee: User | None) -> None:
@@ -277,8 +409,8 @@ def _check_assignee(topic: Topic, assignee: User | None) -> None:
 
 def _check_task_permission(topic: Topic, by: User) -> None:
     if not by.has_perm("topic_sessions.manage_tasks", topic):
-        raise PermissionDenied(_("Only the group works on its tasks."))
-    if topic.status in {S.PRESENTED, S.CANCELLED, S.REJECTED, S.WITHDRAWN}:
+        if not (is_organiser(by) or is_group_member(by, topic)):
+            raise PermissionDenied(_("Only the group works on its tasks."))
         raise TopicError(_("This topic is closed."))
 
 
@@ -312,6 +444,9 @@ def task_update(*, task: Task, by: User, **changes) -> Task:
         )
     if "assignee" in changes:
         _check_assignee(task.topic, changes["assignee"])
+    changes = {field: value for field, value in changes.items() if getattr(task, field) != value}
+    if not changes:
+        raise TopicError(_("Nothing to change: the task is like that already."))
     for field, value in changes.items():
         setattr(task, field, value)
     task.full_clean(exclude=["topic", "assignee"])

@@ -22,9 +22,11 @@ from sessions.scheduling import (
     SchedulingError,
     attendance_check_in,
     attendance_record,
-    check_in_window,
+    check_in_open,
     free_slots,
+    rsvp_open,
     rsvp_set,
+    session_actions,
     session_cancel,
     session_postpone,
     session_schedule,
@@ -86,7 +88,6 @@ def session_page(request, pk: int):
         raise Http404 from None
     now = timezone.now()
     user = request.user
-    opens, closes = check_in_window(session)
     checked_in = (
         user.is_authenticated and Attendance.objects.filter(session=session, user=user).exists()
     )
@@ -99,11 +100,11 @@ def session_page(request, pk: int):
             "now": now,
             "show_meeting": user.has_perm("topic_sessions.view_meeting"),
             "going": bool(rsvped_session_ids(user=user, session_ids=[session.pk])),
-            "can_rsvp": session.status in {"scheduled", "live"} and session.end > now,
-            "can_check_in": user.is_authenticated
+            # The services' own rules: a button only where the POST would be accepted.
+            "can_rsvp": rsvp_open(session=session, now=now),
+            "can_check_in": user.has_perm("topic_sessions.rsvp")
             and not checked_in
-            and session.status in {"scheduled", "live"}
-            and opens <= now <= closes,
+            and check_in_open(session=session, now=now),
             "checked_in": checked_in,
             "is_past": session.end <= now,
             "can_manage": user.has_perm("topic_sessions.schedule_sessions"),
@@ -259,6 +260,7 @@ def session_manage(request, pk: int):
             "meeting_form": meeting_form,
             "reason_form": reason_form,
             "attendance_form": attendance_form,
+            "actions": session_actions(session),
             "attendances": session.attendances.select_related("user"),
             "history": session.changes.select_related("by"),
         },

@@ -15,4 +15,5 @@ urlpatterns = [
     path("<int:pk>/group/", views.topic_group, name="group"),
     path("<int:pk>/group/qr/", views.topic_group_qr, name="group-qr"),
     path("<int:pk>/tasks/<int:task_pk>/", views.task_move, name="task-move"),
+    path("invitations/<int:pk>/", views.invitation_answer_view, name="invitation"),
 ]

@@ -5,18 +5,21 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from sessions.filters import TopicFilter
 from sessions.forms import TaskForm, TaskMoveForm, TopicForm, TopicGroupForm, TransitionForm
-from sessions.models import Task, Topic
+from sessions.models import CoPresenterInvitation, Task, Topic
+from sessions.rules import JOINABLE
+from sessions.selectors import invitations_open_for, topic_list
 from sessions.selectors import topic_detail as select_topic
-from sessions.selectors import topic_list
 from sessions.services import (
     TopicError,
     group_join,
     group_leave,
+    invitation_answer,
     task_create,
     task_update,
     topic_propose,
@@ -73,6 +76,8 @@ def topic_new(request):
                 topic = topic_propose(proposer=request.user, **form.service_kwargs())
             except ValidationError as error:
                 _form_errors_from(error, form)
+            except TopicError as error:
+                form.add_error(None, str(error))
             else:
                 messages.success(
                     request, _("Your topic is on the sheet. An organiser will review it.")
@@ -92,11 +97,13 @@ def topic_detail(request, pk: int):
         "sessions/topic_detail.html",
         {
             "topic": topic,
-            "transitions": transitions_for(topic=topic, user=user),
+            "transitions": transitions_for(topic=topic, user=user, now=timezone.now()),
             "can_edit": user.has_perm("topic_sessions.change_topic", topic),
             "can_view_group": user.has_perm("topic_sessions.view_group", topic),
             "can_join": user.has_perm("topic_sessions.join_group", topic),
             "can_leave": user.has_perm("topic_sessions.leave_group", topic),
+            "recruiting": topic.status in JOINABLE and topic.places_left > 0,
+            "invitation": invitations_open_for(user=user).filter(topic=topic).first(),
         },
     )
 
@@ -243,6 +250,7 @@ def topic_group(request, pk: int):
             "group_form": group_form,
             "move_form": TaskMoveForm(topic=topic),
             "statuses": Task.Status.choices,
+            "can_manage_tasks": request.user.has_perm("topic_sessions.manage_tasks", topic),
         },
     )
 
@@ -279,3 +287,25 @@ def topic_export(request):
 
     _filter, topics = topic_list(filters=request.GET)
     return export_view(request, topics)
+
+
+@login_required
+@require_POST
+def invitation_answer_view(request, pk: int):
+    """The invited person accepts or declines presenting a topic with its proposer."""
+    # Someone else's invitation does not exist for this person.
+    invitation = get_object_or_404(CoPresenterInvitation, pk=pk, invitee=request.user)
+    answer = request.POST.get("answer")
+    if answer not in {"accept", "decline"}:
+        messages.error(request, _("The request was incomplete; nothing changed."))
+        return redirect("topics:detail", pk=invitation.topic_id)
+    try:
+        invitation_answer(invitation=invitation, by=request.user, accept=answer == "accept")
+    except TopicError as error:
+        messages.error(request, str(error))
+    else:
+        if answer == "accept":
+            messages.success(request, _("You present this topic with its proposer."))
+        else:
+            messages.success(request, _("You declined the invitation."))
+    return redirect("topics:detail", pk=invitation.topic_id)

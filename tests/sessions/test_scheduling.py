@@ -277,9 +277,12 @@ def test_rsvp_and_withdraw(organiser, audience):
     session = _scheduled(organiser)
 
     rsvp_set(session=session, user=audience, going=True, now=NOW)
-    rsvp_set(session=session, user=audience, going=True, now=NOW)
+    with pytest.raises(SchedulingError, match="already said you are coming"):
+        rsvp_set(session=session, user=audience, going=True, now=NOW)
     assert session.rsvps.count() == 1
     rsvp_set(session=session, user=audience, going=False, now=NOW)
+    with pytest.raises(SchedulingError, match="had not said"):
+        rsvp_set(session=session, user=audience, going=False, now=NOW)
     assert session.rsvps.count() == 0
     with pytest.raises(SchedulingError):
         rsvp_set(session=session, user=audience, going=True, now=session.end)

@@ -48,6 +48,7 @@ from members.models import AdmissionSettings, LedgerPolicy
 from members.roles import Role
 from sessions.calendar import calendar_token_for
 from sessions.models import (
+    CoPresenterInvitation,
     Participation,
     Season,
     SessionStatus,
@@ -110,6 +111,7 @@ EXPECTED = {
     # The group's QR image: the world's topic has none, so the organiser gets a 404.
     "topics:group-qr": (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
     "topics:task-move": POST_ONLY,
+    "topics:invitation": POST_ONLY,  # answered by the invited person (POST_CASES)
     "api-topics": PUBLIC,
     # --- weekly sessions --------------------------------------------------------------------
     "sessions:upcoming": PUBLIC,
@@ -139,6 +141,8 @@ EXPECTED = {
     "members:profile": SIGNED_IN,
     "members:notifications": POST_ONLY,
     "members:detail": SIGNED_IN,  # the WeChat ID only for the person and organisers (scan)
+    # The co-presenter picker's search (JSON): names of verified members, never addresses.
+    "members:search": SIGNED_IN,
     "members:season-review-current": (LOGIN, *(FORBIDDEN,) * 3, to("members:season-review")),
     "members:season-review": ORGANISERS,
     "members:season-review-csv": ORGANISERS,
@@ -257,6 +261,7 @@ ARGS = {
     "topics:group": {"pk": "topic"},
     "topics:group-qr": {"pk": "topic"},
     "topics:task-move": {"pk": "topic", "task_pk": "task"},
+    "topics:invitation": {"pk": "invitation"},
     "sessions:detail": {"pk": "session"},
     "sessions:rsvp": {"pk": "session"},
     "sessions:check-in": {"pk": "session"},
@@ -311,6 +316,8 @@ SECRETS = {
     # The secret ballot: none of the five has cast a final vote, so no page shows a vote.
     f"Vote comment {SECRET}": set(),
     f"proposer-{SECRET}@example.org": {"organiser"},  # and the person
+    # Invited to co-present, not accepted yet: listed nowhere but on the edit form.
+    f"Invitee {SECRET}": {"organiser"},  # and the proposer, and the person
 }
 
 
@@ -378,6 +385,10 @@ def build_world(audience, member, committee, organiser) -> types.SimpleNamespace
     )
     Participation.objects.create(topic=topic, user=participant, role=Participation.Role.PARTICIPANT)
     task = Task.objects.create(topic=topic, title="复现实验")
+    invitee = UserFactory(role=Role.MEMBER, display_name=f"Invitee {SECRET}")
+    invitation = CoPresenterInvitation.objects.create(
+        topic=topic, invitee=invitee, invited_by=proposer
+    )
     ready_topic = TopicFactory(track=track, season=season, status=TopicStatus.READY)
     committee_topic = TopicFactory(track=track, season=season, proposer=committee)
     # A session running now (check-in is open), with a meeting link for the signed-in only.
@@ -420,6 +431,8 @@ def build_world(audience, member, committee, organiser) -> types.SimpleNamespace
         participant=participant,
         topic=topic,
         task=task,
+        invitee=invitee,
+        invitation=invitation,
         ready_topic=ready_topic,
         committee_topic=committee_topic,
         session=session,
@@ -711,6 +724,15 @@ POST_CASES = {
             done=to("topics:group"),
         )
     ],
+    "topics:invitation": [
+        # Someone else's invitation does not exist for them; the invited person accepts.
+        Post(
+            data=lambda world: {"answer": "accept"},
+            refused={"anonymous": LOGIN, **{visitor: NOT_FOUND for visitor in VISITORS[1:]}},
+            allowed="invitee",
+            done=to("topics:detail"),
+        )
+    ],
     "sessions:rsvp": [
         Post(
             data=lambda world: {"going": "1"},
@@ -867,7 +889,8 @@ POST_HARMLESS = {
     "api-sessions",
     "library:index", "library:open-source", "library:feed", "library:feed-atom",
     "library:detail", "library:slides", "api-library-items",
-    "members:detail", "members:season-review-current", "members:season-review-csv",
+    "members:detail", "members:search", "members:season-review-current",
+    "members:season-review-csv",
     "account_login", "account_logout", "account_inactive", "account_signup",
     "account_reauthenticate", "account_email", "account_email_verification_sent",
     # a code kept in the caller's own session and mailed to their own address, no row written

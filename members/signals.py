@@ -1,0 +1,16 @@
+"""Signals of the members app, for the apps above it (CONVENTIONS: a lower app does not import
+a higher one; the higher one listens)."""
+
+from django.dispatch import Signal
+
+# placeholder_merge found that the placeholder's row `dropped` and the account's row `kept`
+# (sender: their model) are one row under a unique constraint once both name the account;
+# `dropped` is deleted right after the receivers ran. Receivers may carry over what `dropped`
+# holds that `kept` lacks (e.g. a proposer's place in a group outranks a participant's).
+duplicate_merged = Signal()
+
+# placeholder_merge moved every relation of the placeholder (pk `placeholder_pk`) to `into`
+# (sender: the user model); the placeholder is deleted right after, in the same transaction.
+# Receivers restore what the move may break in their app (derived columns, invariants the
+# database does not enforce).
+user_merged = Signal()
