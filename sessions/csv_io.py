@@ -420,6 +420,8 @@ class _Importer:
         """Create the new topics of the file with their co-presenters, the proposer's place in
         the group and the first transition, in a few queries."""
         self.line = 0
+        for topic, _people in self.new_topics:
+            topic.render_markdown_fields()  # bulk_create does not call save()
         topics = Topic.objects.bulk_create(
             [topic for topic, _people in self.new_topics], batch_size=500
         )

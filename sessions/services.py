@@ -11,7 +11,16 @@ from django.utils.translation import gettext_lazy
 
 from members.models import User
 from members.rules import is_organiser
-from sessions.models import Participation, Season, Task, Topic, TopicStatus, TopicTransition, Track
+from sessions.models import (
+    MAX_PAPER_LINKS,
+    Participation,
+    Season,
+    Task,
+    Topic,
+    TopicStatus,
+    TopicTransition,
+    Track,
+)
 from sessions.notices import notify_group_joined, notify_topic_transition
 from sessions.rules import JOINABLE, is_group_member, is_proposer
 
@@ -148,6 +157,8 @@ def clean_paper_links(raw: str | Iterable[str]) -> list[str]:
             ) from None
         if item not in links:
             links.append(item)
+        if len(links) > MAX_PAPER_LINKS:
+            raise ValidationError(_("Give at most %(max)d paper links.") % {"max": MAX_PAPER_LINKS})
     return links
 
 
