@@ -2,6 +2,13 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from topicshare.limits import (
+    ARTICLE_HTML_MAX_CHARS,
+    LONG_TEXT_MAX_CHARS,
+    MARKDOWN_MAX_CHARS,
+    LimitedTextField,
+)
+from topicshare.markup import RenderedMarkdown
 from topicshare.uploads import SafeUploadTo, private_storage, validate_slides_file
 
 
@@ -29,9 +36,11 @@ def browse_ranks(season, domain) -> tuple[int, int]:
     )
 
 
-class LibraryItem(models.Model):
+class LibraryItem(RenderedMarkdown, models.Model):
     """One thing in the library: a talk with its slides and recording, a paper, an article…
     A talk's related papers are its children."""
+
+    markdown_fields = {"summary": "summary_html"}
 
     class Kind(models.TextChoices):
         TALK = "talk", _("Talk")
@@ -96,9 +105,15 @@ class LibraryItem(models.Model):
         db_index=False,
     )
     position = models.PositiveIntegerField(_("order"), default=0)
-    summary = models.TextField(_("summary"), blank=True, help_text=_("Markdown."))
-    content_html = models.TextField(_("content"), blank=True, help_text=_("Sanitised HTML."))
-    note = models.TextField(_("reader's note"), blank=True)
+    summary = LimitedTextField(
+        _("summary"), max_length=MARKDOWN_MAX_CHARS, blank=True, help_text=_("Markdown.")
+    )
+    # The summary rendered and sanitised when it is saved: pages never render it.
+    summary_html = models.TextField(editable=False, blank=True)
+    content_html = LimitedTextField(
+        _("content"), max_length=ARTICLE_HTML_MAX_CHARS, blank=True, help_text=_("Sanitised HTML.")
+    )
+    note = LimitedTextField(_("reader's note"), max_length=LONG_TEXT_MAX_CHARS, blank=True)
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), related_name="items", blank=True)
     visibility = models.CharField(
         _("visible to"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
@@ -175,7 +190,7 @@ class OpenSourceProject(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     url = models.URLField(_("address"), max_length=500, unique=True)
-    description = models.TextField(_("description"), blank=True)
+    description = LimitedTextField(_("description"), max_length=LONG_TEXT_MAX_CHARS, blank=True)
     maintainers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("maintainers"), blank=True, related_name="+"
     )

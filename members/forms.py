@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import User
 from sessions.models import Track
+from topicshare.limits import LONG_TEXT_MAX_CHARS, LongTextFormField
 from topicshare.models import NotificationKind
 from topicshare.uploads import validate_slides_file
 
@@ -20,10 +21,8 @@ class ProfileForm(forms.ModelForm):
         fields = ["display_name", "wechat_id", "tracks_of_interest", "preferred_language"]
 
     def clean_display_name(self) -> str:
-        name = " ".join(self.cleaned_data["display_name"].split())
-        if any(ord(char) < 32 for char in name):
-            raise forms.ValidationError(_("The name contains control characters."))
-        return name
+        # Invisible and control characters are refused by the model field's validator.
+        return " ".join(self.cleaned_data["display_name"].split())
 
     def clean_wechat_id(self) -> str:
         value = self.cleaned_data["wechat_id"].strip()
@@ -50,9 +49,9 @@ class NotificationPreferencesForm(forms.Form):
 
 
 class ApplicationForm(forms.Form):
-    motivation = forms.CharField(
+    motivation = LongTextFormField(
         label=_("Why do you want to join?"),
-        max_length=5000,
+        max_length=LONG_TEXT_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
     paper_title = forms.CharField(label=_("The paper you will present"), max_length=300)

@@ -1,8 +1,6 @@
 """Organisers' pages for the end of a season: the review (ledger, removals, exemptions) and
 its CSV export. Every view checks the permission on the server."""
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +20,7 @@ from members.ledger import (
 )
 from members.models import LedgerExemption, User
 from sessions.models import Season
+from topicshare.spreadsheet import spreadsheet_writer
 
 
 def _require_reviewer(request) -> None:
@@ -121,7 +120,7 @@ def season_review_csv(request, pk: int):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="season-{season.pk}-ledger.csv"'
     response.write("\ufeff")  # so that spreadsheet programs read UTF-8 Chinese correctly
-    writer = csv.writer(response)
+    writer = spreadsheet_writer(response)
     writer.writerow(header)
     writer.writerows(rows)
     return response

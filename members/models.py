@@ -7,7 +7,9 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from members.roles import ROLE_NAMES, Role
+from topicshare.limits import LONG_TEXT_MAX_CHARS, REASON_MAX_CHARS, LimitedTextField
 from topicshare.uploads import SafeUploadTo, private_storage, validate_slides_file
+from topicshare.validators import validate_name_characters
 
 
 class UserManager(BaseUserManager):
@@ -40,7 +42,12 @@ class User(AbstractUser):
     last_name = None
     email = models.EmailField(_("e-mail address"), unique=True)
     display_name = models.CharField(
-        _("display name"), max_length=60, blank=True, help_text=_("How the forum shows you.")
+        _("display name"),
+        max_length=60,
+        blank=True,
+        help_text=_("How the forum shows you."),
+        # Every path sets it through validation: the profile form, the admin, placeholders.
+        validators=[validate_name_characters],
     )
     wechat_id = models.CharField(
         _("WeChat ID"),
@@ -191,8 +198,10 @@ class Application(models.Model):
         on_delete=models.CASCADE,
         related_name="applications",
     )
-    motivation = models.TextField(_("motivation"))
-    paper_title = models.CharField(_("paper to present"), max_length=300)
+    motivation = LimitedTextField(_("motivation"), max_length=LONG_TEXT_MAX_CHARS)
+    paper_title = models.CharField(
+        _("paper to present"), max_length=300, validators=[validate_name_characters]
+    )
     paper_url = models.URLField(_("link to the paper"), max_length=500)
     preferred_dates = models.CharField(_("preferred review dates"), max_length=300, blank=True)
     slides = models.FileField(
@@ -208,15 +217,18 @@ class Application(models.Model):
     )
     review_at = models.DateTimeField(_("review talk"), null=True, blank=True)
     review_meeting_url = models.URLField(_("review meeting link"), max_length=500, blank=True)
-    review_notes = models.TextField(_("notes for the applicant"), blank=True)
+    review_notes = LimitedTextField(
+        _("notes for the applicant"), max_length=LONG_TEXT_MAX_CHARS, blank=True
+    )
     vote_deadline = models.DateTimeField(
         _("vote closes at"),
         null=True,
         blank=True,
         help_text=_("Closed automatically then, if the quorum is reached."),
     )
-    feedback = models.TextField(
+    feedback = LimitedTextField(
         _("committee feedback"),
+        max_length=LONG_TEXT_MAX_CHARS,
         blank=True,
         help_text=_("Shown to the applicant with the decision (never who voted what)."),
     )
@@ -256,8 +268,11 @@ class Vote(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="admission_votes"
     )
     choice = models.CharField(_("vote"), max_length=10, choices=Choice.choices)
-    comment = models.TextField(
-        _("comment"), blank=True, help_text=_("The questions you asked and your assessment.")
+    comment = LimitedTextField(
+        _("comment"),
+        max_length=LONG_TEXT_MAX_CHARS,
+        blank=True,
+        help_text=_("The questions you asked and your assessment."),
     )
     created_at = models.DateTimeField(_("cast"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
@@ -444,7 +459,7 @@ class LedgerExemption(models.Model):
         related_name="ledger_exemptions",
         help_text=_("Empty: every season, until the exemption is removed."),
     )
-    reason = models.TextField(_("reason"))
+    reason = LimitedTextField(_("reason"), max_length=REASON_MAX_CHARS)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),

@@ -6,7 +6,7 @@ in. Once the person signs up, an organiser merges the placeholder into the real 
 
 import uuid
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -32,6 +32,11 @@ def _clean_name(name: str) -> str:
     # name could not be written back and read again as the same person.
     if "@" in name or ";" in name:
         raise ValueError(_("“%(name)s”: a name cannot contain “@” or “;”.") % {"name": name})
+    try:
+        # What the profile form and the admin refuse too: control and invisible characters.
+        User._meta.get_field("display_name").run_validators(name)
+    except ValidationError as error:
+        raise ValueError(" ".join(error.messages)) from None
     return name
 
 

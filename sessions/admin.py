@@ -32,6 +32,7 @@ from sessions.scheduling import (
     session_update_meeting,
 )
 from sessions.services import TopicError, topic_transition
+from topicshare.limits import REASON_MAX_CHARS, LongTextFormField
 
 
 @admin.register(Track)
@@ -89,7 +90,9 @@ class TransitionInline(ReadOnlyInline):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = LongTextFormField(
+        label=_("Reason"), max_length=REASON_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 def _transition_action(to: str, label, needs_reason: bool = False):

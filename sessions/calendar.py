@@ -26,7 +26,6 @@ from sessions.models import (
     Track,
     WeeklySession,
 )
-from topicshare.markup import render_markdown
 
 PRODID = "-//TopicShare//Weekly sessions//EN"
 # Past sessions stay in calendars for a while, and a cancellation must reach calendars that
@@ -86,10 +85,10 @@ def session_presenter_names(session: WeeklySession) -> list[str]:
 # --- The .ics ------------------------------------------------------------------------------
 
 
-def _plain_text(markdown: str) -> str:
-    """A Markdown summary as plain text: no markup, a blank line between blocks, list items
-    as "- "."""
-    rendered = str(render_markdown(markdown)).replace("<li>", "<li>- ")
+def _plain_text(rendered: str) -> str:
+    """A summary's stored HTML as plain text: no markup, a blank line between blocks, list
+    items as "- "."""
+    rendered = rendered.replace("<li>", "<li>- ")
     rendered = re.sub(r"</(p|h[1-6]|pre|blockquote|ul|ol|table)>", "\n", rendered)
     text = html.unescape(strip_tags(rendered))
     return re.sub(r"\n{3,}", "\n\n", text).strip()
@@ -115,7 +114,7 @@ def _description(session: WeeklySession, *, include_meeting: bool, topic_url: st
             lines.append(_("Meeting ID: %(id)s") % {"id": session.meeting_id})
         if session.meeting_passcode:
             lines.append(_("Passcode: %(passcode)s") % {"passcode": session.meeting_passcode})
-    summary = _plain_text(topic.summary)
+    summary = _plain_text(topic.summary_html)
     if summary:
         lines += ["", summary]
     lines += ["", _("Topic: %(url)s") % {"url": topic_url}]

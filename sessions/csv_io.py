@@ -15,7 +15,8 @@ Import rules that a reader of the code would otherwise have to reconstruct:
   a text that differs only in line endings, any day of the stored preferred week. This is
   what makes an export followed by an import change nothing.
 - Cells that a spreadsheet would run as a formula (starting with =, +, -, @) are written
-  with a leading apostrophe, and a leading apostrophe is dropped on import, as Excel does.
+  with a leading apostrophe (topicshare/spreadsheet.py, which every CSV export uses), and a
+  leading apostrophe is dropped on import, as Excel does.
 """
 
 import codecs
@@ -44,6 +45,7 @@ from sessions.models import (
     Track,
 )
 from sessions.services import clean_paper_links, monday_of
+from topicshare.spreadsheet import spreadsheet_writer
 
 TOPIC_CSV_COLUMNS = (
     "id",
@@ -74,8 +76,6 @@ MAX_BYTES = 5 * 1024 * 1024
 BOOLEAN_FIELDS = ("members_only", *(name for name, _label in CHECKLIST))
 _YES = {"yes", "y", "true", "1", "是"}
 _NO = {"no", "n", "false", "0", "否"}
-# Cells a spreadsheet would evaluate; "'" itself so that the apostrophe round-trips.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d")
 _CO_PRESENTER_SEPARATORS = (";", "；")
 
@@ -89,10 +89,6 @@ def _person_cell(user: User) -> str:
 
 def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
-
-
-def _spreadsheet_safe(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
 def _topic_cells(topic: Topic) -> list[str]:
@@ -113,14 +109,14 @@ def _topic_cells(topic: Topic) -> list[str]:
         "reason": topic.reason,
         **{name: _yes_no(getattr(topic, name)) for name in BOOLEAN_FIELDS},
     }
-    return [_spreadsheet_safe(values[column]) for column in TOPIC_CSV_COLUMNS]
+    return [values[column] for column in TOPIC_CSV_COLUMNS]
 
 
 def topics_export_csv(*, topics: QuerySet[Topic], out: TextIO) -> int:
     """Write `topics` as CSV rows (header first, oldest topic first) to `out`, in two queries.
 
     Returns the number of topics written. The caller adds a BOM where Excel needs one."""
-    writer = csv.writer(out)
+    writer = spreadsheet_writer(out)
     writer.writerow(TOPIC_CSV_COLUMNS)
     count = 0
     rows = (
@@ -424,6 +420,8 @@ class _Importer:
         """Create the new topics of the file with their co-presenters, the proposer's place in
         the group and the first transition, in a few queries."""
         self.line = 0
+        for topic, _people in self.new_topics:
+            topic.render_markdown_fields()  # bulk_create does not call save()
         topics = Topic.objects.bulk_create(
             [topic for topic, _people in self.new_topics], batch_size=500
         )

@@ -11,11 +11,15 @@ from members.selectors import public_label, verified_members
 from sessions.models import CHECKLIST, CoPresenterInvitation, MeetingProvider, Task, Topic
 from sessions.selectors import group_member_ids
 from sessions.services import clean_paper_links
+from topicshare.limits import REASON_MAX_CHARS, LongTextFormField
 from topicshare.validators import validate_plausible_date
 from topicshare.widgets import DateInput, DateTimeInput
 
 # "王小明 (#12)" as the search and the edit form write people, or just "#12".
 _ACCOUNT_NUMBER = re.compile(r"(?:^#|\(#)(\d{1,12})\)?$")
+
+# Up to 20 links of a few hundred characters each, one per line.
+PAPER_LINKS_MAX_CHARS = 10_000
 
 
 class CoPresentersField(forms.CharField):
@@ -80,8 +84,9 @@ class CoPresentersField(forms.CharField):
 class TopicForm(forms.ModelForm):
     """Propose or edit a topic. Saving goes through the services, never form.save()."""
 
-    paper_links = forms.CharField(
+    paper_links = LongTextFormField(
         label=_("Paper links"),
+        max_length=PAPER_LINKS_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://arxiv.org/abs/…"}),
         help_text=_("One or more http(s) links, one per line."),
     )
@@ -182,7 +187,7 @@ class TopicGroupForm(forms.ModelForm):
 
 class TransitionForm(forms.Form):
     to = forms.CharField(max_length=20)
-    reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+    reason = LongTextFormField(required=False, max_length=REASON_MAX_CHARS)
 
 
 class TaskForm(forms.ModelForm):
@@ -214,8 +219,11 @@ class MeetingForm(forms.Form):
     )
     meeting_id = forms.CharField(label=_("Meeting ID"), required=False, max_length=40)
     meeting_passcode = forms.CharField(label=_("Passcode"), required=False, max_length=20)
-    organiser_note = forms.CharField(
-        label=_("Organiser's note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    organiser_note = LongTextFormField(
+        label=_("Organiser's note"),
+        required=False,
+        max_length=REASON_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
@@ -258,8 +266,8 @@ class ScheduleForm(MeetingForm):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    reason = LongTextFormField(
+        label=_("Reason"), max_length=REASON_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 

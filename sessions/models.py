@@ -9,8 +9,19 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from topicshare.limits import (
+    LONG_TEXT_MAX_CHARS,
+    MARKDOWN_MAX_CHARS,
+    REASON_MAX_CHARS,
+    LimitedTextField,
+)
+from topicshare.markup import RenderedMarkdown
 from topicshare.uploads import private_storage
-from topicshare.validators import validate_image_size, validate_plausible_date
+from topicshare.validators import (
+    validate_image_size,
+    validate_name_characters,
+    validate_plausible_date,
+)
 
 
 def _validate_time_zone(value: str) -> None:
@@ -30,8 +41,12 @@ class Track(models.Model):
         SATURDAY = 5, _("Saturday")
         SUNDAY = 6, _("Sunday")
 
-    name_zh = models.CharField(_("name (Chinese)"), max_length=60)
-    name_en = models.CharField(_("name (English)"), max_length=60)
+    name_zh = models.CharField(
+        _("name (Chinese)"), max_length=60, validators=[validate_name_characters]
+    )
+    name_en = models.CharField(
+        _("name (English)"), max_length=60, validators=[validate_name_characters]
+    )
     slug = models.SlugField(_("slug"), max_length=40, unique=True)
     colour = models.CharField(
         _("colour"),
@@ -69,7 +84,9 @@ class Track(models.Model):
 class Season(models.Model):
     """A season of the forum: "Topic 1" … "Topic 7", or "初期" for the early days."""
 
-    label = models.CharField(_("label"), max_length=40, unique=True)
+    label = models.CharField(
+        _("label"), max_length=40, unique=True, validators=[validate_name_characters]
+    )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     start_date = models.DateField(_("start date"), null=True, blank=True)
     end_date = models.DateField(_("end date"), null=True, blank=True)
@@ -122,15 +139,33 @@ CHECKLIST = [
 ]
 
 
+# A topic is about a paper or a family of papers: a handful of links, not a crawl.
+MAX_PAPER_LINKS = 20
+MAX_PAPER_LINK_CHARS = 2_000
+
+
+def validate_paper_links(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(link, str) for link in value):
+        raise ValidationError(_("The paper links must be a list of links."))
+    if len(value) > MAX_PAPER_LINKS:
+        raise ValidationError(_("Give at most %(max)d paper links.") % {"max": MAX_PAPER_LINKS})
+    if any(len(link) > MAX_PAPER_LINK_CHARS for link in value):
+        raise ValidationError(
+            _("A paper link may have at most %(max)d characters.") % {"max": MAX_PAPER_LINK_CHARS}
+        )
+
+
 def group_qr_upload_to(instance, filename: str) -> str:
     """A random name: nothing of the uploader's file name, nothing to guess."""
     return f"topics/qr/{uuid.uuid4().hex}"
 
 
-class Topic(models.Model):
+class Topic(RenderedMarkdown, models.Model):
     """One row of the topic sheet (Topic 发起表)."""
 
-    title = models.CharField(_("title"), max_length=200)
+    markdown_fields = {"summary": "summary_html"}
+
+    title = models.CharField(_("title"), max_length=200, validators=[validate_name_characters])
     track = models.ForeignKey(
         Track, verbose_name=_("track"), on_delete=models.PROTECT, related_name="topics"
     )
@@ -143,10 +178,20 @@ class Topic(models.Model):
         blank=True,
     )
     sub_theme = models.CharField(
-        _("sub-theme"), max_length=60, blank=True, help_text=_("For example 文本匹配.")
+        _("sub-theme"),
+        max_length=60,
+        blank=True,
+        help_text=_("For example 文本匹配."),
+        validators=[validate_name_characters],
     )
-    summary = models.TextField(_("summary"), blank=True, help_text=_("Markdown."))
-    paper_links = models.JSONField(_("paper links"), default=list, blank=True)
+    summary = LimitedTextField(
+        _("summary"), max_length=MARKDOWN_MAX_CHARS, blank=True, help_text=_("Markdown.")
+    )
+    # The summary rendered and sanitised when it is saved: pages never render it.
+    summary_html = models.TextField(editable=False, blank=True)
+    paper_links = models.JSONField(
+        _("paper links"), default=list, blank=True, validators=[validate_paper_links]
+    )
     proposer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("proposer"),
@@ -199,8 +244,11 @@ class Topic(models.Model):
     check_code = models.BooleanField(CHECKLIST[2][1], default=False)
     check_survey = models.BooleanField(CHECKLIST[3][1], default=False)
     check_opinion = models.BooleanField(CHECKLIST[4][1], default=False)
-    reason = models.TextField(
-        _("reason"), blank=True, help_text=_("Why it was rejected or cancelled.")
+    reason = LimitedTextField(
+        _("reason"),
+        max_length=REASON_MAX_CHARS,
+        blank=True,
+        help_text=_("Why it was rejected or cancelled."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -300,7 +348,7 @@ class TopicTransition(models.Model):
         blank=True,
         related_name="+",
     )
-    reason = models.TextField(_("reason"), blank=True)
+    reason = LimitedTextField(_("reason"), max_length=REASON_MAX_CHARS, blank=True)
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
 
     class Meta:
@@ -345,8 +393,8 @@ class Task(models.Model):
         DONE = "done", _("Done")
 
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="tasks")
-    title = models.CharField(_("title"), max_length=200)
-    notes = models.TextField(_("notes"), blank=True)
+    title = models.CharField(_("title"), max_length=200, validators=[validate_name_characters])
+    notes = LimitedTextField(_("notes"), max_length=LONG_TEXT_MAX_CHARS, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assignee"),
@@ -416,8 +464,10 @@ class WeeklySession(models.Model):
     meeting_url = models.URLField(_("meeting link"), blank=True)
     meeting_id = models.CharField(_("meeting ID"), max_length=40, blank=True)
     meeting_passcode = models.CharField(_("passcode"), max_length=20, blank=True)
-    organiser_note = models.TextField(_("organiser's note"), blank=True)
-    cancel_reason = models.TextField(_("reason"), blank=True)
+    organiser_note = LimitedTextField(
+        _("organiser's note"), max_length=REASON_MAX_CHARS, blank=True
+    )
+    cancel_reason = LimitedTextField(_("reason"), max_length=REASON_MAX_CHARS, blank=True)
     # RFC 5545 SEQUENCE: grows on every change calendar clients must pick up.
     sequence = models.PositiveIntegerField(_("revision"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -497,7 +547,7 @@ class SessionChange(models.Model):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    reason = models.TextField(_("reason"), blank=True)
+    reason = LimitedTextField(_("reason"), max_length=REASON_MAX_CHARS, blank=True)
     at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:

@@ -24,6 +24,7 @@ def topic_list(*, filters: dict | None = None) -> tuple[TopicFilter, QuerySet[To
     queries whatever the number of rows."""
     queryset = (
         Topic.objects.select_related("track", "season", "proposer")
+        .defer("summary_html")  # a row never shows it
         .annotate(
             participant_total=Count(
                 "participations", filter=Q(participations__role=Participation.Role.PARTICIPANT)

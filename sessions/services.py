@@ -14,6 +14,7 @@ from members.models import User
 from members.rules import is_organiser
 from members.selectors import verified_members
 from sessions.models import (
+    MAX_PAPER_LINKS,
     UPCOMING_SESSION_STATUSES,
     CoPresenterInvitation,
     Participation,
@@ -208,6 +209,8 @@ def clean_paper_links(raw: str | Iterable[str]) -> list[str]:
             ) from None
         if item not in links:
             links.append(item)
+        if len(links) > MAX_PAPER_LINKS:
+            raise ValidationError(_("Give at most %(max)d paper links.") % {"max": MAX_PAPER_LINKS})
     return links
 
 

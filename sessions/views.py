@@ -83,8 +83,9 @@ def topic_new(request):
                     request, _("Your topic is on the sheet. An organiser will review it.")
                 )
                 return redirect("topics:detail", pk=topic.pk)
-    elif request.method == "POST" and "preview" in request.POST:
-        preview = render_markdown(request.POST.get("summary", ""))
+    elif request.method == "POST" and "preview" in request.POST and "summary" in form.cleaned_data:
+        # The rest of the form may be unfinished; the summary itself is within its limit.
+        preview = render_markdown(form.cleaned_data["summary"])
     return render(request, "sessions/topic_form.html", {"form": form, "preview": preview})
 
 

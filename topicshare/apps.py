@@ -9,9 +9,12 @@ class TopicShareConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from django.db.models.signals import m2m_changed, post_delete, post_save
+        from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
+        from topicshare.limits import refuse_overlong_text
         from topicshare.pagecache import content_changed
+
+        pre_save.connect(refuse_overlong_text, dispatch_uid="limits-refuse-overlong-text")
 
         for signal in (post_save, post_delete, m2m_changed):
             signal.connect(content_changed, dispatch_uid=f"pagecache-{id(signal)}")

@@ -6,18 +6,29 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from topicshare.egress import AddressRefused, webhook_address_check
-from topicshare.validators import validate_image_size
+from topicshare.limits import LONG_TEXT_MAX_CHARS, LimitedTextField
+from topicshare.validators import validate_image_size, validate_name_characters
 
 
 class ForumSettings(models.Model):
     """The one row of forum-wide settings that organisers edit in the admin."""
 
-    forum_name = models.CharField(_("forum name"), max_length=80, default="TopicShare")
-    slogan = models.CharField(
-        _("slogan"), max_length=200, blank=True, default="一起读论文，每周六 20:30 见"
+    forum_name = models.CharField(
+        _("forum name"),
+        max_length=80,
+        default="TopicShare",
+        validators=[validate_name_characters],
     )
-    join_instructions = models.TextField(
+    slogan = models.CharField(
+        _("slogan"),
+        max_length=200,
+        blank=True,
+        default="一起读论文，每周六 20:30 见",
+        validators=[validate_name_characters],
+    )
+    join_instructions = LimitedTextField(
         _("join instructions"),
+        max_length=LONG_TEXT_MAX_CHARS,
         blank=True,
         help_text=_("Shown on the home page and the Join page: how newcomers get in."),
     )

@@ -140,7 +140,7 @@ def run_import(
                 item = LibraryItem(source_file=source_file, source_key=parsed.key)
             before = None if created else _snapshot(item)
             for name in _SIMPLE_FIELDS:
-                setattr(item, name, getattr(parsed, name))
+                setattr(item, name, _fitted(parsed, name, report))
             item.season = _season_for(parsed.season, seasons)
             item.domain = _track_for(parsed.domain, tracks)
             item.parent = by_key.get(parsed.parent_key) if parsed.parent_key else None
@@ -183,6 +183,22 @@ def run_import(
         if dry_run:
             transaction.set_rollback(True)
     return report
+
+
+def _fitted(parsed: ParsedItem, name: str, report: ImportReport):
+    """The parsed value of field `name`, within the field's length (a save refuses longer
+    text): cut short, or for an article's HTML (which cannot be cut) left out; reported."""
+    value = getattr(parsed, name)
+    limit = LibraryItem._meta.get_field(name).max_length
+    if not isinstance(value, str) or limit is None or len(value) <= limit:
+        return value
+    if name == "content_html":
+        message = _("the article is longer than %(limit)d characters; its text is left out.")
+    else:
+        message = _("%(field)s is longer than %(limit)d characters; it is cut short.")
+    field = LibraryItem._meta.get_field(name).verbose_name
+    report.problems.append(Problem(parsed.key, message % {"field": field, "limit": limit}))
+    return "" if name == "content_html" else value[:limit]
 
 
 def _snapshot(item: LibraryItem) -> tuple:

@@ -1,7 +1,6 @@
 """`python manage.py season_report "Topic 7" [--csv]`: the season ledger, printed as a table
 or exported as CSV (to stdout, or to a file with --output)."""
 
-import csv
 import unicodedata
 
 from django.core.management.base import BaseCommand, CommandError
@@ -9,6 +8,7 @@ from django.utils import translation
 
 from members.ledger import ledger_table, season_ledger
 from sessions.models import Season
+from topicshare.spreadsheet import spreadsheet_writer
 
 
 def _width(text: str) -> int:
@@ -77,7 +77,7 @@ class Command(BaseCommand):
 
 
 class _Lines:
-    """csv.writer over a command's stdout wrapper (which adds its own line endings)."""
+    """A CSV writer over a command's stdout wrapper (which adds its own line endings)."""
 
     def __init__(self, out):
         self.out = out
@@ -87,4 +87,4 @@ class _Lines:
 
 
 def _csv_writer(out):
-    return csv.writer(_Lines(out) if hasattr(out, "style_func") else out)
+    return spreadsheet_writer(_Lines(out) if hasattr(out, "style_func") else out)
