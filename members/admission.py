@@ -279,15 +279,21 @@ def conflict_declare(*, application: Application, member: User, reason: str) -> 
     reason = reason.strip()
     if not reason:
         raise AdmissionError(_("Please give a reason."))
+    limit = Conflict._meta.get_field("reason").max_length
+    if len(reason) > limit:
+        # Refused, not cut: what was typed stays on the page to be shortened.
+        raise AdmissionError(
+            _("The reason is too long: at most %(max)d characters.") % {"max": limit}
+        )
     application = Application.objects.select_for_update().get(pk=application.pk)
     conflict_check(application=application, member=member)
     conflict, _created = Conflict.objects.get_or_create(
-        application=application, member=member, defaults={"reason": reason[:200]}
+        application=application, member=member, defaults={"reason": reason}
     )
     Vote.objects.filter(application=application, voter=member).delete()
     AuditEvent.objects.create(
         actor=member, action=AuditEvent.Action.CONFLICT_DECLARED, application=application,
-        details={"reason": reason[:200]},
+        details={"reason": reason},
     )  # fmt: skip
     return conflict
 

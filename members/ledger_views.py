@@ -89,7 +89,8 @@ def _review_action(request, season: Season) -> None:
         if user is None:
             messages.error(request, _("That member does not exist."))
             return
-        reason = data.get(f"reason-{user.pk}", "")[:1000]
+        # Bounded by the model (full_clean in ledger_exempt): too long is an error, not a cut.
+        reason = data.get(f"reason-{user.pk}", "")
         try:
             ledger_exempt(user=user, season=season, reason=reason, by=request.user)
         except ValidationError as error:

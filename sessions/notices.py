@@ -223,6 +223,14 @@ def topic_message(kind: str, topic: Topic, *, reason: str = "", who: User | None
             [_("People can now join the participant group of your topic.")],
             url,
         )
+    if kind == K.CO_PRESENTER_INVITED:
+        return Message(
+            _("%(name)s invites you to present “%(title)s”")
+            % {"name": who.name, "title": topic.title},
+            [_("You are not listed as a presenter until you accept. Accept or decline on "
+               "the topic page.")],
+            url,
+        )  # fmt: skip
     if kind == K.GROUP_JOINED:
         return Message(
             _("%(name)s joined the group of “%(title)s”")
@@ -264,6 +272,19 @@ def notify_group_joined(*, participation: Participation) -> None:
         occasion=str(participation.pk),
         recipients=[topic.proposer, *topic.co_presenters.all()],
         render=lambda: topic_message(K.GROUP_JOINED, topic, who=participation.user),
+        due_at=timezone.now(),
+    )
+
+
+def notify_co_presenter_invited(*, invitation) -> None:
+    """The invitee hears of it at once (they are listed only after accepting)."""
+    topic = invitation.topic
+    notification_enqueue(
+        kind=K.CO_PRESENTER_INVITED,
+        subject=topic,
+        occasion=f"invitation-{invitation.pk}",
+        recipients=[invitation.invitee],
+        render=lambda: topic_message(K.CO_PRESENTER_INVITED, topic, who=invitation.invited_by),
         due_at=timezone.now(),
     )
 

@@ -25,7 +25,11 @@ from sessions.models import (
     TopicTransition,
     Track,
 )
-from sessions.notices import notify_group_joined, notify_topic_transition
+from sessions.notices import (
+    notify_co_presenter_invited,
+    notify_group_joined,
+    notify_topic_transition,
+)
 from sessions.rules import (
     JOINABLE,
     is_group_member,
@@ -324,9 +328,11 @@ def co_presenters_want(*, topic: Topic, by: User, people: Iterable[User]) -> Non
                 _("%(name)s cannot be invited: only members of the study group present.")
                 % {"name": wanted[pk].name}
             )
-    CoPresenterInvitation.objects.bulk_create(
-        CoPresenterInvitation(topic=topic, invitee_id=pk, invited_by=by) for pk in new
-    )
+    for pk in new:
+        invitation = CoPresenterInvitation.objects.create(
+            topic=topic, invitee=wanted[pk], invited_by=by
+        )
+        notify_co_presenter_invited(invitation=invitation)
 
 
 @transaction.atomic

@@ -43,7 +43,7 @@ MAX_TABLE_CELLS = 2_000
 MAX_LINK_CHARS = 2 * MAX_SOURCE_CHARS
 
 ALLOWED_TAGS = {
-    "a", "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote",
+    "a", "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote",
     "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
     "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip

@@ -86,6 +86,7 @@ class NotificationKind(models.TextChoices):
     TOPIC_REJECTED = "topic_rejected", _("Topic rejected")
     RECRUITING_OPENED = "recruiting_opened", _("Recruiting opened")
     GROUP_JOINED = "group_joined", _("Someone joined my group")
+    CO_PRESENTER_INVITED = "co_presenter_invited", _("Invited to present a topic")
     SESSION_SCHEDULED = "session_scheduled", _("Session scheduled")
     SESSION_SLIPPED = "session_slipped", _("Session moved")
     SESSION_CANCELLED = "session_cancelled", _("Session cancelled")

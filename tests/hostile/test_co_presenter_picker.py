@@ -12,8 +12,10 @@ from django.urls import reverse
 from members.placeholders import placeholder_for
 from members.roles import Role
 from sessions.models import CoPresenterInvitation, Topic, TopicStatus
+from sessions.services import co_presenters_want
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.html_forms import html_forms
+from topicshare.models import Notification, NotificationKind
 
 pytestmark = pytest.mark.django_db
 
@@ -123,6 +125,12 @@ def test_a_co_presenter_is_invited_not_listed(client, people, line):
     client.logout()
     for url in (reverse("topics:detail", args=[topic.pk]), reverse("topics:sheet")):
         assert "王小明" not in client.get(url).content.decode()
+    # The invitee is told (once), with the page where they answer.
+    notice = Notification.objects.get(kind=NotificationKind.CO_PRESENTER_INVITED)
+    assert notice.recipient == invitee
+    assert reverse("topics:detail", args=[topic.pk]) in notice.body_text
+    co_presenters_want(topic=topic, by=proposer, people=[invitee])  # asked again: no new notice
+    assert Notification.objects.filter(recipient=invitee).count() == 1
 
 
 @pytest.mark.parametrize("who", ["unverified", "audience", "inactive", "placeholder"])

@@ -188,6 +188,11 @@ def test_ordinary_markdown_renders_as_before():
     assert "&amp;" in html and "©" in html
 
 
+def test_strikethrough_survives_the_sanitiser():
+    # markdown-it writes <s>; the sanitiser used to drop it, so ~~text~~ lost its meaning.
+    assert "<s>旧的结论</s>" in str(render_markdown("~~旧的结论~~ 新的结论"))
+
+
 @settings(max_examples=3_000, deadline=None, database=None)
 @given(
     st.text(alphabet="ab()\\ <>\n\t\x01\x7f中", max_size=40),

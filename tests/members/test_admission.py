@@ -18,7 +18,7 @@ from members.admission import (
     decide,
     vote_cast,
 )
-from members.models import AdmissionSettings, Application, AuditEvent, User, Vote
+from members.models import AdmissionSettings, Application, AuditEvent, Conflict, User, Vote
 from members.roles import Role
 from tests.factories import UserFactory
 from topicshare.models import Notification
@@ -725,3 +725,15 @@ def test_a_vote_that_cannot_be_saved_stays_on_the_page(client, committee_members
     assert "Asked about BPE; unsure" in response.content.decode()
     assert response.context["adminform"].form.errors
     assert Vote.objects.count() == 0
+
+
+def test_an_over_long_conflict_reason_is_refused_not_cut(committee):
+    application = _apply()
+    limit = Conflict._meta.get_field("reason").max_length
+
+    with pytest.raises(AdmissionError, match="too long"):
+        conflict_declare(application=application, member=committee, reason="x" * (limit + 1))
+
+    assert not Conflict.objects.filter(application=application).exists()
+    conflict_declare(application=application, member=committee, reason="y" * limit)
+    assert Conflict.objects.get(application=application).reason == "y" * limit

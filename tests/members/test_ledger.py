@@ -294,6 +294,13 @@ def test_review_page_lists_flagged_first_and_removes_in_bulk(client, season, org
     other = UserFactory(role=Role.MEMBER, display_name="On leave")
     response = client.post(url, {"exempt": other.pk, f"reason-{other.pk}": ""}, follow=True)
     assert not LedgerExemption.objects.filter(user=other).exists()
+    # An over-long reason is refused with a message, not silently cut.
+    limit = LedgerExemption._meta.get_field("reason").max_length
+    response = client.post(
+        url, {"exempt": other.pk, f"reason-{other.pk}": "长" * (limit + 1)}, follow=True
+    )
+    assert not LedgerExemption.objects.filter(user=other).exists()
+    assert "最多" in response.content.decode()
     client.post(url, {"exempt": other.pk, f"reason-{other.pk}": "出国交流"})
     assert LedgerExemption.objects.get(user=other).reason == "出国交流"
     # Garbage is refused politely.
