@@ -270,7 +270,7 @@ from members.models import User
 from members.services import user_start_as_audience
 from sessions.models import Topic, Track
 from sessions.services import topic_propose, topic_transition
-from topicshare.outbox import Message, notification_enqueue
+from topicshare.notifications.outbox import Message, notification_enqueue
 
 def people(tag, count):
     emails = [f"{tag}-{n:04d}@DOMAIN" for n in range(count)]

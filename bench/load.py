@@ -19,7 +19,7 @@ What it does:
 4. Stops gunicorn and Redis (also on error or Ctrl-C) and drops nothing: the database stays
    for inspection and is re-created on the next run.
 
-Anonymous pages are served from the page cache (topicshare/pagecache.py, on Redis, 60 s by
+Anonymous pages are served from the page cache (topicshare/core/pagecache.py, on Redis, 60 s by
 default), so most requests of a run are cache hits; the tables show the hit ratio.
 LOAD_PAGE_CACHE_SECONDS=0 switches it off to measure the views themselves.
 

@@ -150,9 +150,8 @@ def bench_day_before_reminder(recipients: int) -> None:
     from django.contrib.auth.hashers import make_password
     from django.core import mail
 
-    from sessions.models import RSVP, WeeklySession
-    from topicshare.models import ReminderRule
-    from topicshare.outbox import notifications_dispatch
+    from sessions.models import RSVP, ReminderRule, WeeklySession
+    from topicshare.notifications.outbox import notifications_dispatch
 
     ReminderRule.objects.exclude(kind="day_before").update(enabled=False)
     session = WeeklySession.objects.filter(status="scheduled").order_by("-start").first()

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from topicshare.uploads import validate_slides_file
+from topicshare.core.uploads import validate_slides_file
 
 
 class MaterialsForm(forms.Form):

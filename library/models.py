@@ -2,14 +2,14 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from topicshare.limits import (
+from topicshare.core.limits import (
     ARTICLE_HTML_MAX_CHARS,
     LONG_TEXT_MAX_CHARS,
     MARKDOWN_MAX_CHARS,
     LimitedTextField,
 )
-from topicshare.markup import RenderedMarkdown
-from topicshare.uploads import SafeUploadTo, private_storage, validate_slides_file
+from topicshare.core.markup import RenderedMarkdown
+from topicshare.core.uploads import SafeUploadTo, private_storage, validate_slides_file
 
 
 class Tag(models.Model):

@@ -23,11 +23,11 @@ from library.forms import MaterialsForm
 from library.models import LibraryItem, OpenSourceProject
 from library.selectors import group_items, item_detail, library_list, visible_items
 from library.services import item_update_materials, may_edit_materials
-from topicshare.api import filtered_json_page
-from topicshare.headers import csp_update
-from topicshare.links import absolute_url
-from topicshare.pagecache import public_page
-from topicshare.uploads import serve_file
+from topicshare.core.api import filtered_json_page
+from topicshare.core.headers import csp_update
+from topicshare.core.links import absolute_url
+from topicshare.core.pagecache import public_page
+from topicshare.core.uploads import serve_file
 
 PAGE_SIZE = 50
 

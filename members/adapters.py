@@ -5,11 +5,11 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.urls import reverse
 
 from members.services import user_start_as_audience
-from topicshare.links import absolute_url, current_site, on_site
+from topicshare.core.links import absolute_url, current_site, on_site
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """allauth, with every link in its mails on TOPICSHARE_SITE_URL (topicshare/links.py):
+    """allauth, with every link in its mails on TOPICSHARE_SITE_URL (topicshare/core/links.py):
     by default it builds them from the request's Host header."""
 
     def save_user(self, request, user, form, commit=True):

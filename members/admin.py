@@ -30,16 +30,7 @@ from members.admission import (
     vote_input_clean,
     votes_needed,
 )
-from members.ledger import ledger_exempt, ledger_exemption_revoke
-from members.models import (
-    AdmissionSettings,
-    Application,
-    AuditEvent,
-    LedgerExemption,
-    LedgerPolicy,
-    User,
-    Vote,
-)
+from members.models import AdmissionSettings, Application, AuditEvent, User, Vote
 from members.placeholders import placeholder_merge
 from members.roles import Role
 from members.rules import audit_events_visible_to, is_committee, is_organiser
@@ -669,52 +660,3 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-@admin.register(LedgerPolicy)
-class LedgerPolicyAdmin(admin.ModelAdmin):
-    """Organisers only (the committee's admin section is admissions)."""
-
-    list_display = [
-        "__str__", "min_attendance_percent", "presenting_protects", "task_protects",
-        "grace_for_new_members",
-    ]  # fmt: skip
-
-    def has_add_permission(self, request) -> bool:
-        return not LedgerPolicy.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        LedgerPolicy.load()  # the defaults, ready to edit
-        return super().changelist_view(request, extra_context)
-
-
-@admin.register(LedgerExemption)
-class LedgerExemptionAdmin(admin.ModelAdmin):
-    """Locks against the season review's flags. Adding and deleting go through the ledger
-    services, so both land in the audit trail."""
-
-    list_display = ["user", "season", "reason", "by", "created_at"]
-    list_filter = ["season"]
-    list_select_related = ["user", "season", "by"]
-    search_fields = ["user__email", "user__display_name", "reason"]
-    autocomplete_fields = ["user"]
-    fields = ["user", "season", "reason"]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change):
-        created = ledger_exempt(
-            user=obj.user, season=obj.season, reason=obj.reason, by=request.user
-        )
-        obj.pk = created.pk
-
-    def delete_model(self, request, obj):
-        ledger_exemption_revoke(exemption=obj, by=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for exemption in queryset:
-            ledger_exemption_revoke(exemption=exemption, by=request.user)

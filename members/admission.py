@@ -14,9 +14,9 @@ from members.models import AdmissionSettings, Application, AuditEvent, Conflict,
 from members.roles import Role
 from members.rules import is_committee, is_organiser
 from members.services import role_set
-from topicshare.models import NotificationKind
-from topicshare.outbox import Message, absolute_url, notification_enqueue
-from topicshare.validators import validate_plausible_date
+from topicshare.core.validators import validate_plausible_date
+from topicshare.notifications.models import NotificationKind
+from topicshare.notifications.outbox import Message, absolute_url, notification_enqueue
 
 
 class AdmissionError(Exception):

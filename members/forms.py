@@ -2,23 +2,18 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from members.models import User
-from sessions.models import Track
-from topicshare.limits import LONG_TEXT_MAX_CHARS, LongTextFormField
-from topicshare.models import NotificationKind
-from topicshare.uploads import validate_slides_file
+from topicshare.core.limits import LONG_TEXT_MAX_CHARS, LongTextFormField
+from topicshare.core.uploads import validate_slides_file
+from topicshare.notifications.models import NotificationKind
 
 
 class ProfileForm(forms.ModelForm):
-    tracks_of_interest = forms.ModelMultipleChoiceField(
-        label=_("Tracks of interest"),
-        queryset=Track.objects.all(),
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
-
     class Meta:
         model = User
         fields = ["display_name", "wechat_id", "tracks_of_interest", "preferred_language"]
+        # The tracks come from the relation the User model declares (no import of sessions).
+        labels = {"tracks_of_interest": _("Tracks of interest")}
+        widgets = {"tracks_of_interest": forms.CheckboxSelectMultiple}
 
     def clean_display_name(self) -> str:
         # Invisible and control characters are refused by the model field's validator.

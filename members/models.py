@@ -1,15 +1,15 @@
 import rules
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from members.roles import ROLE_NAMES, Role
-from topicshare.limits import LONG_TEXT_MAX_CHARS, REASON_MAX_CHARS, LimitedTextField
-from topicshare.uploads import SafeUploadTo, private_storage, validate_slides_file
-from topicshare.validators import validate_name_characters
+from topicshare.core.limits import LONG_TEXT_MAX_CHARS, LimitedTextField
+from topicshare.core.uploads import SafeUploadTo, private_storage, validate_slides_file
+from topicshare.core.validators import validate_name_characters
 
 
 class UserManager(BaseUserManager):
@@ -392,101 +392,3 @@ class AuditEvent(models.Model):
         if getattr(self, "votes_shown", False):
             return self.details
         return {key: value for key, value in self.details.items() if key not in self.TALLY_KEYS}
-
-
-class LedgerPolicy(models.Model):
-    """When the season ledger flags a member (one row, edited by organisers in the admin).
-    A flag is a suggestion: nothing happens until an organiser confirms the removal."""
-
-    min_attendance_percent = models.PositiveSmallIntegerField(
-        _("minimum attendance (%)"),
-        default=40,
-        validators=[MaxValueValidator(100)],
-        help_text=_("Members who attended fewer of the season's sessions than this are flagged…"),
-    )
-    presenting_protects = models.BooleanField(
-        _("…unless they presented"),
-        default=True,
-        help_text=_("A member who presented a session in the season is not flagged."),
-    )
-    task_protects = models.BooleanField(
-        _("…or did a task"),
-        default=True,
-        help_text=_("A member who finished a task of a study group in the season is not flagged."),
-    )
-    grace_for_new_members = models.BooleanField(
-        _("grace for new members"),
-        default=True,
-        help_text=_("Members admitted during the season are not flagged for it."),
-    )
-
-    class Meta:
-        verbose_name = _("season review policy")
-        verbose_name_plural = _("season review policy")
-        constraints = [
-            models.CheckConstraint(condition=models.Q(id=1), name="ledger_policy_singleton"),
-            models.CheckConstraint(
-                condition=models.Q(min_attendance_percent__lte=100),
-                name="ledger_policy_percent_at_most_100",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return str(_("Season review policy"))
-
-    @classmethod
-    def load(cls) -> "LedgerPolicy":
-        obj, _created = cls.objects.get_or_create(id=1)
-        return obj
-
-
-class LedgerExemption(models.Model):
-    """A lock: this member is never flagged — for one season, or for every season when no
-    season is given (someone on parental leave, a maintainer of the forum's projects…)."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("member"),
-        on_delete=models.CASCADE,
-        related_name="ledger_exemptions",
-    )
-    season = models.ForeignKey(
-        "topic_sessions.Season",
-        verbose_name=_("season"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="ledger_exemptions",
-        help_text=_("Empty: every season, until the exemption is removed."),
-    )
-    reason = LimitedTextField(_("reason"), max_length=REASON_MAX_CHARS)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("season review exemption")
-        verbose_name_plural = _("season review exemptions")
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "season"],
-                name="one_exemption_per_member_and_season",
-                violation_error_message=_("This member is already exempted for this season."),
-            ),
-            models.UniqueConstraint(
-                fields=["user"],
-                condition=models.Q(season__isnull=True),
-                name="one_standing_exemption_per_member",
-                violation_error_message=_("This member is already exempted for every season."),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} · {self.season or _('every season')}"

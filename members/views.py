@@ -3,52 +3,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from members.admission import AdmissionError, application_submit, application_withdraw
-from members.forms import ApplicationForm, NotificationPreferencesForm, ProfileForm
+from members.forms import ApplicationForm, NotificationPreferencesForm
 from members.models import Application, User
 from members.selectors import member_search, public_label
-from sessions.calendar import calendar_token_for
-from sessions.selectors import invitations_open_for
-from topicshare.i18n import set_language_cookie
-from topicshare.links import absolute_url
-from topicshare.models import NotificationKind
-from topicshare.services import notification_preferences_set
-from topicshare.uploads import serve_file
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def profile_edit(request):
-    form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        messages.success(request, _("Your profile is saved."))
-        response = redirect("members:profile")
-        if user.preferred_language:
-            translation.activate(user.preferred_language)
-            set_language_cookie(response, user.preferred_language)
-        return response
-    opted_out = set(request.user.notification_opt_outs.values_list("kind", flat=True))
-    preferences = NotificationPreferencesForm(
-        initial={"wanted": [kind for kind in NotificationKind.values if kind not in opted_out]}
-    )
-    token = calendar_token_for(user=request.user)
-    calendar_url = absolute_url(reverse("sessions:calendar-personal", args=[token]))
-    return render(
-        request,
-        "members/profile_edit.html",
-        {
-            "form": form,
-            "calendar_url": calendar_url,
-            "preferences": preferences,
-            "invitations": invitations_open_for(user=request.user),
-        },
-    )
+from topicshare.core.uploads import serve_file
+from topicshare.notifications.models import NotificationKind
+from topicshare.notifications.services import notification_preferences_set
 
 
 @login_required
@@ -76,7 +40,7 @@ def notification_preferences(request):
         messages.success(request, _("Your e-mail preferences are saved."))
     else:
         messages.error(request, _("Those preferences could not be read; nothing changed."))
-    return redirect("members:profile")
+    return redirect("profile")
 
 
 @login_required

@@ -13,6 +13,7 @@ from sessions.models import (
     Attendance,
     CoPresenterInvitation,
     Participation,
+    ReminderRule,
     Season,
     SessionChange,
     Task,
@@ -32,7 +33,7 @@ from sessions.scheduling import (
     session_update_meeting,
 )
 from sessions.services import TopicError, topic_transition
-from topicshare.limits import REASON_MAX_CHARS, LongTextFormField
+from topicshare.core.limits import REASON_MAX_CHARS, LongTextFormField
 
 
 @admin.register(Track)
@@ -52,7 +53,7 @@ class SeasonAdmin(admin.ModelAdmin):
     @admin.display(description=_("season review"))
     def review_link(self, obj):
         return format_html(
-            '<a href="{}">{}</a>', reverse("members:season-review", args=[obj.pk]), _("Review")
+            '<a href="{}">{}</a>', reverse("ledger:season-review", args=[obj.pk]), _("Review")
         )
 
 
@@ -273,3 +274,22 @@ class WeeklySessionAdmin(admin.ModelAdmin):
             except (SchedulingError, PermissionDenied) as error:
                 self.message_user(request, f"{session}: {error}", messages.ERROR)
         return None
+
+
+@admin.register(ReminderRule)
+class ReminderRuleAdmin(admin.ModelAdmin):
+    list_display = ["kind", "offset", "stale_after", "enabled", "by_email", "chat_audience"]
+    list_editable = ["enabled"]
+    fieldsets = [
+        (None, {"fields": ["kind", "enabled", "offset", "stale_after", "minimum_group"]}),
+        (
+            _("Who"),
+            {
+                "fields": [
+                    "to_presenters", "to_participants", "to_rsvps", "to_members",
+                    "to_track_followers", "to_organisers",
+                ]
+            },
+        ),
+        (_("How"), {"fields": ["by_email", "chat_audience"]}),
+    ]  # fmt: skip

@@ -11,7 +11,7 @@ from sessions.calendar import session_presenter_names
 from sessions.filters import WeeklySessionFilter
 from sessions.models import WeeklySession
 from sessions.selectors import topic_list
-from topicshare.api import filtered_json_page
+from topicshare.core.api import filtered_json_page
 
 
 def topic_json(topic) -> dict:

@@ -15,7 +15,7 @@ Import rules that a reader of the code would otherwise have to reconstruct:
   a text that differs only in line endings, any day of the stored preferred week. This is
   what makes an export followed by an import change nothing.
 - Cells that a spreadsheet would run as a formula (starting with =, +, -, @) are written
-  with a leading apostrophe (topicshare/spreadsheet.py, which every CSV export uses), and a
+  with a leading apostrophe (topicshare/core/spreadsheet.py, which every CSV export uses), and a
   leading apostrophe is dropped on import, as Excel does.
 """
 
@@ -45,7 +45,7 @@ from sessions.models import (
     Track,
 )
 from sessions.services import clean_paper_links, monday_of
-from topicshare.spreadsheet import spreadsheet_writer
+from topicshare.core.spreadsheet import spreadsheet_writer
 
 TOPIC_CSV_COLUMNS = (
     "id",

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 from members.models import User
 from sessions.calendar import build_calendar, calendar_sessions, calendar_token_regenerate
 from sessions.models import Track
-from topicshare.links import site_url
+from topicshare.core.links import site_url
 
 TOKEN_MAX_LENGTH = User._meta.get_field("calendar_token").max_length
 
@@ -116,7 +116,7 @@ def calendar_token_regenerate_view(request):
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        next_url = reverse("members:profile")
+        next_url = reverse("profile")
     return HttpResponseRedirect(next_url)
 
 

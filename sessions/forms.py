@@ -11,9 +11,9 @@ from members.selectors import public_label, verified_members
 from sessions.models import CHECKLIST, CoPresenterInvitation, MeetingProvider, Task, Topic
 from sessions.selectors import group_member_ids
 from sessions.services import clean_paper_links
-from topicshare.limits import REASON_MAX_CHARS, LongTextFormField
-from topicshare.validators import validate_plausible_date
-from topicshare.widgets import DateInput, DateTimeInput
+from topicshare.core.limits import REASON_MAX_CHARS, LongTextFormField
+from topicshare.core.validators import validate_plausible_date
+from topicshare.core.widgets import DateInput, DateTimeInput
 
 # "王小明 (#12)" as the search and the edit form write people, or just "#12".
 _ACCOUNT_NUMBER = re.compile(r"(?:^#|\(#)(\d{1,12})\)?$")

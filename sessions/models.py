@@ -3,25 +3,27 @@ import uuid
 import zoneinfo
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from topicshare.limits import (
+from topicshare.core.limits import (
     LONG_TEXT_MAX_CHARS,
     MARKDOWN_MAX_CHARS,
     REASON_MAX_CHARS,
     LimitedTextField,
 )
-from topicshare.markup import RenderedMarkdown
-from topicshare.uploads import private_storage
-from topicshare.validators import (
+from topicshare.core.markup import RenderedMarkdown
+from topicshare.core.uploads import private_storage
+from topicshare.core.validators import (
     validate_image_size,
     validate_name_characters,
     validate_plausible_date,
 )
+from topicshare.notifications.models import ChatWebhook, NotificationKind
 
 
 def _validate_time_zone(value: str) -> None:
@@ -601,3 +603,88 @@ class Attendance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.session_id}"
+
+
+class ReminderRule(models.Model):
+    """When a time-based reminder goes out, to whom and through which channels."""
+
+    kind = models.CharField(
+        _("reminder"),
+        max_length=30,
+        unique=True,
+        choices=[
+            (k.value, k.label)
+            for k in [
+                NotificationKind.PROMOTION,
+                NotificationKind.RECRUITMENT_CHECK,
+                NotificationKind.DAY_BEFORE,
+                NotificationKind.AT_START,
+                NotificationKind.AFTER,
+            ]
+        ],
+    )
+    offset = models.DurationField(
+        _("offset from the start"),
+        help_text=_("Negative: before the session starts, e.g. -14 days. Format: “-14 00:00:00”."),
+    )
+    stale_after = models.DurationField(
+        _("still worth sending for"),
+        help_text=_(
+            "A session scheduled late still gets this reminder if its moment passed less than "
+            "this long ago."
+        ),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    to_presenters = models.BooleanField(_("presenters"), default=False)
+    to_participants = models.BooleanField(_("participant group"), default=False)
+    to_rsvps = models.BooleanField(_("people who RSVP'd"), default=False)
+    to_members = models.BooleanField(_("all members"), default=False)
+    to_track_followers = models.BooleanField(_("audience following the track"), default=False)
+    to_organisers = models.BooleanField(_("organisers"), default=False)
+    by_email = models.BooleanField(_("by e-mail"), default=True)
+    chat_audience = models.CharField(
+        _("chat group"),
+        max_length=10,
+        choices=ChatWebhook.Audience.choices,
+        blank=True,
+        help_text=_("Also post to this group's chat webhooks. Empty: no chat."),
+    )
+    minimum_group = models.PositiveSmallIntegerField(
+        _("minimum group size"),
+        default=2,
+        help_text=_("Recruitment check only: sent when the group has fewer participants."),
+    )
+
+    class Meta:
+        db_table = "topicshare_reminderrule"
+        verbose_name = _("reminder rule")
+        verbose_name_plural = _("reminder rules")
+        ordering = ["offset"]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class ReminderMark(models.Model):
+    """Marks a reminder as materialised for one occasion (a session at one start time), so that
+    the per-minute sweep does not recompute recipients it has already queued."""
+
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    subject_id = models.PositiveBigIntegerField()
+    occasion = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "topicshare_remindermark"
+        verbose_name = _("materialised reminder")
+        verbose_name_plural = _("materialised reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject_type", "subject_id", "occasion"],
+                name="one_mark_per_occasion",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_id} {self.occasion}"

@@ -1,5 +1,5 @@
 """What the forum tells people, and whom: the messages of the reminders and event notices.
-Queued through the outbox (topicshare/outbox.py), never sent from here."""
+Queued through the outbox (topicshare/notifications/outbox.py), never sent from here."""
 
 import datetime
 
@@ -12,8 +12,13 @@ from django.utils.translation import gettext as _
 from members.models import User
 from members.roles import Role
 from sessions.models import Participation, Topic, TopicStatus, WeeklySession
-from topicshare.models import ChatWebhook, NotificationKind
-from topicshare.outbox import Message, absolute_url, notification_enqueue, notifications_cancel
+from topicshare.notifications.models import ChatWebhook, NotificationKind
+from topicshare.notifications.outbox import (
+    Message,
+    absolute_url,
+    notification_enqueue,
+    notifications_cancel,
+)
 
 K = NotificationKind
 REMINDER_KINDS = [K.PROMOTION, K.RECRUITMENT_CHECK, K.DAY_BEFORE, K.AT_START, K.AFTER]

@@ -14,7 +14,15 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
-from sessions.models import Participation, SessionStatus, Topic, TopicStatus, WeeklySession
+from sessions.models import (
+    Participation,
+    ReminderMark,
+    ReminderRule,
+    SessionStatus,
+    Topic,
+    TopicStatus,
+    WeeklySession,
+)
 from sessions.notices import (
     chats_for,
     members,
@@ -29,8 +37,8 @@ from sessions.notices import (
 )
 from sessions.scheduling import track_slots
 from sessions.services import topic_transition
-from topicshare.models import NotificationKind, ReminderMark, ReminderRule
-from topicshare.outbox import notification_enqueue
+from topicshare.notifications.models import NotificationKind
+from topicshare.notifications.outbox import notification_enqueue
 
 logger = logging.getLogger(__name__)
 

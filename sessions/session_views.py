@@ -41,7 +41,7 @@ from sessions.selectors import (
     sessions_past,
     sessions_upcoming,
 )
-from topicshare.pagecache import public_page
+from topicshare.core.pagecache import public_page
 
 
 def _require_organiser(request) -> None:

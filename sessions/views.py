@@ -27,9 +27,9 @@ from sessions.services import (
     topic_update,
     transitions_for,
 )
-from topicshare.markup import render_markdown
-from topicshare.pagecache import public_page
-from topicshare.uploads import serve_image
+from topicshare.core.markup import render_markdown
+from topicshare.core.pagecache import public_page
+from topicshare.core.uploads import serve_image
 
 PAGE_SIZE = 50
 

@@ -54,7 +54,7 @@ def _clear_cache():
     # allauth's rate limits live in the cache; one test's failures must not leak into the next.
     from django.core.cache import cache
 
-    from topicshare.pagecache import forget_content_version
+    from topicshare.core.pagecache import forget_content_version
 
     cache.clear()
     forget_content_version()  # the database is rolled back between tests

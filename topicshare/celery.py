@@ -25,6 +25,6 @@ def _make_filesystem_queue_folders(sender, **kwargs):
 @beat_init.connect
 def _first_heartbeat_now(sender, **kwargs):
     """Send one heartbeat as beat starts, so /healthz is green within seconds of a start."""
-    from topicshare.tasks import heartbeat
+    from topicshare.core.tasks import heartbeat
 
     heartbeat.apply_async()

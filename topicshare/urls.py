@@ -6,11 +6,14 @@ from django.views.static import serve
 from library import views as library_views
 from members import views as member_views
 from sessions.api import sessions_api, topics_api
-from topicshare import dashboard, views
+from topicshare.core import views as core_views
+from topicshare.forum import dashboard, views
+from topicshare.notifications import views as notification_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("join/", views.join, name="join"),
+    path("profile/", views.profile, name="profile"),
     path("join/apply/", member_views.join_apply, name="join-apply"),
     path("join/status/", member_views.join_status, name="join-status"),
     path(
@@ -19,10 +22,12 @@ urlpatterns = [
         name="application-slides",
     ),
     path("join/applications/<int:pk>/withdraw/", member_views.join_withdraw, name="join-withdraw"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", core_views.healthz, name="healthz"),
     path("staff/dashboard/", dashboard.dashboard, name="dashboard"),
     path("i18n/setlang/", views.set_language, name="set_language"),
-    path("notifications/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path(
+        "notifications/unsubscribe/<str:token>/", notification_views.unsubscribe, name="unsubscribe"
+    ),
     path("topics/", include("sessions.urls")),
     path("sessions/", include("sessions.session_urls")),
     path("api/topics/", topics_api, name="api-topics"),
@@ -31,12 +36,13 @@ urlpatterns = [
     path("api/library/items/", library_views.items_api, name="api-library-items"),
     path("accounts/", include("allauth.urls")),
     path("", include("members.urls")),
+    path("", include("members.ledger.urls")),
     path("admin/", admin.site.urls),
 ]
 
 if settings.DEBUG or settings.TOPICSHARE_SERVE_MEDIA:
     urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
 
-handler403 = "topicshare.views.permission_denied"
-handler404 = "topicshare.views.page_not_found"
-handler500 = "topicshare.views.server_error"
+handler403 = "topicshare.forum.views.permission_denied"
+handler404 = "topicshare.forum.views.page_not_found"
+handler500 = "topicshare.forum.views.server_error"

@@ -2,10 +2,10 @@
 
 import importlib
 
-import topicshare.limits
+import topicshare.core.limits
 from django.db import migrations, models
 
-from topicshare.markup import render_stored_markdown
+from topicshare.core.markup import render_stored_markdown
 
 
 def render_stored_summaries(apps, schema_editor):
@@ -33,22 +33,22 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='libraryitem',
             name='content_html',
-            field=topicshare.limits.LimitedTextField(blank=True, help_text='Sanitised HTML.', max_length=300000, verbose_name='content'),
+            field=topicshare.core.limits.LimitedTextField(blank=True, help_text='Sanitised HTML.', max_length=300000, verbose_name='content'),
         ),
         migrations.AlterField(
             model_name='libraryitem',
             name='note',
-            field=topicshare.limits.LimitedTextField(blank=True, max_length=5000, verbose_name="reader's note"),
+            field=topicshare.core.limits.LimitedTextField(blank=True, max_length=5000, verbose_name="reader's note"),
         ),
         migrations.AlterField(
             model_name='libraryitem',
             name='summary',
-            field=topicshare.limits.LimitedTextField(blank=True, help_text='Markdown.', max_length=20000, verbose_name='summary'),
+            field=topicshare.core.limits.LimitedTextField(blank=True, help_text='Markdown.', max_length=20000, verbose_name='summary'),
         ),
         migrations.AlterField(
             model_name='opensourceproject',
             name='description',
-            field=topicshare.limits.LimitedTextField(blank=True, max_length=5000, verbose_name='description'),
+            field=topicshare.core.limits.LimitedTextField(blank=True, max_length=5000, verbose_name='description'),
         ),
         migrations.RunPython(restore_search_index, migrations.RunPython.noop),
         migrations.RunPython(render_stored_summaries, migrations.RunPython.noop),

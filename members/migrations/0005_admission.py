@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import topicshare.uploads
+import topicshare.core.uploads
 from django.conf import settings
 from django.db import migrations, models
 
@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
                 ('paper_title', models.CharField(max_length=300, verbose_name='paper to present')),
                 ('paper_url', models.URLField(max_length=500, verbose_name='link to the paper')),
                 ('preferred_dates', models.CharField(blank=True, max_length=300, verbose_name='preferred review dates')),
-                ('slides', models.FileField(blank=True, storage=topicshare.uploads.private_storage, upload_to=topicshare.uploads.SafeUploadTo('applications'), validators=[topicshare.uploads.validate_slides_file], verbose_name='slides')),
+                ('slides', models.FileField(blank=True, storage=topicshare.core.uploads.private_storage, upload_to=topicshare.core.uploads.SafeUploadTo('applications'), validators=[topicshare.core.uploads.validate_slides_file], verbose_name='slides')),
                 ('slides_name', models.CharField(blank=True, max_length=200, verbose_name='original file name')),
                 ('status', models.CharField(choices=[('submitted', 'Submitted'), ('review_scheduled', 'Review talk scheduled'), ('approved', 'Approved'), ('rejected', 'Not approved'), ('withdrawn', 'Withdrawn')], default='submitted', max_length=20, verbose_name='status')),
                 ('review_at', models.DateTimeField(blank=True, null=True, verbose_name='review talk')),

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import topicshare.validators
+import topicshare.core.validators
 from django.conf import settings
 from django.db import migrations, models
 
@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                 ('capacity', models.PositiveSmallIntegerField(default=6, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(50)], verbose_name='participant places')),
                 ('members_only', models.BooleanField(default=False, help_text='Only members of the inner study group may join the participant group.', verbose_name='members only')),
                 ('group_chat_link', models.URLField(blank=True, help_text='WeChat group or Feishu link.', verbose_name='group chat link')),
-                ('group_qr', models.ImageField(blank=True, upload_to='topics/qr/', validators=[topicshare.validators.validate_image_size], verbose_name='group QR code')),
+                ('group_qr', models.ImageField(blank=True, upload_to='topics/qr/', validators=[topicshare.core.validators.validate_image_size], verbose_name='group QR code')),
                 ('check_intro', models.BooleanField(default=False, verbose_name='Introduction to the field (10–20 min)')),
                 ('check_methods', models.BooleanField(default=False, verbose_name='Common methods and ideas (motivation, model, loss)')),
                 ('check_code', models.BooleanField(default=False, verbose_name='Preprocessing and model code')),

@@ -13,7 +13,7 @@ from sessions.models import RSVP, Season, TopicStatus
 from sessions.scheduling import attendance_record, session_schedule, sessions_advance, track_slots
 from tests.browser.conftest import HTML_LANG, LOCALES, lang, log_in, screenshot
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from topicshare.models import Notification, NotificationKind
+from topicshare.notifications.models import Notification, NotificationKind
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

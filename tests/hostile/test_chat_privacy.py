@@ -11,13 +11,13 @@ import pytest
 from django.core import mail
 
 from members.roles import Role
-from sessions.models import TopicStatus
+from sessions.models import ReminderRule, TopicStatus
 from sessions.notices import REMINDER_KINDS, session_message
 from sessions.scheduling import rsvp_set, session_schedule
 from sessions.services import group_join, topic_transition
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from topicshare.models import ChatWebhook, Notification, NotificationKind, ReminderRule
-from topicshare.outbox import notification_enqueue, notifications_dispatch
+from topicshare.notifications.models import ChatWebhook, Notification, NotificationKind
+from topicshare.notifications.outbox import notification_enqueue, notifications_dispatch
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from sessions.models import CoPresenterInvitation, Topic, TopicStatus
 from sessions.services import co_presenters_want
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.html_forms import html_forms
-from topicshare.models import Notification, NotificationKind
+from topicshare.notifications.models import Notification, NotificationKind
 
 pytestmark = pytest.mark.django_db
 
@@ -177,7 +177,7 @@ def test_the_invited_person_accepts_and_is_listed(client, people):
     topic, invitation = _invited(people)
     client.force_login(people["member"])
 
-    profile = client.get(reverse("members:profile"))
+    profile = client.get(reverse("profile"))
     page = client.get(reverse("topics:detail", args=[topic.pk]))
     response = client.post(
         reverse("topics:invitation", args=[invitation.pk]), {"answer": "accept"}, follow=True

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from library.models import LibraryItem
 from members.admission import application_submit, vote_cast
-from members.models import Application, Conflict, LedgerExemption
+from members.ledger.models import LedgerExemption
+from members.models import Application, Conflict
 from members.roles import Role
 from sessions.models import (
     RSVP,
@@ -28,7 +29,7 @@ from sessions.models import (
 from sessions.scheduling import free_slots
 from tests.factories import PASSWORD, TopicFactory, TrackFactory, UserFactory
 from tests.hostile.helpers import PDF, upload
-from topicshare.models import NotificationOptOut
+from topicshare.notifications.models import NotificationOptOut
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +120,7 @@ def _profile():
     user = UserFactory(role=Role.AUDIENCE)
     return (
         user,
-        reverse("members:profile"),
+        reverse("profile"),
         {"display_name": "Mallory"},
         lambda: type(user).objects.get(pk=user.pk).display_name,
     )
@@ -267,7 +268,7 @@ def _season_review():
     member = UserFactory(role=Role.MEMBER)
     return (
         UserFactory(role=Role.ORGANISER),
-        reverse("members:season-review", args=[season.pk]),
+        reverse("ledger:season-review", args=[season.pk]),
         {"exempt": str(member.pk), f"reason-{member.pk}": "travelling"},
         lambda: LedgerExemption.objects.count(),
     )
@@ -417,20 +418,20 @@ def test_logout_without_csrf_token_keeps_the_session():
     response = forged.post(reverse("account_logout"))
 
     assert response.status_code == 403
-    assert forged.get(reverse("members:profile")).status_code == 200
+    assert forged.get(reverse("profile")).status_code == 200
 
 
 def test_forged_post_with_a_token_from_another_session_is_refused():
     victim, attacker = UserFactory(role=Role.AUDIENCE), UserFactory(role=Role.AUDIENCE)
     attacking = Client(enforce_csrf_checks=True)
     attacking.force_login(attacker)
-    attacking.get(reverse("members:profile"))
+    attacking.get(reverse("profile"))
     token = attacking.cookies["csrftoken"].value
     victim_client = Client(enforce_csrf_checks=True)
     victim_client.force_login(victim)
 
     response = victim_client.post(
-        reverse("members:profile"), {"display_name": "pwned", "csrfmiddlewaretoken": token}
+        reverse("profile"), {"display_name": "pwned", "csrfmiddlewaretoken": token}
     )
 
     victim.refresh_from_db()

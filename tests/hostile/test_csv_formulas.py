@@ -1,5 +1,5 @@
 """CSV formula injection: every CSV the project writes goes through one spreadsheet-safe
-writer (topicshare/spreadsheet.py). Payloads are planted where people can write them (names,
+writer (topicshare/core/spreadsheet.py). Payloads are planted where people can write them (names,
 titles, summaries, reasons) and read back through the real exports: the season review's
 download, `season_report --csv`, the topic sheet's download, its admin export and
 `export_topics_csv`."""
@@ -15,13 +15,14 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from members.ledger import ledger_exempt
-from members.models import LedgerExemption, User
+from members.ledger.models import LedgerExemption
+from members.ledger.services import ledger_exempt
+from members.models import User
 from members.roles import Role
 from sessions.csv_io import topics_import_csv
 from sessions.models import Attendance, Season, SessionStatus, Topic, WeeklySession
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from topicshare.spreadsheet import spreadsheet_cell
+from topicshare.core.spreadsheet import spreadsheet_cell
 
 pytestmark = pytest.mark.django_db
 TZ = datetime.timezone(datetime.timedelta(hours=8))
@@ -122,14 +123,14 @@ def test_season_review_download_writes_formulas_as_text(client, season, organise
     # The first payload the way an attacker would set it: through the profile form.
     attacker = UserFactory(role=Role.MEMBER, email="attacker@example.org")
     client.force_login(attacker)
-    client.post(reverse("members:profile"), {"display_name": PAYLOADS[0], "wechat_id": ""})
+    client.post(reverse("profile"), {"display_name": PAYLOADS[0], "wechat_id": ""})
     attacker.refresh_from_db()
     assert attacker.display_name == PAYLOADS[0]
     Attendance.objects.create(session=session, user=attacker, how=Attendance.How.SELF)
     people = _plant_members(season, session, organiser)
     client.force_login(organiser)
 
-    response = client.get(reverse("members:season-review-csv", args=[season.pk]))
+    response = client.get(reverse("ledger:season-review-csv", args=[season.pk]))
 
     assert response.status_code == 200
     rows = _cells(response.content.decode("utf-8"))
@@ -223,11 +224,11 @@ def test_the_neutralised_sheet_imports_back_unchanged(organiser, planted_topics)
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIRS = ["topicshare", "members", "sessions", "library"]
-WRITER_MODULE = ROOT / "topicshare" / "spreadsheet.py"
+WRITER_MODULE = ROOT / "topicshare" / "core" / "spreadsheet.py"
 
 
 def test_no_module_writes_csv_but_the_spreadsheet_safe_writer():
-    """csv.writer / csv.DictWriter appear only in topicshare/spreadsheet.py."""
+    """csv.writer / csv.DictWriter appear only in topicshare/core/spreadsheet.py."""
     writers = {"writer", "DictWriter"}
     offenders = []
     for directory in APP_DIRS:

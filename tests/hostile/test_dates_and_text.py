@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from library.models import LibraryItem
 from members.admission import application_submit
-from members.models import Application, LedgerExemption
+from members.ledger.models import LedgerExemption
+from members.models import Application
 from members.roles import Role
 from sessions.models import Season, Task, Topic, TopicStatus, WeeklySession
 from tests.factories import TopicFactory, TrackFactory, UserFactory
@@ -280,10 +281,10 @@ def _profile_form(client):
     client.force_login(user)
     base = {"display_name": "ok", "wechat_id": "", "preferred_language": ""}
     return (
-        reverse("members:profile"),
+        reverse("profile"),
         base,
         lambda: [
-            reverse("members:profile"),
+            reverse("profile"),
             reverse("topics:sheet"),
             reverse("members:detail", args=[user.pk]),
         ],
@@ -579,7 +580,7 @@ def test_season_review_post_with_odd_ids(client, organiser, action, value):
     client.force_login(organiser)
 
     response = client.post(
-        reverse("members:season-review", args=[season.pk]), {action: value, "reason-1": "x"}
+        reverse("ledger:season-review", args=[season.pk]), {action: value, "reason-1": "x"}
     )
 
     assert response.status_code == 302

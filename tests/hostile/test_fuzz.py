@@ -25,7 +25,7 @@ from sessions.csv_io import TOPIC_CSV_COLUMNS, topics_import_csv
 from sessions.models import Topic, TopicStatus
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.hostile.helpers import MARKER, XSS_VALUES, assert_clean_page, assert_no_executable
-from topicshare.markup import render_markdown
+from topicshare.core.markup import render_markdown
 
 pytestmark = pytest.mark.django_db
 
@@ -134,7 +134,7 @@ def test_fuzz_profile_form(client, display_name, wechat_id, language):
     client.force_login(user)
 
     response = client.post(
-        reverse("members:profile"),
+        reverse("profile"),
         {"display_name": display_name, "wechat_id": wechat_id, "preferred_language": language},
     )
 
@@ -144,7 +144,7 @@ def test_fuzz_profile_form(client, display_name, wechat_id, language):
     assert not any(ord(char) < 32 for char in user.display_name)
     assert user.preferred_language in {"", "en", "zh-hans"}
     assert_clean_page(client.get(reverse("topics:detail", args=[topic.pk])))
-    assert_clean_page(client.get(reverse("members:profile")))
+    assert_clean_page(client.get(reverse("profile")))
 
 
 @WEB

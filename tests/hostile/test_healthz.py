@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.urls import reverse
 
-from topicshare.health import check_broker
+from topicshare.core.health import check_broker
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def _point_broker_at(settings, port: int) -> None:
 def test_healthz_with_the_broker_down_names_no_internals(client, settings, closed_port, caplog):
     _point_broker_at(settings, closed_port)
 
-    with caplog.at_level(logging.WARNING, logger="topicshare.health"):
+    with caplog.at_level(logging.WARNING, logger="topicshare.core.health"):
         response = client.get(reverse("healthz"))
 
     assert response.status_code == 200  # the database is up: the site works

@@ -46,7 +46,7 @@ def test_saving_the_profile_sets_the_cookie_with_the_same_attributes(client):
     client.force_login(user)
 
     response = client.post(
-        reverse("members:profile"), {"display_name": "王小明", "preferred_language": "en"}
+        reverse("profile"), {"display_name": "王小明", "preferred_language": "en"}
     )
 
     assert response.status_code == 302

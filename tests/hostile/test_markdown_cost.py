@@ -1,6 +1,6 @@
 """The cost of rendering markdown is bounded for any text, not only for friendly ones.
 
-Pathological texts of the largest size a field accepts (topicshare.limits.MARKDOWN_MAX_CHARS)
+Pathological texts of the largest size a field accepts (topicshare.core.limits.MARKDOWN_MAX_CHARS)
 are rendered, and the work is counted, not timed: the Python calls made (cProfile counts
 them in C, deterministically) and the bytes written. A timing is printed for information
 (`pytest -s`). Each shape is a known way to make a markdown parser work hard or write much:
@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from markdown_it import helpers as markdown_it_helpers
 
-from topicshare.limits import MARKDOWN_MAX_CHARS
-from topicshare.markup import (
+from topicshare.core.limits import MARKDOWN_MAX_CHARS
+from topicshare.core.markup import (
     MAX_TABLE_CELLS,
     MAX_TABLE_COLUMNS,
     parse_link_destination,

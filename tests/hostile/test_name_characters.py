@@ -69,7 +69,7 @@ def test_profile_form_refuses_invisible_and_control_characters(client, audience,
     client.force_login(audience)
     before = audience.display_name
 
-    response = client.post(reverse("members:profile"), {"display_name": name, "wechat_id": ""})
+    response = client.post(reverse("profile"), {"display_name": name, "wechat_id": ""})
 
     assert response.status_code == 200
     assert "display_name" in response.context["form"].errors
@@ -81,7 +81,7 @@ def test_profile_form_refuses_invisible_and_control_characters(client, audience,
 def test_line_breaks_and_other_spaces_in_a_name_become_one_space(client, audience, name):
     client.force_login(audience)
 
-    client.post(reverse("members:profile"), {"display_name": name, "wechat_id": ""})
+    client.post(reverse("profile"), {"display_name": name, "wechat_id": ""})
 
     audience.refresh_from_db()
     assert audience.display_name == "a b"
@@ -99,7 +99,7 @@ def test_the_model_refuses_line_breaks_the_form_would_have_collapsed(name):
 def test_profile_form_keeps_every_script_and_emoji(client, audience, name):
     client.force_login(audience)
 
-    response = client.post(reverse("members:profile"), {"display_name": name, "wechat_id": ""})
+    response = client.post(reverse("profile"), {"display_name": name, "wechat_id": ""})
 
     assert response.status_code == 302
     audience.refresh_from_db()
@@ -110,7 +110,7 @@ def test_the_form_error_names_the_character(client, audience):
     client.force_login(audience)
 
     response = client.post(
-        reverse("members:profile"), {"display_name": "abc\u202egnp.exe", "wechat_id": ""}
+        reverse("profile"), {"display_name": "abc\u202egnp.exe", "wechat_id": ""}
     )
 
     assert response.context["form"].errors["display_name"] == [

@@ -462,8 +462,8 @@ def test_organiser_pages_are_403_for_others(client, role, with_meeting):
         client.post(reverse("sessions:manage", args=[session.pk]),
                     {"action": "cancel", "reason": "x"}),
         client.post(reverse("sessions:schedule", args=[with_meeting.pk]), {"slot": "x"}),
-        client.post(reverse("members:season-review", args=[season.pk]), {"exempt": "1"}),
-        client.get(reverse("members:season-review-csv", args=[season.pk])),
+        client.post(reverse("ledger:season-review", args=[season.pk]), {"exempt": "1"}),
+        client.get(reverse("ledger:season-review-csv", args=[season.pk])),
         client.get(reverse("topics:export")),
         client.get(reverse("dashboard")),
     ]  # fmt: skip

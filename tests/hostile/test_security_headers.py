@@ -180,7 +180,7 @@ def _settings_in_production(env: dict[str, str]) -> dict:
 def test_production_sends_the_same_policies():
     production = _settings_in_production({})
 
-    assert "topicshare.headers.SecurityHeadersMiddleware" in production["middleware"]
+    assert "topicshare.core.headers.SecurityHeadersMiddleware" in production["middleware"]
     assert "; ".join(f"{k} {' '.join(v)}" for k, v in production["csp"].items()) == STRICT_CSP
     assert production["permissions"]["camera"] == []
     assert production["permissions"]["clipboard-write"] == ["self"]

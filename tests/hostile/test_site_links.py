@@ -18,8 +18,8 @@ from sessions.scheduling import rsvp_set, session_schedule
 from sessions.services import group_join, topic_transition
 from tests.factories import PASSWORD, TopicFactory, TrackFactory, UserFactory
 from tests.topicshare.test_settings import DUMMY_SECRET, _run_production
-from topicshare.models import ChatWebhook, Notification
-from topicshare.outbox import notifications_dispatch
+from topicshare.notifications.models import ChatWebhook, Notification
+from topicshare.notifications.outbox import notifications_dispatch
 
 SITE = "https://forum.example.org"
 FORGED = "evil.example"
@@ -194,7 +194,7 @@ def test_the_personal_calendar_and_its_address_link_to_the_site(client, session)
     listener = session.rsvps.get().user
     client.force_login(listener)
 
-    page = client.get(reverse("members:profile"), HTTP_HOST=FORGED)
+    page = client.get(reverse("profile"), HTTP_HOST=FORGED)
     address = page.context["calendar_url"]
     feed = client.get(address.removeprefix(SITE), HTTP_HOST=FORGED)
 

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from library.models import LibraryItem
 from library.services import item_update_materials
-from members.models import Application, LedgerExemption, Vote
+from members.ledger.models import LedgerExemption
+from members.models import Application, Vote
 from members.roles import Role
 from sessions.csv_io import topics_export_csv, topics_import_csv
 from sessions.models import (
@@ -27,15 +28,15 @@ from sessions.models import (
 )
 from sessions.services import topic_propose, topic_update
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from topicshare.limits import (
+from topicshare.core.limits import (
     ARTICLE_HTML_MAX_CHARS,
     CHECKED_APPS,
     LONG_TEXT_MAX_CHARS,
     MARKDOWN_MAX_CHARS,
     REASON_MAX_CHARS,
 )
-from topicshare.markup import render_markdown, render_stored_markdown
-from topicshare.models import ForumSettings
+from topicshare.core.markup import render_markdown, render_stored_markdown
+from topicshare.forum.models import ForumSettings
 
 pytestmark = pytest.mark.django_db
 

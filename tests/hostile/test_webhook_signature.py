@@ -5,8 +5,8 @@ import datetime
 import hashlib
 import hmac
 
-from topicshare.models import ChatWebhook
-from topicshare.webhooks import webhook_send
+from topicshare.notifications.models import ChatWebhook
+from topicshare.notifications.webhooks import webhook_send
 
 SECRET = "receiver-shared-secret-0123456789"
 SENT = datetime.datetime(2025, 3, 1, 12, 30, 15, tzinfo=datetime.UTC)
@@ -14,7 +14,7 @@ TOLERANCE_SECONDS = 300
 
 
 def _receiver_accepts(*, headers: dict[str, str], body: bytes, now: datetime.datetime) -> bool:
-    """What a receiver does, following the scheme in topicshare/webhooks.py's docstring."""
+    """What a receiver does, following the scheme in topicshare/notifications/webhooks.py's docstring."""
     timestamp = headers.get("x-topicshare-timestamp", "")
     if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > TOLERANCE_SECONDS:
         return False

@@ -22,9 +22,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from tests.topicshare.test_settings import _run_production
-from topicshare.egress import guarded_session
-from topicshare.models import ChatWebhook
-from topicshare.webhooks import WebhookError, webhook_send
+from topicshare.core.egress import guarded_session
+from topicshare.notifications.models import ChatWebhook
+from topicshare.notifications.webhooks import WebhookError, webhook_send
 
 REFUSED = (
     "The webhook address is not a public internet address; the forum posts only to public hosts."
@@ -122,7 +122,7 @@ def test_the_admin_form_refuses_the_metadata_address(client, organiser):
     client.force_login(organiser)
 
     response = client.post(
-        reverse("admin:topicshare_chatwebhook_add"),
+        reverse("admin:notifications_chatwebhook_add"),
         {"name": "meta", "provider": "generic", "audience": "audience", "enabled": "on",
          "url": "http://169.254.169.254/latest/meta-data/", "secret": "", "track": ""},
         HTTP_ACCEPT_LANGUAGE="en",

@@ -24,7 +24,7 @@ from tests.hostile.helpers import (
     assert_no_executable,
     executable_parts,
 )
-from topicshare.markup import render_markdown
+from topicshare.core.markup import render_markdown
 
 pytestmark = pytest.mark.django_db
 
@@ -116,13 +116,13 @@ def test_profile_display_name_renders_safely_wherever_it_is_shown(client, payloa
     client.force_login(user)
 
     response = client.post(
-        reverse("members:profile"),
+        reverse("profile"),
         {"display_name": payload[:60], "wechat_id": "", "preferred_language": ""},
     )
 
     assert response.status_code in {200, 302}
     user.refresh_from_db()
-    assert_clean_page(client.get(reverse("members:profile")))
+    assert_clean_page(client.get(reverse("profile")))
     assert_clean_page(client.get(reverse("topics:detail", args=[topic.pk])))
     assert_clean_page(client.get(reverse("topics:sheet")))
     client.force_login(UserFactory(role=Role.ORGANISER))

@@ -11,7 +11,7 @@ from members.roles import Role
 from sessions.models import TopicStatus
 from sessions.scheduling import session_schedule, sessions_advance, track_slots
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from topicshare.models import ForumSettings
+from topicshare.forum.models import ForumSettings
 
 pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -50,7 +50,7 @@ def test_signup_verify_confirm_then_login(client, mailoutbox):
         reverse("account_login"), {"login": "newcomer@example.org", "password": PASSWORD}
     )
     assert login.status_code == 302
-    assert client.get(reverse("members:profile")).status_code == 200
+    assert client.get(reverse("profile")).status_code == 200
 
 
 @pytest.mark.django_db

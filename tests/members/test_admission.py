@@ -21,7 +21,7 @@ from members.admission import (
 from members.models import AdmissionSettings, Application, AuditEvent, Conflict, User, Vote
 from members.roles import Role
 from tests.factories import UserFactory
-from topicshare.models import Notification
+from topicshare.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)

@@ -12,14 +12,15 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from members.ledger import (
+from members.ledger.models import LedgerExemption, LedgerPolicy
+from members.ledger.services import (
     Status,
     ledger_exempt,
     ledger_exemption_revoke,
     season_ledger,
     season_removals_confirm,
 )
-from members.models import AuditEvent, LedgerExemption, LedgerPolicy, User
+from members.models import AuditEvent, User
 from members.roles import Role
 from sessions.models import (
     RSVP,
@@ -32,7 +33,7 @@ from sessions.models import (
     WeeklySession,
 )
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from topicshare.models import Notification, NotificationKind
+from topicshare.notifications.models import Notification, NotificationKind
 
 pytestmark = pytest.mark.django_db
 TZ = datetime.timezone(datetime.timedelta(hours=8))
@@ -250,9 +251,9 @@ def test_review_pages_are_for_organisers_only(client, season, who):
     if who:
         client.force_login(UserFactory(role=who))
     urls = [
-        reverse("members:season-review", args=[season.pk]),
-        reverse("members:season-review-csv", args=[season.pk]),
-        reverse("members:season-review-current"),
+        reverse("ledger:season-review", args=[season.pk]),
+        reverse("ledger:season-review-csv", args=[season.pk]),
+        reverse("ledger:season-review-current"),
         reverse("dashboard"),
     ]
     for url in urls:
@@ -271,7 +272,7 @@ def test_review_page_lists_flagged_first_and_removes_in_bulk(client, season, org
     busy = UserFactory(role=Role.MEMBER, display_name="Busy")
     _attend(busy, sessions[:5])
     client.force_login(organiser)
-    url = reverse("members:season-review", args=[season.pk])
+    url = reverse("ledger:season-review", args=[season.pk])
 
     content = client.get(url).content.decode()
     assert content.index("Quiet One") < content.index("Busy")
@@ -308,7 +309,7 @@ def test_review_page_lists_flagged_first_and_removes_in_bulk(client, season, org
     assert client.post(url, {"revoke": "999"}).status_code == 302
     assert client.post(url, {}).status_code == 302
 
-    export = client.get(reverse("members:season-review-csv", args=[season.pk]))
+    export = client.get(reverse("ledger:season-review-csv", args=[season.pk]))
     assert export["Content-Type"].startswith("text/csv")
     text = export.content.decode("utf-8-sig")
     assert "Quiet One" in text and "出国交流" in text
@@ -318,7 +319,7 @@ def test_review_page_lists_flagged_first_and_removes_in_bulk(client, season, org
 def test_review_page_query_count_is_flat(
     client, season, organiser, django_assert_num_queries, count
 ):
-    from topicshare.models import ForumSettings
+    from topicshare.forum.models import ForumSettings
 
     season, sessions = season
     people = User.objects.bulk_create(
@@ -338,7 +339,7 @@ def test_review_page_query_count_is_flat(
     # session, user, user's groups, season, policy, sessions held, five counts, admissions,
     # exemptions, removals, members, their groups, forum settings, the season list
     with django_assert_num_queries(18):
-        response = client.get(reverse("members:season-review", args=[season.pk]))
+        response = client.get(reverse("ledger:season-review", args=[season.pk]))
 
     assert response.status_code == 200
     assert response.content.decode().count("data-member=") == count + 1  # and the organiser
@@ -401,19 +402,19 @@ def test_season_without_dates_counts_its_topics_sessions_and_skips_grace():
 def test_policy_and_exemptions_in_the_admin_are_for_organisers(client, season, organiser):
     season, _sessions = season
     client.force_login(UserFactory(role=Role.COMMITTEE))
-    assert client.get(reverse("admin:members_ledgerpolicy_changelist")).status_code == 403
-    assert client.get(reverse("admin:members_ledgerexemption_add")).status_code == 403
+    assert client.get(reverse("admin:ledger_ledgerpolicy_changelist")).status_code == 403
+    assert client.get(reverse("admin:ledger_ledgerexemption_add")).status_code == 403
 
     client.force_login(organiser)
-    assert client.get(reverse("admin:members_ledgerpolicy_changelist")).status_code == 200
+    assert client.get(reverse("admin:ledger_ledgerpolicy_changelist")).status_code == 200
     response = client.post(
-        reverse("admin:members_ledgerpolicy_change", args=[1]),
+        reverse("admin:ledger_ledgerpolicy_change", args=[1]),
         {"min_attendance_percent": 101, "presenting_protects": "on", "task_protects": "on"},
     )
     assert response.status_code == 200  # the form again, with the error
     assert LedgerPolicy.load().min_attendance_percent == 40
     client.post(
-        reverse("admin:members_ledgerpolicy_change", args=[1]),
+        reverse("admin:ledger_ledgerpolicy_change", args=[1]),
         {"min_attendance_percent": 50, "task_protects": "on", "grace_for_new_members": "on"},
     )
     policy = LedgerPolicy.load()
@@ -421,7 +422,7 @@ def test_policy_and_exemptions_in_the_admin_are_for_organisers(client, season, o
 
     member = UserFactory(role=Role.MEMBER)
     response = client.post(
-        reverse("admin:members_ledgerexemption_add"),
+        reverse("admin:ledger_ledgerexemption_add"),
         {"user": member.pk, "season": "", "reason": "维护开源项目"},
     )
     assert response.status_code == 302
@@ -431,16 +432,16 @@ def test_policy_and_exemptions_in_the_admin_are_for_organisers(client, season, o
         action=AuditEvent.Action.LEDGER_EXEMPTION, subject_user=member, actor=organiser
     ).exists()
     client.post(
-        reverse("admin:members_ledgerexemption_delete", args=[exemption.pk]), {"post": "yes"}
+        reverse("admin:ledger_ledgerexemption_delete", args=[exemption.pk]), {"post": "yes"}
     )
     assert not LedgerExemption.objects.exists()
     assert AuditEvent.objects.filter(action=AuditEvent.Action.LEDGER_EXEMPTION_REVOKED).exists()
     content = client.get(reverse("admin:topic_sessions_season_changelist")).content.decode()
-    assert reverse("members:season-review", args=[season.pk]) in content
+    assert reverse("ledger:season-review", args=[season.pk]) in content
 
 
 def test_bar_chart_scales_stacks_and_colours_every_series():
-    from topicshare.charts import Series, bar_chart
+    from topicshare.forum.charts import Series, bar_chart
 
     series = [Series("a", [2, 0]), Series("b", [2, 4], "#000000")]
     svg = str(bar_chart(title="T <x>", labels=["一", "二"], series=series, stacked=True))

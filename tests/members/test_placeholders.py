@@ -246,7 +246,8 @@ def _row_makers():
     from django.contrib.admin.models import ADDITION, LogEntry
     from django.utils import timezone
 
-    from members.models import Application, AuditEvent, Conflict, LedgerExemption, Vote
+    from members.ledger.models import LedgerExemption
+    from members.models import Application, AuditEvent, Conflict, Vote
     from sessions.models import (
         RSVP,
         Attendance,
@@ -256,7 +257,7 @@ def _row_makers():
         TopicTransition,
     )
     from tests.factories import TopicFactory
-    from topicshare.models import Notification, NotificationKind, NotificationOptOut
+    from topicshare.notifications.models import Notification, NotificationKind, NotificationOptOut
 
     def notification(user, c):
         now = timezone.now()
@@ -280,8 +281,8 @@ def _row_makers():
         "socialaccount.SocialAccount.user": lambda user, c: SocialAccount.objects.create(
             user=user, provider="openid", uid=f"{user.pk}-{c.n}"
         ),
-        "topicshare.Notification.recipient": notification,
-        "topicshare.NotificationOptOut.user": lambda user, c: NotificationOptOut.objects.create(
+        "notifications.Notification.recipient": notification,
+        "notifications.NotificationOptOut.user": lambda user, c: NotificationOptOut.objects.create(
             user=user, kind=[NotificationKind.PROMOTION, NotificationKind.AFTER][c.n % 2]
         ),
         "members.User_tracks_of_interest.user": lambda user, c: (
@@ -314,10 +315,10 @@ def _row_makers():
         "members.AuditEvent.subject_user": lambda user, c: AuditEvent.objects.create(
             action=AuditEvent.Action.ROLE_CHANGED, subject_user=user
         ),
-        "members.LedgerExemption.user": lambda user, c: LedgerExemption.objects.create(
+        "ledger.LedgerExemption.user": lambda user, c: LedgerExemption.objects.create(
             user=user, season=c.season, reason="r"
         ),
-        "members.LedgerExemption.by": lambda user, c: LedgerExemption.objects.create(
+        "ledger.LedgerExemption.by": lambda user, c: LedgerExemption.objects.create(
             user=UserFactory(), season=c.season, reason="r", by=user
         ),
         "topic_sessions.Topic_co_presenters.user": lambda user, c: (

@@ -9,7 +9,7 @@ from tests.factories import TrackFactory, UserFactory
 
 @pytest.mark.django_db
 def test_profile_requires_login(client):
-    response = client.get(reverse("members:profile"))
+    response = client.get(reverse("profile"))
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_login"))
@@ -21,7 +21,7 @@ def test_profile_saves_fields(client, audience):
     client.force_login(audience)
 
     response = client.post(
-        reverse("members:profile"),
+        reverse("profile"),
         {
             "display_name": "  小  明 ",
             "wechat_id": "xiaoming_42",
@@ -45,9 +45,7 @@ def test_profile_saves_fields(client, audience):
 def test_profile_rejects_bad_wechat_id(client, audience, wechat_id):
     client.force_login(audience)
 
-    response = client.post(
-        reverse("members:profile"), {"display_name": "x", "wechat_id": wechat_id}
-    )
+    response = client.post(reverse("profile"), {"display_name": "x", "wechat_id": wechat_id})
 
     assert response.status_code == 200
     assert "wechat_id" in response.context["form"].errors

@@ -473,7 +473,7 @@ def test_token_view_goes_to_the_profile_for_another_next(client, audience, next_
     response = client.post(reverse("sessions:calendar-token"), {"next": next_url})
 
     assert response.status_code == 302
-    assert response.url == reverse("members:profile")
+    assert response.url == reverse("profile")
 
 
 def test_token_view_refuses_get(client, audience):

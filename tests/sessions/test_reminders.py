@@ -21,8 +21,8 @@ from sessions.scheduling import (
 from sessions.services import group_join, topic_transition
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.topicshare.test_webhooks import _feishu_sign
-from topicshare.models import ChatWebhook, Notification, NotificationOptOut
-from topicshare.outbox import notifications_dispatch, unsubscribe_token
+from topicshare.notifications.models import ChatWebhook, Notification, NotificationOptOut
+from topicshare.notifications.outbox import notifications_dispatch, unsubscribe_token
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 # A Saturday 20:30 session, scheduled three weeks ahead.
@@ -259,7 +259,7 @@ def test_failed_webhook_is_retried_then_visible_and_resendable(client, forum):
     assert row.last_error
 
     client.force_login(forum["organiser"])
-    client.post(reverse("admin:topicshare_notification_changelist"),
+    client.post(reverse("admin:notifications_notification_changelist"),
                 {"action": "resend", "_selected_action": [row.pk]})  # fmt: skip
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("pending", 0)

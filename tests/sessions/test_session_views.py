@@ -8,7 +8,7 @@ from members.roles import Role
 from sessions.models import SessionStatus, TopicStatus, WeeklySession
 from sessions.scheduling import free_slots, session_schedule, track_slots
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from topicshare.models import ForumSettings
+from topicshare.forum.models import ForumSettings
 
 pytestmark = pytest.mark.django_db
 

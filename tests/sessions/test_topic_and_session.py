@@ -32,7 +32,7 @@ from sessions.scheduling import (
 from sessions.services import TopicError, topic_transition, transitions_for
 from tests.sessions import test_reminders
 from tests.sessions.test_reminders import START, _sweep
-from topicshare.models import Notification
+from topicshare.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 forum = test_reminders.forum  # the fixture: a session three weeks ahead, with its people
@@ -229,7 +229,15 @@ def test_migration_cancels_sessions_left_running_by_cancelled_topics(forum):
     reminders_materialise(now=TWO_WEEKS_BEFORE)
     Topic.objects.filter(pk=topic.pk).update(status=S.CANCELLED, reason="没时间")
 
-    migration.cancel_sessions_of_cancelled_topics(apps, None)
+    class AppsOfThatTime:
+        """When 0007 ran, Notification still belonged to the topicshare app."""
+
+        def get_model(self, app_label, model_name):
+            if (app_label, model_name) == ("topicshare", "Notification"):
+                app_label = "notifications"
+            return apps.get_model(app_label, model_name)
+
+    migration.cancel_sessions_of_cancelled_topics(AppsOfThatTime(), None)
 
     session.refresh_from_db()
     assert (session.status, session.cancel_reason, session.sequence) == ("cancelled", "没时间", 1)

@@ -7,7 +7,7 @@ from django.urls import reverse
 from members.roles import Role
 from sessions.models import CHECKLIST, Participation, Task, Topic, TopicStatus
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from topicshare.models import ForumSettings
+from topicshare.forum.models import ForumSettings
 
 S = TopicStatus
 pytestmark = pytest.mark.django_db

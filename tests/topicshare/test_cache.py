@@ -21,7 +21,7 @@ def _closed_port() -> int:
 def redis_down(settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "topicshare.cache.TolerantRedisCache",
+            "BACKEND": "topicshare.core.cache.TolerantRedisCache",
             "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0",
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }

@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.conftest import redis_reachable, redis_url, skip_or_fail
-from topicshare.models import Heartbeat
+from topicshare.core.models import Heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,8 +113,8 @@ def test_real_worker_sends_the_outbox_through_redis(tmp_path):
     from celery import Celery
 
     from tests.factories import TopicFactory, UserFactory
-    from topicshare.models import Notification
-    from topicshare.outbox import Message, notification_enqueue
+    from topicshare.notifications.models import Notification
+    from topicshare.notifications.outbox import Message, notification_enqueue
 
     env = {
         **os.environ,

@@ -24,7 +24,7 @@ from members.roles import Role
 from sessions.models import Season, Task, Topic, TopicStatus
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.html_forms import html_forms
-from topicshare.widgets import DateInput, DateTimeInput
+from topicshare.core.widgets import DateInput, DateTimeInput
 
 pytestmark = pytest.mark.django_db
 

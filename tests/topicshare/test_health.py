@@ -5,8 +5,8 @@ from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
-from topicshare.models import Heartbeat
-from topicshare.services import heartbeat_record
+from topicshare.core.models import Heartbeat
+from topicshare.core.services import heartbeat_record
 
 
 @pytest.mark.django_db

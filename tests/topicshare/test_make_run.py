@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from topicshare.management.commands.run_local import site_url_for
+from topicshare.core.management.commands.run_local import site_url_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

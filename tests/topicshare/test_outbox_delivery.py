@@ -16,8 +16,8 @@ from django.utils import timezone, translation
 
 from sessions.models import TopicStatus
 from tests.factories import TopicFactory, UserFactory
-from topicshare.models import Notification
-from topicshare.outbox import Message, notification_enqueue, notifications_dispatch
+from topicshare.notifications.models import Notification
+from topicshare.notifications.outbox import Message, notification_enqueue, notifications_dispatch
 
 
 def _free_port() -> int:
@@ -195,7 +195,7 @@ def test_a_worker_killed_mid_batch_sends_nothing_twice_and_loses_nothing(setting
 
 @pytest.mark.django_db
 def test_a_live_worker_renews_its_claim_during_a_long_batch(settings, monkeypatch):
-    from topicshare import outbox
+    from topicshare.notifications import outbox
 
     settings.TOPICSHARE_STALE_CLAIM_SECONDS = 30
     clock = iter(range(0, 10_000, 4))  # each message "takes" four seconds

@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from members.roles import Role
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from topicshare.models import ForumSettings
-from topicshare.pagecache import content_version
+from topicshare.core.pagecache import content_version
+from topicshare.forum.models import ForumSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -104,8 +104,8 @@ def test_turned_off_with_zero_seconds(client, settings):
 def test_a_change_made_by_another_process_is_seen_within_a_second(monkeypatch):
     from types import SimpleNamespace
 
-    from topicshare import pagecache
-    from topicshare.models import ContentVersion
+    from topicshare.core import pagecache
+    from topicshare.core.models import ContentVersion
 
     clock = SimpleNamespace(monotonic=lambda: 1000.0)
     monkeypatch.setattr(pagecache, "time", clock)

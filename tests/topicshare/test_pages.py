@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from topicshare.models import ForumSettings
+from topicshare.forum.models import ForumSettings
 
 
 def _nav(content: str) -> set[str]:
@@ -119,7 +119,7 @@ def test_audience_cannot_open_admin(client, audience):
 
 @pytest.mark.django_db
 def test_error_pages_are_friendly(rf):
-    from topicshare.views import permission_denied, server_error
+    from topicshare.forum.views import permission_denied, server_error
 
     with translation.override("zh-hans"):
         forbidden = permission_denied(rf.get("/x/"))
@@ -141,7 +141,7 @@ def test_forum_settings_refuses_oversized_qr_image(client, organiser, settings):
     client.force_login(organiser)
 
     response = client.post(
-        reverse("admin:topicshare_forumsettings_change", args=[1]),
+        reverse("admin:forum_forumsettings_change", args=[1]),
         {
             "forum_name": "TopicShare",
             "slogan": "",

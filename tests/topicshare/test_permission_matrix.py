@@ -44,7 +44,8 @@ from django.utils import timezone
 
 from library.models import LibraryItem
 from members.admission import application_submit, vote_cast
-from members.models import AdmissionSettings, LedgerPolicy
+from members.ledger.models import LedgerPolicy
+from members.models import AdmissionSettings
 from members.roles import Role
 from sessions.calendar import calendar_token_for
 from sessions.models import (
@@ -59,8 +60,9 @@ from sessions.models import (
 )
 from sessions.scheduling import free_slots
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from topicshare.models import ForumSettings, NotificationKind
-from topicshare.outbox import unsubscribe_token
+from topicshare.forum.models import ForumSettings
+from topicshare.notifications.models import NotificationKind
+from topicshare.notifications.outbox import unsubscribe_token
 
 VISITORS = ("anonymous", "audience", "member", "committee", "organiser")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -138,14 +140,14 @@ EXPECTED = {
     "library:materials": (LOGIN, NOT_FOUND, FORBIDDEN, FORBIDDEN, OK),
     "api-library-items": PUBLIC,
     # --- members, season review (流出) --------------------------------------------------------
-    "members:profile": SIGNED_IN,
+    "profile": SIGNED_IN,
     "members:notifications": POST_ONLY,
     "members:detail": SIGNED_IN,  # the WeChat ID only for the person and organisers (scan)
     # The co-presenter picker's search (JSON): names of verified members, never addresses.
     "members:search": SIGNED_IN,
-    "members:season-review-current": (LOGIN, *(FORBIDDEN,) * 3, to("members:season-review")),
-    "members:season-review": ORGANISERS,
-    "members:season-review-csv": ORGANISERS,
+    "ledger:season-review-current": (LOGIN, *(FORBIDDEN,) * 3, to("ledger:season-review")),
+    "ledger:season-review": ORGANISERS,
+    "ledger:season-review-csv": ORGANISERS,
     # --- allauth (third-party, loosely) ------------------------------------------------------
     "account_login": ALLAUTH_PUBLIC,
     "account_logout": ALLAUTH_PUBLIC,
@@ -212,8 +214,8 @@ ADMIN_MODELS = {
     "members.user": ADMIN_ORGANISERS,
     "members.admissionsettings": ADMIN_ORGANISERS,
     "members.auditevent": ADMIN_ORGANISERS,
-    "members.ledgerpolicy": ADMIN_ORGANISERS,
-    "members.ledgerexemption": ADMIN_ORGANISERS,
+    "ledger.ledgerpolicy": ADMIN_ORGANISERS,
+    "ledger.ledgerexemption": ADMIN_ORGANISERS,
     "topic_sessions.track": ADMIN_ORGANISERS,
     "topic_sessions.season": ADMIN_ORGANISERS,
     "topic_sessions.topic": ADMIN_ORGANISERS,
@@ -221,12 +223,12 @@ ADMIN_MODELS = {
     "library.libraryitem": ADMIN_ORGANISERS,
     "library.tag": ADMIN_ORGANISERS,
     "library.opensourceproject": ADMIN_ORGANISERS,
-    "topicshare.forumsettings": ADMIN_ORGANISERS,
+    "forum.forumsettings": ADMIN_ORGANISERS,
     "topicshare.heartbeat": ADMIN_ORGANISERS,
-    "topicshare.reminderrule": ADMIN_ORGANISERS,
-    "topicshare.chatwebhook": ADMIN_ORGANISERS,
-    "topicshare.notification": ADMIN_ORGANISERS,
-    "topicshare.notificationoptout": ADMIN_ORGANISERS,
+    "topic_sessions.reminderrule": ADMIN_ORGANISERS,
+    "notifications.chatwebhook": ADMIN_ORGANISERS,
+    "notifications.notification": ADMIN_ORGANISERS,
+    "notifications.notificationoptout": ADMIN_ORGANISERS,
     "auth.group": ADMIN_ORGANISERS,
     "account.emailaddress": ADMIN_ORGANISERS,
     "socialaccount.socialapp": ADMIN_ORGANISERS,
@@ -273,8 +275,8 @@ ARGS = {
     "library:slides": {"pk": "item"},
     "library:materials": {"pk": "item"},
     "members:detail": {"pk": "proposer"},
-    "members:season-review": {"pk": "season"},
-    "members:season-review-csv": {"pk": "season"},
+    "ledger:season-review": {"pk": "season"},
+    "ledger:season-review-csv": {"pk": "season"},
     "account_confirm_email": {"key": "=no-such-key"},
     "account_reset_password_from_key": {"uidb36": "=zz", "key": "=no-such-key"},
     "admin:view_on_site": {"content_type_id": "topic_content_type", "object_id": "topic"},
@@ -779,14 +781,14 @@ POST_CASES = {
         )
     ],
     "sessions:calendar-token": [
-        Post(refused={"anonymous": LOGIN}, allowed="audience", done=to("members:profile"))
+        Post(refused={"anonymous": LOGIN}, allowed="audience", done=to("profile"))
     ],
-    "members:profile": [
+    "profile": [
         Post(
             data=lambda world: {"display_name": "Renamed", "preferred_language": "en"},
             refused={"anonymous": LOGIN},
             allowed="audience",
-            done=to("members:profile"),
+            done=to("profile"),
         )
     ],
     "members:notifications": [
@@ -794,10 +796,10 @@ POST_CASES = {
             data=lambda world: {"wanted": [NotificationKind.PROMOTION]},
             refused={"anonymous": LOGIN},
             allowed="audience",
-            done=to("members:profile"),
+            done=to("profile"),
         )
     ],
-    "members:season-review": [
+    "ledger:season-review": [
         Post(
             data=lambda world: {
                 "exempt": world.member.pk,
@@ -805,7 +807,7 @@ POST_CASES = {
             },
             refused=NOT_ORGANISERS,
             allowed="organiser",
-            done=to("members:season-review"),
+            done=to("ledger:season-review"),
         )
     ],
     "library:materials": [
@@ -889,8 +891,8 @@ POST_HARMLESS = {
     "api-sessions",
     "library:index", "library:open-source", "library:feed", "library:feed-atom",
     "library:detail", "library:slides", "api-library-items",
-    "members:detail", "members:search", "members:season-review-current",
-    "members:season-review-csv",
+    "members:detail", "members:search", "ledger:season-review-current",
+    "ledger:season-review-csv",
     "account_login", "account_logout", "account_inactive", "account_signup",
     "account_reauthenticate", "account_email", "account_email_verification_sent",
     # a code kept in the caller's own session and mailed to their own address, no row written

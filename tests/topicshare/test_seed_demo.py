@@ -42,7 +42,7 @@ def test_seed_demo_has_topics_in_every_state():
 
 @pytest.mark.django_db
 def test_seed_demo_gives_the_season_review_something_to_show():
-    from members.ledger import Status, current_season, season_ledger
+    from members.ledger.services import Status, current_season, season_ledger
 
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
 

@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.test.utils import isolate_apps
 from django.utils import timezone, translation
 
-from topicshare.uploads import (
+from topicshare.core.uploads import (
     SLIDES_KINDS,
     SafeUploadTo,
     private_storage,
@@ -302,9 +302,13 @@ def test_safe_upload_to_serialises_for_migrations():
 
     serialised, imports = MigrationWriter.serialize(upload_to)
 
-    assert serialised == "topicshare.uploads.SafeUploadTo('library/slides')"
-    assert imports == {"import topicshare.uploads"}
-    assert upload_to.deconstruct() == ("topicshare.uploads.SafeUploadTo", ("library/slides",), {})
+    assert serialised == "topicshare.core.uploads.SafeUploadTo('library/slides')"
+    assert imports == {"import topicshare.core.uploads"}
+    assert upload_to.deconstruct() == (
+        "topicshare.core.uploads.SafeUploadTo",
+        ("library/slides",),
+        {},
+    )
     assert upload_to == SafeUploadTo("library/slides")
 
 

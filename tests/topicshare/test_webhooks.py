@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.chatserver import ChatServer  # noqa: F401 — the chat_server fixture's type
-from topicshare.models import ChatWebhook
-from topicshare.webhooks import WebhookError, webhook_payload, webhook_send
+from topicshare.notifications.models import ChatWebhook
+from topicshare.notifications.webhooks import WebhookError, webhook_payload, webhook_send
 
 NOW = datetime.datetime(2025, 3, 1, 12, 30, 15, tzinfo=datetime.UTC)
 SECRET = "SEC-very-secret-0123456789"

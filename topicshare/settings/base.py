@@ -24,7 +24,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "topicshare.apps.TopicShareAdminConfig",  # django.contrib.admin, signed in via allauth
+    "topicshare.core.apps.TopicShareAdminConfig",  # django.contrib.admin, signed in via allauth
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -38,15 +38,19 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
-    "topicshare",
-    "members",
-    "sessions.apps.SessionsConfig",
+    # From the ground up (the order imports may go; pyproject.toml's import-linter contracts):
+    "topicshare.core",  # shared infrastructure (label "topicshare")
+    "topicshare.notifications",  # the outbox: e-mail and chat delivery, no domain imports
+    "members",  # users, roles, admission
+    "sessions.apps.SessionsConfig",  # topics (the sheet) and weekly sessions
+    "members.ledger",  # the season ledger
     "library",
+    "topicshare.forum",  # site pages: home, dashboard, demo data, forum settings
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "topicshare.headers.SecurityHeadersMiddleware",
+    "topicshare.core.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -74,7 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "topicshare.context_processors.forum",
+                "topicshare.forum.context_processors.forum",
             ],
         },
     },
@@ -114,7 +118,7 @@ if REDIS_URL:
         "default": {
             # Redis down: a miss, not a 500 (topicshare/cache.py). Short timeouts so that an
             # outage costs milliseconds per request, not seconds.
-            "BACKEND": "topicshare.cache.TolerantRedisCache",
+            "BACKEND": "topicshare.core.cache.TolerantRedisCache",
             "LOCATION": env.str("REDIS_CACHE_URL", default=REDIS_URL),
             "KEY_PREFIX": "topicshare",
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
@@ -217,7 +221,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Applicants' slides and other files for permitted users only: outside MEDIA_ROOT, so nothing
-# serves them except a view that checks permissions (topicshare.uploads.serve_file).
+# serves them except a view that checks permissions (topicshare.core.uploads.serve_file).
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -262,10 +266,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule")
 )
 # Anonymous visitors get public pages from a cache for at most this long (0 turns it off);
-# changes invalidate it at once, see topicshare/pagecache.py.
+# changes invalidate it at once, see topicshare/core/pagecache.py.
 TOPICSHARE_PAGE_CACHE_SECONDS = env.int("TOPICSHARE_PAGE_CACHE_SECONDS", default=60)
 # A batch claimed by a worker that died is sent again after this long; a live worker renews
-# its claim every third of it (topicshare/outbox.py).
+# its claim every third of it (topicshare/notifications/outbox.py).
 TOPICSHARE_STALE_CLAIM_SECONDS = env.int("TOPICSHARE_STALE_CLAIM_SECONDS", default=300)
 TOPICSHARE_HEARTBEAT_SECONDS = env.float("TOPICSHARE_HEARTBEAT_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
@@ -282,7 +286,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Absolute links in e-mails, calendar attachments and chat messages.
 TOPICSHARE_SITE_URL = env.str("TOPICSHARE_SITE_URL", default="http://127.0.0.1:8000")
-# Chat webhooks post only to public internet addresses (topicshare/egress.py). True lets them
+# Chat webhooks post only to public internet addresses (topicshare/core/egress.py). True lets them
 # post to loopback and private networks too: for the test suite's server on 127.0.0.1 only;
 # production settings force it off.
 TOPICSHARE_WEBHOOKS_ALLOW_PRIVATE = env.bool("TOPICSHARE_WEBHOOKS_ALLOW_PRIVATE", default=False)
@@ -304,7 +308,7 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # Content-Security-Policy on every response, in every environment (so the browser tests see
-# it): nothing loads from elsewhere, and no inline script or style runs (topicshare/headers.py).
+# it): nothing loads from elsewhere, and no inline script or style runs (topicshare/core/headers.py).
 # The format of Django 6.0's SECURE_CSP.
 SECURE_CSP = {
     "default-src": ["'self'"],

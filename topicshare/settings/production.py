@@ -21,7 +21,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost"])
 
 # Every link in e-mails, chat messages, calendar files and feeds is built from this one
-# setting (topicshare/links.py), never from a request's Host header.
+# setting (topicshare/core/links.py), never from a request's Host header.
 TOPICSHARE_SITE_URL = env.str("TOPICSHARE_SITE_URL", default="").strip()
 if not TOPICSHARE_SITE_URL:
     raise ImproperlyConfigured(

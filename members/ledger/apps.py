@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LedgerConfig(AppConfig):
+    """The season ledger: who took part in a season, who is flagged, exemptions. Reads the
+    sessions' facts through sessions.selectors; sits above sessions and members."""
+
+    name = "members.ledger"
+    label = "ledger"
+    verbose_name = _("Season ledger")
+    default_auto_field = "django.db.models.BigAutoField"

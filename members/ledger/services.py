@@ -1,0 +1,379 @@
+"""The season ledger (流出): what each member did in a season, and who the policy flags.
+
+Computed from the source rows every time (sessions, presenters, groups, tasks, attendance,
+RSVPs, the audit trail) in a fixed number of queries, so it can never drift from them.
+Writes — removals and exemptions — are services below; they check who may do them."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from members.ledger.models import LedgerExemption, LedgerPolicy
+from members.models import AuditEvent, User
+from members.roles import Role
+from members.rules import is_organiser
+from members.services import role_set
+from sessions.models import (
+    RSVP,
+    Attendance,
+    Participation,
+    Season,
+    SessionPresenter,
+    SessionStatus,
+    Task,
+    Topic,
+    WeeklySession,
+)
+from topicshare.notifications.models import NotificationKind
+from topicshare.notifications.outbox import Message, absolute_url, notification_enqueue
+
+# Sessions that took place: they count towards attendance.
+HELD = [SessionStatus.DONE, SessionStatus.LIVE]
+# The inner group. Organisers are listed but never flagged: they run the forum.
+LISTED_ROLES = [Role.MEMBER, Role.COMMITTEE, Role.ORGANISER]
+FLAGGABLE_ROLES = {Role.MEMBER, Role.COMMITTEE}
+
+
+class Status:
+    """A row's standing, in the order the review page lists them."""
+
+    FLAGGED = "flagged"
+    REMOVED = "removed"
+    EXEMPT = "exempt"
+    GRACE = "grace"
+    ACTIVE = "active"
+    ORGANISER = "organiser"
+
+    LABELS = {
+        FLAGGED: gettext_lazy("Flagged"),
+        REMOVED: gettext_lazy("Moved to the audience"),
+        EXEMPT: gettext_lazy("Exempt"),
+        GRACE: gettext_lazy("New this season (grace)"),
+        ACTIVE: gettext_lazy("Active"),
+        ORGANISER: gettext_lazy("Organiser"),
+    }
+    ORDER = [FLAGGED, REMOVED, EXEMPT, GRACE, ACTIVE, ORGANISER]
+
+
+@dataclass
+class LedgerRow:
+    user: User
+    role: Role
+    presented: int = 0
+    groups_joined: int = 0
+    tasks_done: int = 0
+    attended: int = 0
+    rsvps_missed: int = 0
+    admitted_this_season: bool = False
+    exemption: LedgerExemption | None = None
+    removed: bool = False
+    attendance_percent: int | None = None  # None: no session was held
+    status: str = Status.ACTIVE
+
+    @property
+    def flagged(self) -> bool:
+        return self.status == Status.FLAGGED
+
+    @property
+    def status_label(self) -> str:
+        return str(Status.LABELS[self.status])
+
+
+@dataclass
+class SeasonLedger:
+    season: Season
+    policy: LedgerPolicy
+    sessions_held: int
+    window: tuple[datetime.datetime, datetime.datetime] | None
+    rows: list[LedgerRow] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> list[LedgerRow]:
+        return [row for row in self.rows if row.flagged]
+
+    def row_for(self, user_id: int) -> LedgerRow | None:
+        return next((row for row in self.rows if row.user.pk == user_id), None)
+
+
+def season_window(season: Season) -> tuple[datetime.datetime, datetime.datetime] | None:
+    """The season's start and end as moments (local midnights; the end date included).
+    Without dates there is no window: no grace can be worked out."""
+    if not season.start_date:
+        return None
+    tz = timezone.get_default_timezone()
+    start = datetime.datetime.combine(season.start_date, datetime.time.min, tzinfo=tz)
+    end = (
+        datetime.datetime.combine(
+            season.end_date + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
+        )
+        if season.end_date
+        else timezone.now() + datetime.timedelta(days=1)
+    )
+    return start, end
+
+
+def season_sessions(season: Season) -> QuerySet[WeeklySession]:
+    """The sessions held in a season: its topics' sessions, and any other session that took
+    place between its start and end dates."""
+    in_season = Q(topic__season=season)
+    window = season_window(season)
+    if window:
+        in_season |= Q(start__gte=window[0], start__lt=window[1])
+    return WeeklySession.objects.filter(in_season, status__in=HELD)
+
+
+def _season_topics(season: Season, sessions: QuerySet) -> QuerySet[Topic]:
+    return Topic.objects.filter(Q(season=season) | Q(sessions__in=sessions)).values("pk")
+
+
+def _counts(queryset: QuerySet, user_field: str, counted: str) -> dict[int, int]:
+    rows = queryset.values(user_field).annotate(n=Count(counted, distinct=True))
+    return {row[user_field]: row["n"] for row in rows}
+
+
+def season_ledger(season: Season) -> SeasonLedger:
+    """Every member's numbers for the season and the policy's verdict: flagged ones first,
+    then by name. Eleven queries, whatever the number of members or sessions."""
+    policy = LedgerPolicy.load()
+    window = season_window(season)
+    sessions = season_sessions(season)
+    session_ids = sessions.values("pk")
+    sessions_held = sessions.count()
+    topics = _season_topics(season, sessions)
+
+    removals = AuditEvent.objects.filter(
+        action=AuditEvent.Action.SEASON_REMOVAL, details__season_id=season.pk
+    )
+    people = (
+        User.objects.filter(is_active=True, is_placeholder=False)
+        .filter(
+            Q(groups__name__in=[role.value for role in LISTED_ROLES])
+            | Q(is_superuser=True)
+            | Q(pk__in=removals.values("subject_user"))
+        )
+        .distinct()
+        .prefetch_related("groups")
+    )
+    presented = _counts(SessionPresenter.objects.filter(session__in=session_ids), "user", "session")
+    groups = _counts(
+        Participation.objects.filter(topic__in=topics, role=Participation.Role.PARTICIPANT),
+        "user",
+        "topic",
+    )
+    tasks = _counts(
+        Task.objects.filter(topic__in=topics, status=Task.Status.DONE, assignee__isnull=False),
+        "assignee",
+        "pk",
+    )
+    attended = _counts(Attendance.objects.filter(session__in=session_ids), "user", "session")
+    attendance = Attendance.objects.filter(session=OuterRef("session"), user=OuterRef("user"))
+    missed = _counts(
+        RSVP.objects.filter(session__in=session_ids).exclude(Exists(attendance)),
+        "user",
+        "session",
+    )
+    admitted = set()
+    if window:
+        admitted = set(
+            AuditEvent.objects.filter(
+                action=AuditEvent.Action.ROLE_CHANGED,
+                details__from=Role.AUDIENCE.value,
+                at__gte=window[0],
+                at__lt=window[1],
+            ).values_list("subject_user", flat=True)
+        )
+    exemptions = {
+        exemption.user_id: exemption
+        for exemption in LedgerExemption.objects.filter(
+            Q(season=season) | Q(season__isnull=True)
+        ).order_by("season_id")  # a standing exemption (no season) comes last and wins
+    }
+    removed = set(removals.values_list("subject_user", flat=True))
+
+    rows = []
+    for person in people:
+        row = LedgerRow(
+            user=person,
+            role=person.role,
+            presented=presented.get(person.pk, 0),
+            groups_joined=groups.get(person.pk, 0),
+            tasks_done=tasks.get(person.pk, 0),
+            attended=attended.get(person.pk, 0),
+            rsvps_missed=missed.get(person.pk, 0),
+            admitted_this_season=person.pk in admitted,
+            exemption=exemptions.get(person.pk),
+            removed=person.pk in removed and person.role == Role.AUDIENCE,
+        )
+        if sessions_held:
+            row.attendance_percent = round(100 * row.attended / sessions_held)
+        row.status = _verdict(row, policy, sessions_held)
+        rows.append(row)
+    rows.sort(key=lambda row: (Status.ORDER.index(row.status), row.user.name.lower()))
+    return SeasonLedger(
+        season=season, policy=policy, sessions_held=sessions_held, window=window, rows=rows
+    )
+
+
+def _verdict(row: LedgerRow, policy: LedgerPolicy, sessions_held: int) -> str:
+    if row.removed:
+        return Status.REMOVED
+    if row.role not in FLAGGABLE_ROLES:
+        return Status.ORGANISER if row.role == Role.ORGANISER else Status.ACTIVE
+    if row.exemption:
+        return Status.EXEMPT
+    if policy.grace_for_new_members and row.admitted_this_season:
+        return Status.GRACE
+    if not sessions_held:
+        return Status.ACTIVE
+    # Under the threshold, compared exactly: 2 of 5 sessions is 40 %, not under 40 %.
+    under = row.attended * 100 < policy.min_attendance_percent * sessions_held
+    protected = (policy.presenting_protects and row.presented) or (
+        policy.task_protects and row.tasks_done
+    )
+    return Status.FLAGGED if under and not protected else Status.ACTIVE
+
+
+def _require_organiser(user) -> None:
+    if not is_organiser(user):
+        raise PermissionDenied(_("Only organisers can do this."))
+
+
+@dataclass
+class RemovalReport:
+    removed: list[User] = field(default_factory=list)
+    skipped: list[tuple[User, str]] = field(default_factory=list)
+
+
+@transaction.atomic
+def season_removals_confirm(*, season: Season, user_ids, by: User) -> RemovalReport:
+    """An organiser confirms that these flagged members go back to the audience. Only rows
+    the policy flags (now, not when the page was loaded) are removed; the others are
+    reported with the reason. Each removal: role → Audience, an audit event, a polite
+    notice on how to re-apply."""
+    _require_organiser(by)
+    ledger = season_ledger(season)
+    report = RemovalReport()
+    for user_id in dict.fromkeys(int(pk) for pk in user_ids):
+        row = ledger.row_for(user_id)
+        if row is None:
+            continue
+        if not row.flagged:
+            report.skipped.append((row.user, row.status_label))
+            continue
+        _remove(row=row, ledger=ledger, by=by)
+        report.removed.append(row.user)
+    return report
+
+
+def _remove(*, row: LedgerRow, ledger: SeasonLedger, by: User) -> None:
+    season, user = ledger.season, row.user
+    role_set(user=user, role=Role.AUDIENCE, by=by)
+    AuditEvent.objects.create(
+        actor=by,
+        action=AuditEvent.Action.SEASON_REMOVAL,
+        subject_user=user,
+        details={
+            "season_id": season.pk,
+            "season": season.label,
+            "from": row.role.value,
+            "sessions_held": ledger.sessions_held,
+            "attended": row.attended,
+            "presented": row.presented,
+            "tasks_done": row.tasks_done,
+        },
+    )
+    held, attended = ledger.sessions_held, row.attended
+    notification_enqueue(
+        kind=NotificationKind.MEMBERSHIP_ENDED,
+        subject=season,
+        occasion=f"season-review:{user.pk}",
+        recipients=[user],
+        render=lambda: Message(
+            _("Thank you for %(season)s — about your membership") % {"season": season.label},
+            [
+                _(
+                    "Thank you for being part of the study group in %(season)s. You attended "
+                    "%(attended)d of its %(held)d sessions; to keep the group active, members "
+                    "who could not take part much go back to the open audience at the end of "
+                    "a season."
+                )
+                % {"season": season.label, "attended": attended, "held": held},
+                _(
+                    "Nothing else changes: you can still attend every public session, RSVP "
+                    "and use the library."
+                ),
+                _(
+                    "Whenever you have more time, you are welcome back: apply again by "
+                    "presenting a paper to the review committee."
+                ),
+            ],
+            absolute_url(reverse("join-apply")),
+        ),
+        due_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def ledger_exempt(*, user: User, season: Season | None, reason: str, by: User) -> LedgerExemption:
+    """Lock a member against flags, for one season or (no season) for every season."""
+    _require_organiser(by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why this member is exempt.")})
+    exemption = LedgerExemption(user=user, season=season, reason=reason, by=by)
+    exemption.full_clean()
+    exemption.save()
+    AuditEvent.objects.create(
+        actor=by,
+        action=AuditEvent.Action.LEDGER_EXEMPTION,
+        subject_user=user,
+        details={"season": season.label if season else None, "reason": reason},
+    )
+    return exemption
+
+
+@transaction.atomic
+def ledger_exemption_revoke(*, exemption: LedgerExemption, by: User) -> None:
+    _require_organiser(by)
+    AuditEvent.objects.create(
+        actor=by,
+        action=AuditEvent.Action.LEDGER_EXEMPTION_REVOKED,
+        subject_user=exemption.user,
+        details={
+            "season": exemption.season.label if exemption.season else None,
+            "reason": exemption.reason,
+        },
+    )
+    exemption.delete()
+
+
+def ledger_table(ledger: SeasonLedger) -> tuple[list[str], list[list]]:
+    """Header and rows for the CSV export and the season_report command."""
+    header = [
+        _("Member"), _("E-mail"), _("Role"), _("Presented"), _("Groups joined"),
+        _("Tasks done"), _("Attended"), _("Sessions held"), _("Attendance (%)"),
+        _("RSVPs not attended"), _("Status"), _("Exemption reason"),
+    ]  # fmt: skip
+    rows = [
+        [
+            row.user.name, row.user.email, str(row.role.label), row.presented,
+            row.groups_joined, row.tasks_done, row.attended, ledger.sessions_held,
+            "" if row.attendance_percent is None else row.attendance_percent,
+            row.rsvps_missed, row.status_label,
+            row.exemption.reason if row.exemption else "",
+        ]
+        for row in ledger.rows
+    ]  # fmt: skip
+    return header, rows
+
+
+def current_season() -> Season | None:
+    """The season marked current, else the latest by order."""
+    return Season.objects.order_by("-is_current", "-order", "-id").first()

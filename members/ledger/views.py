@@ -1,0 +1,128 @@
+"""Organisers' pages for the end of a season: the review (ledger, removals, exemptions) and
+its CSV export. Every view checks the permission on the server."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from members.ledger.models import LedgerExemption
+from members.ledger.services import (
+    current_season,
+    ledger_exempt,
+    ledger_exemption_revoke,
+    ledger_table,
+    season_ledger,
+    season_removals_confirm,
+)
+from members.models import User
+from sessions.models import Season
+from topicshare.core.spreadsheet import spreadsheet_writer
+
+
+def _require_reviewer(request) -> None:
+    if not request.user.has_perm("members.review_season"):
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def season_review_current(request):
+    _require_reviewer(request)
+    season = current_season()
+    if season is None:
+        raise Http404(_("No season yet."))
+    return redirect("ledger:season-review", pk=season.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def season_review(request, pk: int):
+    _require_reviewer(request)
+    season = get_object_or_404(Season, pk=pk)
+    if request.method == "POST":
+        _review_action(request, season)
+        return redirect("ledger:season-review", pk=season.pk)
+    return render(
+        request,
+        "members/season_review.html",
+        {
+            "ledger": season_ledger(season),
+            "seasons": Season.objects.order_by("-order", "-id"),
+        },
+    )
+
+
+def _ids(values) -> list[int]:
+    """Ids from a form; anything else (², a 30-digit number, text) is left out."""
+    return [
+        int(value)
+        for value in map(str, values)
+        if value.isascii() and value.isdigit() and len(value) <= 18
+    ]
+
+
+def _review_action(request, season: Season) -> None:
+    data = request.POST
+    if "remove_selected" in data or "remove" in data:
+        ids = _ids(data.getlist("user")) if "remove_selected" in data else _ids([data["remove"]])
+        if not ids:
+            messages.error(request, _("Select at least one flagged member."))
+            return
+        report = season_removals_confirm(season=season, user_ids=ids, by=request.user)
+        if report.removed:
+            messages.success(
+                request,
+                _("Moved to the audience and notified: %(names)s.")
+                % {"names": "、".join(user.name for user in report.removed)},
+            )
+        for user, status in report.skipped:
+            messages.warning(
+                request,
+                _("%(name)s was not moved: %(status)s.") % {"name": user.name, "status": status},
+            )
+    elif "exempt" in data:
+        user = User.objects.filter(pk__in=_ids([data["exempt"]])).first()
+        if user is None:
+            messages.error(request, _("That member does not exist."))
+            return
+        # Bounded by the model (full_clean in ledger_exempt): too long is an error, not a cut.
+        reason = data.get(f"reason-{user.pk}", "")
+        try:
+            ledger_exempt(user=user, season=season, reason=reason, by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        except IntegrityError:
+            messages.error(request, _("This member is already exempted for this season."))
+        else:
+            messages.success(
+                request, _("%(name)s is exempt for this season.") % {"name": user.name}
+            )
+    elif "revoke" in data:
+        exemption = LedgerExemption.objects.filter(pk__in=_ids([data["revoke"]])).first()
+        if exemption is None:
+            messages.error(request, _("That exemption no longer exists."))
+            return
+        ledger_exemption_revoke(exemption=exemption, by=request.user)
+        messages.success(request, _("The exemption is removed."))
+    else:
+        messages.error(request, _("Nothing to do."))
+
+
+@login_required
+@require_GET
+def season_review_csv(request, pk: int):
+    _require_reviewer(request)
+    season = get_object_or_404(Season, pk=pk)
+    header, rows = ledger_table(season_ledger(season))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="season-{season.pk}-ledger.csv"'
+    response.write("\ufeff")  # so that spreadsheet programs read UTF-8 Chinese correctly
+    writer = spreadsheet_writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response

@@ -1,0 +1,32 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
+
+
+class TopicShareConfig(AppConfig):
+    """Shared infrastructure: uploads, markup, limits, page cache, JSON API helpers, health.
+    Imports no feature app. Keeps the label (and tables) of the project's first app."""
+
+    name = "topicshare.core"
+    label = "topicshare"
+    verbose_name = _("Site infrastructure")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+
+        from topicshare.core.limits import refuse_overlong_text
+        from topicshare.core.pagecache import content_changed
+
+        pre_save.connect(refuse_overlong_text, dispatch_uid="limits-refuse-overlong-text")
+
+        for signal in (post_save, post_delete, m2m_changed):
+            signal.connect(content_changed, dispatch_uid=f"pagecache-{id(signal)}")
+
+
+class TopicShareAdminConfig(admin_apps.AdminConfig):
+    """The admin, with a site that signs in through allauth (topicshare/core/admin_site.py)."""
+
+    default = False  # TopicShareConfig stays this module's default
+
+    default_site = "topicshare.core.admin_site.TopicShareAdminSite"

@@ -1,0 +1,32 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Heartbeat(models.Model):
+    """When a background component last proved it is alive (one row per component)."""
+
+    component = models.CharField(_("component"), max_length=20, primary_key=True)
+    seen_at = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.component} @ {self.seen_at.isoformat()}"
+
+
+class ContentVersion(models.Model):
+    """One number that grows whenever something shown on public pages changes; the cache of
+    anonymous pages (topicshare/core/pagecache.py) keys on it. In the database, so that every web
+    worker and the Celery worker see the same number."""
+
+    value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="content_version_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,94 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest, HttpResponseServerError
+from django.shortcuts import redirect, render
+from django.template import loader
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import check_for_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language as django_set_language
+
+from members.forms import NotificationPreferencesForm, ProfileForm
+from members.services import profile_update
+from sessions.calendar import calendar_token_for
+from sessions.models import Track
+from sessions.selectors import invitations_open_for, sessions_upcoming
+from topicshare.core.i18n import set_language_cookie
+from topicshare.core.links import absolute_url
+from topicshare.core.pagecache import public_page
+from topicshare.notifications.models import NotificationKind
+
+
+@public_page
+def home(request):
+    return render(
+        request,
+        "home.html",
+        {
+            "tracks": Track.objects.all(),
+            "next_sessions": sessions_upcoming(now=timezone.now(), limit=3),
+            "rsvped": set(),
+        },
+    )
+
+
+@public_page
+def join(request):
+    return render(request, "join.html")
+
+
+@require_POST
+def set_language(request):
+    """Django's language switch, which also remembers the choice on the user's profile."""
+    language = request.POST.get("language", "")
+    if not check_for_language(language):
+        return HttpResponseBadRequest("Unknown language.")
+    response = django_set_language(request)
+    if request.user.is_authenticated:
+        profile_update(user=request.user, language=language)
+    return response
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def page_not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    # Rendered without context processors: the database may be why we got here.
+    return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        messages.success(request, _("Your profile is saved."))
+        response = redirect("profile")
+        if user.preferred_language:
+            translation.activate(user.preferred_language)
+            set_language_cookie(response, user.preferred_language)
+        return response
+    opted_out = set(request.user.notification_opt_outs.values_list("kind", flat=True))
+    preferences = NotificationPreferencesForm(
+        initial={"wanted": [kind for kind in NotificationKind.values if kind not in opted_out]}
+    )
+    token = calendar_token_for(user=request.user)
+    calendar_url = absolute_url(reverse("sessions:calendar-personal", args=[token]))
+    return render(
+        request,
+        "members/profile_edit.html",
+        {
+            "form": form,
+            "calendar_url": calendar_url,
+            "preferences": preferences,
+            "invitations": invitations_open_for(user=request.user),
+        },
+    )

@@ -1,0 +1,51 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from topicshare.notifications.models import ChatWebhook, Notification, NotificationOptOut
+from topicshare.notifications.outbox import notification_resend
+
+
+@admin.register(ChatWebhook)
+class ChatWebhookAdmin(admin.ModelAdmin):
+    list_display = ["name", "provider", "audience", "track", "enabled"]
+    list_filter = ["provider", "audience", "track", "enabled"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The outbox, read-only: failed rows can be sent again."""
+
+    list_display = [
+        "title",
+        "kind",
+        "recipient",
+        "channel",
+        "status",
+        "attempts",
+        "due_at",
+        "sent_at",
+    ]
+    list_filter = ["status", "kind", "channel"]
+    search_fields = ["title", "recipient__email", "recipient__display_name"]
+    list_select_related = ["recipient", "channel"]
+    date_hierarchy = "created_at"
+    actions = ["resend"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("Send again"), permissions=["view"])
+    def resend(self, request, queryset):
+        count = notification_resend(notifications=queryset)
+        self.message_user(request, _("%(count)d notification(s) queued again.") % {"count": count},
+                          messages.SUCCESS)  # fmt: skip
+
+
+@admin.register(NotificationOptOut)
+class NotificationOptOutAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["user__email"]

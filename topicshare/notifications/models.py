@@ -1,0 +1,189 @@
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from topicshare.core.egress import AddressRefused, webhook_address_check
+
+
+class NotificationKind(models.TextChoices):
+    # Time-based reminders (one ReminderRule each)
+    PROMOTION = "promotion", _("Promotion (two weeks ahead)")
+    RECRUITMENT_CHECK = "recruitment_check", _("Recruitment check")
+    DAY_BEFORE = "day_before", _("Reminder the day before")
+    AT_START = "at_start", _("Starting now")
+    AFTER = "after", _("Materials after the session")
+    # Event notices
+    TOPIC_ACCEPTED = "topic_accepted", _("Topic accepted")
+    TOPIC_REJECTED = "topic_rejected", _("Topic rejected")
+    RECRUITING_OPENED = "recruiting_opened", _("Recruiting opened")
+    GROUP_JOINED = "group_joined", _("Someone joined my group")
+    CO_PRESENTER_INVITED = "co_presenter_invited", _("Invited to present a topic")
+    SESSION_SCHEDULED = "session_scheduled", _("Session scheduled")
+    SESSION_SLIPPED = "session_slipped", _("Session moved")
+    SESSION_CANCELLED = "session_cancelled", _("Session cancelled")
+    # Admission
+    APPLICATION_RECEIVED = "application_received", _("New membership application")
+    REVIEW_SCHEDULED = "review_scheduled", _("Review talk scheduled")
+    ADMISSION_DECIDED = "admission_decided", _("Admission decision")
+    # Season review
+    MEMBERSHIP_ENDED = "membership_ended", _("Back to the audience after a season")
+
+
+class ChatWebhook(models.Model):
+    """A group chat bot the forum posts to: forum-wide, or for one track."""
+
+    class Provider(models.TextChoices):
+        FEISHU = "feishu", _("Feishu / Lark custom bot")
+        WECOM = "wecom", _("WeCom (企业微信) group bot")
+        DINGTALK = "dingtalk", _("DingTalk group bot")
+        GENERIC = "generic", _("Generic JSON POST")
+
+    class Audience(models.TextChoices):
+        STUDY_GROUP = "study", _("Study group (members)")
+        AUDIENCE = "audience", _("Audience group (everyone)")
+
+    name = models.CharField(_("name"), max_length=80)
+    provider = models.CharField(_("provider"), max_length=12, choices=Provider.choices)
+    url = models.URLField(_("webhook address"), max_length=500)
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=200,
+        blank=True,
+        help_text=_("Feishu and DingTalk sign requests with it; generic webhooks get an HMAC."),
+    )
+    audience = models.CharField(
+        _("which group"), max_length=10, choices=Audience.choices, default=Audience.STUDY_GROUP
+    )
+    track = models.ForeignKey(
+        "topic_sessions.Track",
+        verbose_name=_("track"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        help_text=_("Empty: forum-wide."),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    class Meta:
+        db_table = "topicshare_chatwebhook"
+        verbose_name = _("chat webhook")
+        verbose_name_plural = _("chat webhooks")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.url or not self.provider:
+            return  # the fields' own errors say what is missing
+        try:
+            webhook_address_check(url=self.url, provider=self.provider)
+        except AddressRefused as refused:
+            raise ValidationError({"url": str(refused)}) from None
+
+
+class Notification(models.Model):
+    """The outbox: one row per (kind, subject, occasion, recipient or channel). The database
+    refuses a second one, so a reminder can never be queued twice. Sending happens only from
+    here."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
+    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    subject_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("subject_type", "subject_id")
+    # What makes two notifications of one kind and subject different occasions, e.g. the
+    # session's start for a reminder (a slipped session gets new ones) or an event's id.
+    occasion = models.CharField(_("occasion"), max_length=64, blank=True)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    channel = models.ForeignKey(
+        ChatWebhook,
+        verbose_name=_("chat webhook"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    title = models.CharField(_("subject line"), max_length=300)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    attach_ics = models.BooleanField(_("attach calendar event"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    due_at = models.DateTimeField(_("due"))
+    next_attempt_at = models.DateTimeField(_("next attempt"), db_index=True)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        db_table = "topicshare_notification"
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["subject_type", "subject_id"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False, channel__isnull=True)
+                | models.Q(recipient__isnull=True, channel__isnull=False),
+                name="notification_has_one_destination",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "subject_type", "subject_id", "occasion", "recipient"],
+                condition=models.Q(recipient__isnull=False),
+                name="one_notification_per_recipient",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "subject_type", "subject_id", "occasion", "channel"],
+                condition=models.Q(channel__isnull=False),
+                name="one_notification_per_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.recipient or self.channel}"
+
+
+class NotificationOptOut(models.Model):
+    """A person who does not want e-mails of one kind."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_opt_outs"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        db_table = "topicshare_notificationoptout"
+        verbose_name = _("notification opt-out")
+        verbose_name_plural = _("notification opt-outs")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="one_opt_out_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ✕ {self.kind}"

@@ -1,0 +1,405 @@
+"""The notification outbox: queue messages (idempotently), then send them in batches.
+
+Queueing writes rows to the database — the source of truth. Sending happens only here, from
+the rows: claimed in short transactions (`select_for_update(skip_locked=True)`, so two
+dispatchers never take the same row), sent, then marked in bulk. Failures are retried with a
+backoff; permanent ones stay visible in the admin with a resend action."""
+
+import datetime
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import models, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from topicshare.core.links import absolute_url, site_url
+from topicshare.notifications.models import ChatWebhook, Notification, NotificationOptOut
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+MAX_ATTEMPTS = 5
+UNSUBSCRIBE_SALT = "topicshare.unsubscribe"
+
+
+@dataclass
+class Message:
+    """What a notification says, in one language.
+
+    `private` lines (a meeting's link, ID and passcode …) are for the signed-in people an
+    e-mail goes to. A chat message lands in a group chat that anyone may read, so chat rows
+    get `public_text`: never the private lines, `instead_of_private` in their place."""
+
+    title: str
+    lines: list[str]
+    url: str = ""
+    private: list[str] = field(default_factory=list)
+    instead_of_private: str = ""
+
+    @property
+    def text(self) -> str:
+        return self._join([*self.lines, *self.private])
+
+    @property
+    def public_text(self) -> str:
+        note = [self.instead_of_private] if self.private and self.instead_of_private else []
+        return self._join([*self.lines, *note])
+
+    def _join(self, lines: list[str]) -> str:
+        return "\n\n".join([*lines, self.url] if self.url else lines)
+
+    def html(self) -> str:
+        return render_to_string("notifications/email.html", {"message": self})
+
+
+@dataclass
+class DispatchReport:
+    materialised: int = 0
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _language_of(user) -> str:
+    languages = {code for code, _name in settings.LANGUAGES}
+    return (
+        user.preferred_language if user.preferred_language in languages else settings.LANGUAGE_CODE
+    )
+
+
+def notification_enqueue(
+    *,
+    kind: str,
+    subject: models.Model,
+    occasion: str,
+    recipients: Iterable = (),
+    channels: Iterable[ChatWebhook] = (),
+    render: Callable[[], Message],
+    due_at: datetime.datetime,
+    attach_ics: bool = False,
+) -> int:
+    """Queue one notification per recipient and per chat channel. Idempotent: the database's
+    unique constraints drop what is already queued for this (kind, subject, occasion).
+
+    `render` is called once per language, with that language active. People who opted out of
+    this kind, placeholders and inactive accounts get nothing. Returns how many rows are new
+    (0 or more). Side effect: after commit, nudges the Celery dispatcher."""
+    people = {user.pk: user for user in recipients if user.is_active and not user.is_placeholder}
+    if people:
+        opted_out = set(
+            NotificationOptOut.objects.filter(kind=kind, user_id__in=list(people)).values_list(
+                "user_id", flat=True
+            )
+        )
+        people = {pk: user for pk, user in people.items() if pk not in opted_out and user.email}
+    by_language: dict[str, list] = defaultdict(list)
+    for user in people.values():
+        by_language[_language_of(user)].append(user)
+    channels = [channel for channel in channels if channel.enabled]
+    if channels:
+        by_language.setdefault(settings.LANGUAGE_CODE, [])
+    subject_type = ContentType.objects.get_for_model(subject)
+    rows = []
+    for language, users in by_language.items():
+        with translation.override(language):
+            message = render()
+            html = message.html() if users else ""
+        common = {
+            "kind": kind,
+            "subject_type": subject_type,
+            "subject_id": subject.pk,
+            "occasion": occasion,
+            "language": language,
+            "title": message.title[:300],
+            "url": message.url[:500],
+            "due_at": due_at,
+            "next_attempt_at": due_at,
+        }
+        rows += [
+            Notification(
+                recipient=user,
+                body_text=message.text,
+                body_html=html,
+                attach_ics=attach_ics,
+                **common,
+            )
+            for user in users
+        ]
+        if language == settings.LANGUAGE_CODE:
+            # Group chats are public: no private lines, no calendar file (Message's docstring).
+            rows += [
+                Notification(channel=channel, body_text=message.public_text, **common)
+                for channel in channels
+            ]
+    if not rows:
+        return 0
+    before = Notification.objects.filter(
+        kind=kind, subject_type=subject_type, subject_id=subject.pk, occasion=occasion
+    ).count()
+    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    added = (
+        Notification.objects.filter(
+            kind=kind, subject_type=subject_type, subject_id=subject.pk, occasion=occasion
+        ).count()
+        - before
+    )
+    if added:
+        transaction.on_commit(kick_dispatcher)
+    return added
+
+
+def notifications_cancel(
+    *, subject: models.Model, kinds: Iterable[str], keep_occasion: str = ""
+) -> int:
+    """Cancel pending notifications of these kinds about `subject` (a slipped or cancelled
+    session), except those for `keep_occasion`."""
+    pending = Notification.objects.filter(
+        subject_type=ContentType.objects.get_for_model(subject),
+        subject_id=subject.pk,
+        kind__in=list(kinds),
+        status=Notification.Status.PENDING,
+    )
+    if keep_occasion:
+        pending = pending.exclude(occasion=keep_occasion)
+    return pending.update(status=Notification.Status.CANCELLED)
+
+
+def kick_dispatcher() -> None:
+    """Ask a worker to send now instead of at the next minute. If the broker is down the page
+    still works: the rows are safe in the outbox and the next sweep sends them."""
+    if not settings.TOPICSHARE_KICK_DISPATCHER:
+        return
+    try:
+        from topicshare.celery import app
+        from topicshare.notifications.tasks import dispatch_notifications
+
+        # One attempt to reach the broker: kombu would otherwise retry for seconds while the
+        # page waits.
+        with app.connection_for_write(transport_options={"max_retries": 0}) as connection:
+            dispatch_notifications.apply_async(retry=False, connection=connection)
+    except Exception as error:  # the broker being down must never break a page
+        logger.warning("could not queue the dispatcher (the next sweep will send): %s", error)
+
+
+def notification_resend(*, notifications: Iterable[Notification], now=None) -> int:
+    """Put failed (or cancelled) notifications back in the queue, from the admin."""
+    now = now or timezone.now()
+    ids = [n.pk for n in notifications if n.status != Notification.Status.SENT]
+    return Notification.objects.filter(pk__in=ids).update(
+        status=Notification.Status.PENDING, attempts=0, next_attempt_at=now, last_error=""
+    )
+
+
+# --- Sending -------------------------------------------------------------------------------
+
+
+def unsubscribe_token(*, user_id: int, kind: str) -> str:
+    return signing.dumps({"u": user_id, "k": kind}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_read(token: str) -> tuple[int, str] | None:
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        return int(data["u"]), str(data["k"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def _stale_claim() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.TOPICSHARE_STALE_CLAIM_SECONDS)
+
+
+def _release_stale_claims(now: datetime.datetime) -> None:
+    """Rows claimed by a worker that died are sent again. Each row is marked sent the moment
+    its message is handed over and a live worker renews its claim as it goes, so only the
+    message in flight at the death can go out twice."""
+    stale_before = min(now, timezone.now()) - _stale_claim()
+    Notification.objects.filter(
+        status=Notification.Status.SENDING, claimed_at__lt=stale_before
+    ).update(status=Notification.Status.PENDING)
+
+
+class _Progress:
+    """Marks each message sent as soon as it is delivered, and renews the claim on the rest
+    of the batch every third of the stale-claim time."""
+
+    def __init__(self, batch: list[Notification], now: datetime.datetime):
+        self.waiting = {notification.pk for notification in batch}
+        self.now = now
+        self.sent = 0
+        self.renewed = time.monotonic()
+
+    def delivered(self, notification: Notification) -> None:
+        Notification.objects.filter(pk=notification.pk).update(
+            status=Notification.Status.SENT, sent_at=self.now, last_error=""
+        )
+        self.sent += 1
+        self.done(notification)
+
+    def done(self, notification: Notification) -> None:
+        self.waiting.discard(notification.pk)
+        if time.monotonic() - self.renewed > _stale_claim().total_seconds() / 3:
+            self.renewed = time.monotonic()
+            Notification.objects.filter(
+                pk__in=self.waiting, status=Notification.Status.SENDING
+            ).update(claimed_at=timezone.now())
+
+
+def _claim(*, now: datetime.datetime, batch_size: int) -> list[Notification]:
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        if not ids:
+            return []
+        Notification.objects.filter(id__in=ids).update(
+            status=Notification.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    return list(Notification.objects.filter(id__in=ids).select_related("recipient", "channel"))
+
+
+def _email(notification: Notification, attachments: dict) -> EmailMultiAlternatives:
+    user = notification.recipient
+    unsubscribe = absolute_url(
+        reverse("unsubscribe", args=[unsubscribe_token(user_id=user.pk, kind=notification.kind)])
+    )
+    prefix = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
+    email = EmailMultiAlternatives(
+        subject=f"{prefix}{notification.title}",
+        body=f"{notification.body_text}\n\n--\n{unsubscribe}",
+        to=[user.email],
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    if notification.body_html:
+        email.attach_alternative(
+            notification.body_html.replace("__UNSUBSCRIBE__", unsubscribe), "text/html"
+        )
+    if notification.attach_ics:
+        ics = attachments.get((notification.subject_type_id, notification.subject_id))
+        if ics:
+            email.attach("topicshare.ics", ics, "text/calendar; charset=utf-8; method=PUBLISH")
+    return email
+
+
+def _ics_for(batch: list[Notification]) -> dict:
+    """One calendar file per session in the batch, built once."""
+    from sessions.calendar import build_calendar
+    from sessions.models import WeeklySession
+
+    wanted = {n.subject_id for n in batch if n.attach_ics}
+    if not wanted:
+        return {}
+    session_type = ContentType.objects.get_for_model(WeeklySession)
+    sessions = (
+        WeeklySession.objects.filter(pk__in=wanted)
+        .select_related("topic", "track", "topic__proposer")
+        .prefetch_related("topic__co_presenters")
+    )
+    return {
+        (session_type.pk, session.pk): build_calendar(
+            sessions=[session],
+            name=session.topic.title,
+            include_meeting=True,
+            base_url=site_url(),
+        )
+        for session in sessions
+    }
+
+
+def _send_batch(batch: list[Notification], now: datetime.datetime, report: DispatchReport) -> None:
+    from topicshare.notifications.webhooks import WebhookError, webhook_send
+
+    progress = _Progress(batch, now)
+    failures: list[tuple[Notification, str, bool]] = []
+    emails = [n for n in batch if n.recipient_id]
+    if emails:
+        attachments = _ics_for(emails)
+        connection = get_connection()
+        try:
+            connection.open()
+        except Exception as error:  # the mail server is down: the whole batch retries later
+            failures += [(n, f"{type(error).__name__}: {error}", False) for n in emails]
+        else:
+            try:
+                for notification in emails:
+                    try:
+                        connection.send_messages([_email(notification, attachments)])
+                    except Exception as error:  # SMTP and socket errors: retry later
+                        failures.append((notification, f"{type(error).__name__}: {error}", False))
+                        progress.done(notification)
+                    else:
+                        progress.delivered(notification)
+            finally:
+                connection.close()
+    for notification in (n for n in batch if n.channel_id):
+        try:
+            webhook_send(
+                webhook=notification.channel,
+                title=notification.title,
+                text=notification.body_text,
+                url=notification.url,
+                # The real clock, never the sweep's (possibly replayed) `now`: Feishu and
+                # DingTalk refuse signatures with an old timestamp.
+                now=timezone.now(),
+            )
+        except WebhookError as error:
+            failures.append((notification, str(error), error.permanent))
+            progress.done(notification)
+        else:
+            progress.delivered(notification)
+    for notification, error, permanent in failures:
+        final = permanent or notification.attempts >= MAX_ATTEMPTS
+        backoff = datetime.timedelta(minutes=min(60, 2**notification.attempts))
+        Notification.objects.filter(pk=notification.pk).update(
+            status=Notification.Status.FAILED if final else Notification.Status.PENDING,
+            last_error=error[:2000],
+            next_attempt_at=now + backoff,
+        )
+        logger.warning(
+            "notification %s failed (%s): %s",
+            notification.pk,
+            "final" if final else "will retry",
+            error,
+        )
+        report.errors.append(error)
+        if final:
+            report.failed += 1
+        else:
+            report.retrying += 1
+    report.sent += progress.sent
+    report.batches += 1
+
+
+def notifications_dispatch(
+    *, now: datetime.datetime | None = None, batch_size: int = BATCH_SIZE, materialise: bool = True
+) -> DispatchReport:
+    """The per-minute sweep: queue the reminders that are due, then send what is pending."""
+    now = now or timezone.now()
+    report = DispatchReport()
+    if materialise:
+        from sessions.reminders import reminders_materialise
+
+        report.materialised = reminders_materialise(now=now)
+    _release_stale_claims(now)
+    while batch := _claim(now=now, batch_size=batch_size):
+        _send_batch(batch, now, report)
+    return report
