@@ -11,3 +11,7 @@ class SessionsConfig(AppConfig):
 
     def ready(self):
         from sessions import receivers  # noqa: F401 — connects the receivers
+        from sessions.reminders import reminders_on_sweep
+        from topicshare.notifications.signals import sweep
+
+        sweep.connect(reminders_on_sweep, dispatch_uid="sessions-reminders-on-sweep")

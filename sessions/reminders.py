@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
+from sessions.calendar import build_calendar
 from sessions.models import (
     Participation,
     ReminderMark,
@@ -37,8 +38,9 @@ from sessions.notices import (
 )
 from sessions.scheduling import track_slots
 from sessions.services import topic_transition
+from topicshare.core.links import site_url
 from topicshare.notifications.models import NotificationKind
-from topicshare.notifications.outbox import notification_enqueue
+from topicshare.notifications.outbox import Attachment, Message, notification_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -162,13 +164,36 @@ def _materialise_one(rule, session, occasion, session_type, now) -> int:
         # The two-week promotion opens recruiting (DOMAIN.md: 宣传 + 建群).
         topic_transition(topic=topic, to=TopicStatus.RECRUITING, by=None, internal=True)
     channels = list(chats_for(track=session.track, audience=rule.chat_audience))
+    # The day before, the e-mail brings the session's calendar event (with the meeting link).
+    attachments = [session_calendar_attachment(session)] if rule.kind == K.DAY_BEFORE else []
+
+    def render() -> Message:
+        message = session_message(rule.kind, session)
+        message.attachments = attachments
+        return message
+
     return notification_enqueue(
         kind=rule.kind,
         subject=session,
         occasion=occasion,
         recipients=_recipients(rule, session) if rule.by_email else [],
         channels=channels,
-        render=lambda: session_message(rule.kind, session),
+        render=render,
         due_at=now,
-        attach_ics=rule.kind == K.DAY_BEFORE,
     )
+
+
+def session_calendar_attachment(session: WeeklySession) -> Attachment:
+    ics = build_calendar(
+        sessions=[session], name=session.topic.title, include_meeting=True, base_url=site_url()
+    )
+    return Attachment(
+        filename="topicshare.ics",
+        content=ics.decode() if isinstance(ics, bytes) else ics,
+        mimetype="text/calendar; charset=utf-8; method=PUBLISH",
+    )
+
+
+def reminders_on_sweep(sender, *, now, **kwargs) -> int:
+    """Receiver of the outbox's per-minute sweep (topicshare.notifications.signals.sweep)."""
+    return reminders_materialise(now=now)

@@ -31,6 +31,7 @@ from sessions.models import (
 )
 from sessions.notices import notify_session_change
 from sessions.services import TopicError, monday_of, topic_transition
+from sessions.signals import session_done
 
 UPCOMING_WEEKS = 12
 SHORT_PROMOTION = datetime.timedelta(days=14)
@@ -315,10 +316,8 @@ def _take_off_calendar(session: WeeklySession, status: str, by: User, reason: st
 def _session_done(session: WeeklySession) -> None:
     session.status = SessionStatus.DONE
     session.save(update_fields=["status", "updated_at"])
-    # The talk goes into the library; presenters add slides and the recording there.
-    from library.services import item_for_session
-
-    item_for_session(session=session)
+    # The talk goes into the library (library.signals); presenters add slides there.
+    session_done.send(sender=WeeklySession, session=session)
 
 
 def session_follow_topic(

@@ -14,7 +14,7 @@ TOLERANCE_SECONDS = 300
 
 
 def _receiver_accepts(*, headers: dict[str, str], body: bytes, now: datetime.datetime) -> bool:
-    """What a receiver does, following the scheme in topicshare/notifications/webhooks.py's docstring."""
+    """What a receiver does, following topicshare/notifications/webhooks.py's docstring."""
     timestamp = headers.get("x-topicshare-timestamp", "")
     if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > TOLERANCE_SECONDS:
         return False

@@ -125,7 +125,8 @@ class Notification(models.Model):
     body_text = models.TextField(_("text"))
     body_html = models.TextField(_("HTML"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
-    attach_ics = models.BooleanField(_("attach calendar event"), default=False)
+    # [{"filename", "content", "mimetype"}]: files the sending app built (a session's .ics).
+    attachments = models.JSONField(_("attachments"), default=list, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )

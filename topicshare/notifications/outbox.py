@@ -22,14 +22,25 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from topicshare.core.links import absolute_url, site_url
+from topicshare.core.links import absolute_url
 from topicshare.notifications.models import ChatWebhook, Notification, NotificationOptOut
+from topicshare.notifications.signals import sweep
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 MAX_ATTEMPTS = 5
 UNSUBSCRIBE_SALT = "topicshare.unsubscribe"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: str
+    mimetype: str
+
+    def as_json(self) -> dict:
+        return {"filename": self.filename, "content": self.content, "mimetype": self.mimetype}
 
 
 @dataclass
@@ -45,6 +56,8 @@ class Message:
     url: str = ""
     private: list[str] = field(default_factory=list)
     instead_of_private: str = ""
+    # Files for the e-mails (never for group chats), built by the app that sends the message.
+    attachments: list[Attachment] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -88,7 +101,6 @@ def notification_enqueue(
     channels: Iterable[ChatWebhook] = (),
     render: Callable[[], Message],
     due_at: datetime.datetime,
-    attach_ics: bool = False,
 ) -> int:
     """Queue one notification per recipient and per chat channel. Idempotent: the database's
     unique constraints drop what is already queued for this (kind, subject, occasion).
@@ -132,7 +144,7 @@ def notification_enqueue(
                 recipient=user,
                 body_text=message.text,
                 body_html=html,
-                attach_ics=attach_ics,
+                attachments=[attachment.as_json() for attachment in message.attachments],
                 **common,
             )
             for user in users
@@ -273,7 +285,7 @@ def _claim(*, now: datetime.datetime, batch_size: int) -> list[Notification]:
     return list(Notification.objects.filter(id__in=ids).select_related("recipient", "channel"))
 
 
-def _email(notification: Notification, attachments: dict) -> EmailMultiAlternatives:
+def _email(notification: Notification) -> EmailMultiAlternatives:
     user = notification.recipient
     unsubscribe = absolute_url(
         reverse("unsubscribe", args=[unsubscribe_token(user_id=user.pk, kind=notification.kind)])
@@ -293,36 +305,9 @@ def _email(notification: Notification, attachments: dict) -> EmailMultiAlternati
         email.attach_alternative(
             notification.body_html.replace("__UNSUBSCRIBE__", unsubscribe), "text/html"
         )
-    if notification.attach_ics:
-        ics = attachments.get((notification.subject_type_id, notification.subject_id))
-        if ics:
-            email.attach("topicshare.ics", ics, "text/calendar; charset=utf-8; method=PUBLISH")
+    for attachment in notification.attachments:
+        email.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
     return email
-
-
-def _ics_for(batch: list[Notification]) -> dict:
-    """One calendar file per session in the batch, built once."""
-    from sessions.calendar import build_calendar
-    from sessions.models import WeeklySession
-
-    wanted = {n.subject_id for n in batch if n.attach_ics}
-    if not wanted:
-        return {}
-    session_type = ContentType.objects.get_for_model(WeeklySession)
-    sessions = (
-        WeeklySession.objects.filter(pk__in=wanted)
-        .select_related("topic", "track", "topic__proposer")
-        .prefetch_related("topic__co_presenters")
-    )
-    return {
-        (session_type.pk, session.pk): build_calendar(
-            sessions=[session],
-            name=session.topic.title,
-            include_meeting=True,
-            base_url=site_url(),
-        )
-        for session in sessions
-    }
 
 
 def _send_batch(batch: list[Notification], now: datetime.datetime, report: DispatchReport) -> None:
@@ -332,7 +317,6 @@ def _send_batch(batch: list[Notification], now: datetime.datetime, report: Dispa
     failures: list[tuple[Notification, str, bool]] = []
     emails = [n for n in batch if n.recipient_id]
     if emails:
-        attachments = _ics_for(emails)
         connection = get_connection()
         try:
             connection.open()
@@ -342,7 +326,7 @@ def _send_batch(batch: list[Notification], now: datetime.datetime, report: Dispa
             try:
                 for notification in emails:
                     try:
-                        connection.send_messages([_email(notification, attachments)])
+                        connection.send_messages([_email(notification)])
                     except Exception as error:  # SMTP and socket errors: retry later
                         failures.append((notification, f"{type(error).__name__}: {error}", False))
                         progress.done(notification)
@@ -392,13 +376,14 @@ def _send_batch(batch: list[Notification], now: datetime.datetime, report: Dispa
 def notifications_dispatch(
     *, now: datetime.datetime | None = None, batch_size: int = BATCH_SIZE, materialise: bool = True
 ) -> DispatchReport:
-    """The per-minute sweep: queue the reminders that are due, then send what is pending."""
+    """The per-minute sweep: the apps queue what has come due (the `sweep` signal: sessions
+    materialise their reminders), then everything pending is sent."""
     now = now or timezone.now()
     report = DispatchReport()
     if materialise:
-        from sessions.reminders import reminders_materialise
-
-        report.materialised = reminders_materialise(now=now)
+        report.materialised = sum(
+            queued or 0 for _receiver, queued in sweep.send(sender=DispatchReport, now=now)
+        )
     _release_stale_claims(now)
     while batch := _claim(now=now, batch_size=batch_size):
         _send_batch(batch, now, report)

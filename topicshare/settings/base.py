@@ -308,7 +308,7 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # Content-Security-Policy on every response, in every environment (so the browser tests see
-# it): nothing loads from elsewhere, and no inline script or style runs (topicshare/core/headers.py).
+# it): nothing loads from elsewhere, no inline script or style (topicshare/core/headers.py).
 # The format of Django 6.0's SECURE_CSP.
 SECURE_CSP = {
     "default-src": ["'self'"],

@@ -1,0 +1,43 @@
+"""Reminders queued before messages carried their attachments asked the outbox to build the
+session's calendar file at sending time (attach_ics). Build it now for those still unsent, so
+that none goes out without it."""
+
+from django.db import migrations
+
+UNSENT = ["pending", "sending", "failed"]
+
+
+def attach_calendar_files(apps, schema_editor):
+    Notification = apps.get_model("notifications", "Notification")
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    session_type = ContentType.objects.filter(app_label="topic_sessions", model="weeklysession")
+    waiting = Notification.objects.filter(
+        attach_ics=True, status__in=UNSENT, subject_type__in=session_type
+    )
+    session_ids = set(waiting.values_list("subject_id", flat=True))
+    if not session_ids:
+        return
+    # The calendar is built by today's code from today's rows (a one-off, at upgrade time).
+    from sessions.models import WeeklySession
+    from sessions.reminders import session_calendar_attachment
+
+    sessions = (
+        WeeklySession.objects.filter(pk__in=session_ids)
+        .select_related("topic", "track", "topic__proposer")
+        .prefetch_related("topic__co_presenters")
+    )
+    for session in sessions:
+        attachment = session_calendar_attachment(session).as_json()
+        waiting.filter(subject_id=session.pk).update(attachments=[attachment])
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("notifications", "0002_notification_attachments"),
+        ("topic_sessions", "0010_reminder_rules_from_topicshare"),
+    ]
+
+    operations = [
+        migrations.RunPython(attach_calendar_files, migrations.RunPython.noop),
+    ]
