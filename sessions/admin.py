@@ -42,6 +42,7 @@ class TrackAdmin(admin.ModelAdmin):
     list_editable = ["order"]
     prepopulated_fields = {"slug": ["name_en"]}
     search_fields = ["name_zh", "name_en", "slug"]
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
 
 
 @admin.register(Season)

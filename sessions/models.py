@@ -68,6 +68,14 @@ class Track(models.Model):
         default=90,
         validators=[MinValueValidator(15), MaxValueValidator(600)],
     )
+    chat_webhooks = models.ManyToManyField(
+        "notifications.ChatWebhook",
+        verbose_name=_("chat groups"),
+        related_name="tracks",
+        blank=True,
+        help_text=_("The group chats that get this track's notices. A chat no track lists is "
+                    "forum-wide."),
+    )  # fmt: skip
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     class Meta:

@@ -82,8 +82,10 @@ def chats_for(*, track, audience: str):
     """Enabled chat webhooks of that group, forum-wide or for the session's track."""
     if not audience:
         return ChatWebhook.objects.none()
-    return ChatWebhook.objects.filter(enabled=True, audience=audience).filter(
-        Q(track__isnull=True) | Q(track=track)
+    return (
+        ChatWebhook.objects.filter(enabled=True, audience=audience)
+        .filter(Q(tracks__isnull=True) | Q(tracks=track))
+        .distinct()
     )
 
 

@@ -234,13 +234,17 @@ def test_opt_out_is_respected_and_unsubscribe_link_works(client, forum):
 def test_chat_webhook_rows_are_queued_per_channel(forum):
     ChatWebhook.objects.create(name="学习群", provider="generic", url="http://127.0.0.1:9/x",
                                audience="study")  # fmt: skip
-    ChatWebhook.objects.create(name="CV only", provider="generic", url="http://127.0.0.1:9/y",
-                               audience="study", track=TrackFactory(slug="cv"))  # fmt: skip
+    cv_only = ChatWebhook.objects.create(name="CV only", provider="generic",
+                                         url="http://127.0.0.1:9/y", audience="study")  # fmt: skip
+    TrackFactory(slug="cv").chat_webhooks.add(cv_only)
+    ours = ChatWebhook.objects.create(name="本方向群", provider="generic",
+                                      url="http://127.0.0.1:9/z", audience="study")  # fmt: skip
+    forum["session"].track.chat_webhooks.add(ours)
 
     reminders_materialise(now=START - datetime.timedelta(days=14))
 
     channels = Notification.objects.filter(kind="promotion", channel__isnull=False)
-    assert [n.channel.name for n in channels] == ["学习群"]
+    assert sorted(n.channel.name for n in channels) == sorted(["学习群", "本方向群"])
 
 
 def test_failed_webhook_is_retried_then_visible_and_resendable(client, forum):

@@ -7,8 +7,8 @@ from topicshare.notifications.outbox import notification_resend
 
 @admin.register(ChatWebhook)
 class ChatWebhookAdmin(admin.ModelAdmin):
-    list_display = ["name", "provider", "audience", "track", "enabled"]
-    list_filter = ["provider", "audience", "track", "enabled"]
+    list_display = ["name", "provider", "audience", "enabled"]
+    list_filter = ["provider", "audience", "enabled"]
 
 
 @admin.register(Notification)

@@ -33,7 +33,8 @@ class NotificationKind(models.TextChoices):
 
 
 class ChatWebhook(models.Model):
-    """A group chat bot the forum posts to: forum-wide, or for one track."""
+    """A group chat bot the forum posts to. Which messages it gets is the sending app's choice
+    (a track lists its chats: Track.chat_webhooks); the outbox only delivers."""
 
     class Provider(models.TextChoices):
         FEISHU = "feishu", _("Feishu / Lark custom bot")
@@ -56,14 +57,6 @@ class ChatWebhook(models.Model):
     )
     audience = models.CharField(
         _("which group"), max_length=10, choices=Audience.choices, default=Audience.STUDY_GROUP
-    )
-    track = models.ForeignKey(
-        "topic_sessions.Track",
-        verbose_name=_("track"),
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        help_text=_("Empty: forum-wide."),
     )
     enabled = models.BooleanField(_("enabled"), default=True)
 
