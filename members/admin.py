@@ -42,7 +42,7 @@ from members.models import (
 )
 from members.placeholders import placeholder_merge
 from members.roles import Role
-from members.rules import audit_events_visible_to, is_committee, is_organiser
+from members.rules import audit_events_visible_to
 from members.services import role_set
 
 
@@ -409,7 +409,7 @@ class ApplicationAdmin(admin.ModelAdmin):
             return []
         user = request.user
         posted = set()
-        if request.method == "POST" and is_committee(user):
+        if request.method == "POST" and user.has_perm("members.change_application"):
             posted = {name for name in BALLOT_FIELDS if request.POST.get(name)}
         fields = []
         if posted & {"vote_choice", "vote_comment", "vote_final"} or user.has_perm(
@@ -532,7 +532,7 @@ class ApplicationAdmin(admin.ModelAdmin):
             user = request.user
             visible = user.has_perm("members.view_votes", application)
             trail = None
-            if is_organiser(user):
+            if user.has_perm("members.view_audit_trail"):
                 trail = audit_events_visible_to(user, application.audit.select_related("actor"))
             extra.update(
                 {
@@ -578,7 +578,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         form = CloseForm(
             request.POST if request.method == "POST" else None,
             initial={"feedback": application.feedback},
-            may_override=early and is_organiser(request.user),
+            may_override=early and request.user.has_perm("members.close_application_early"),
         )
         if request.method == "POST" and form.is_valid():
             try:
@@ -659,7 +659,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         return obj.details_shown or "—"
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return is_organiser(request.user)
+        return request.user.has_perm("members.view_audit_trail")
 
     def has_add_permission(self, request) -> bool:
         return False
