@@ -444,10 +444,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         return False  # applicants apply in the browser
 
     def has_change_permission(self, request, obj=None) -> bool:
-        # A decided application is a record; one's own application is read-only to oneself.
-        if obj is not None and (not obj.is_open or obj.applicant_id == request.user.pk):
-            return False
-        return super().has_change_permission(request, obj)
+        return request.user.has_perm("members.change_application", obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the record and its audit trail stay

@@ -53,6 +53,12 @@ def is_applicant(user, application) -> bool:
     return application is not None and user is not None and application.applicant_id == user.pk
 
 
+@rules.predicate
+def application_is_open(user, application) -> bool:
+    """Asked without an application: yes (the committee's section as a whole)."""
+    return application is None or application.is_open
+
+
 # Permission names follow Django's "<app_label>.<action>_<thing>".
 rules.add_perm("members.view_profile", is_audience)
 rules.add_perm("members.view_wechat_id", is_self | is_organiser)
@@ -64,7 +70,8 @@ rules.add_perm("topicshare.access_admin", is_committee)
 rules.add_perm("members.apply_for_membership", is_audience & ~is_member)
 # Admission: the committee (and organisers) review applications in the admin.
 rules.add_perm("members.view_application", is_committee)
-rules.add_perm("members.change_application", is_committee)
+# A decided application is a record; one's own application is read-only to oneself.
+rules.add_perm("members.change_application", is_committee & ~is_applicant & application_is_open)
 # Acting on one application as the committee: never on one's own (a member promoted to the
 # committee while their own application is open).
 rules.add_perm("members.review_application", is_committee & ~is_applicant)
