@@ -161,8 +161,7 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if not request.user.is_superuser:
-            # Only a superuser can make another superuser.
+        if not request.user.has_perm("members.grant_superuser"):
             fields.append("is_superuser")
         return fields
 

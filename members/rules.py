@@ -63,6 +63,8 @@ def application_is_open(user, application) -> bool:
 rules.add_perm("members.view_profile", is_audience)
 rules.add_perm("members.view_wechat_id", is_self | is_organiser)
 rules.add_perm("members.change_role", is_organiser)
+# Only a superuser can make another superuser.
+rules.add_perm("members.grant_superuser", rules.is_superuser)
 rules.add_perm("topicshare.access_admin", is_committee)
 
 # Admission: the audience applies (the button; members.admission.application_submit says why

@@ -193,3 +193,68 @@ def test_users_with_role_at_least_follows_role_changes(people):
         "superuser",
     ]
     assert "member" not in names(users_with_role_at_least(Role.MEMBER), people)
+
+
+# --- The checks that were written by hand before, now registered rules ----------------------
+
+
+@pytest.mark.django_db
+def test_library_materials_are_for_the_presenters_and_organisers(member, organiser, audience):
+    from django.contrib.auth.models import AnonymousUser
+
+    from library.models import LibraryItem
+
+    item = LibraryItem.objects.create(title="A talk")
+    item.presenters.set([member])
+    assert member.has_perm("library.change_materials", item)
+    assert organiser.has_perm("library.change_materials", item)
+    assert not audience.has_perm("library.change_materials", item)
+    assert not AnonymousUser().has_perm("library.change_materials", item)
+    member.is_active = False
+    assert not member.has_perm("library.change_materials", item)
+
+
+@pytest.mark.django_db
+def test_changing_an_application_is_for_the_committee_while_open_and_never_ones_own(
+    committee, organiser, member
+):
+    from members.models import Application
+
+    theirs = Application.objects.create(
+        applicant=member, paper_title="P", paper_url="https://x.org"
+    )
+    own = Application.objects.create(
+        applicant=committee, paper_title="P", paper_url="https://x.org"
+    )
+    assert committee.has_perm("members.change_application")
+    assert committee.has_perm("members.change_application", theirs)
+    assert not committee.has_perm("members.change_application", own)
+    assert organiser.has_perm("members.change_application", own)
+    assert not member.has_perm("members.change_application", theirs)
+    assert member.has_perm("members.withdraw_application", theirs)
+    assert not committee.has_perm("members.withdraw_application", theirs)
+    assert member.has_perm("members.view_application_slides", theirs)
+    assert committee.has_perm("members.view_application_slides", theirs)
+    theirs.status = Application.Status.APPROVED
+    assert not committee.has_perm("members.change_application", theirs)
+
+
+@pytest.mark.django_db
+def test_only_a_superuser_may_grant_superuser(organiser, rf):
+    from django.contrib import admin
+
+    superuser = User.objects.create_superuser(email="root@example.org", password="x-y-z-12345")
+    user_admin = admin.site._registry[User]
+    request = rf.get("/")
+    request.user = organiser
+    assert "is_superuser" in user_admin.get_readonly_fields(request, organiser)
+    request.user = superuser
+    assert "is_superuser" not in user_admin.get_readonly_fields(request, organiser)
+
+
+@pytest.mark.django_db
+def test_only_the_audience_gets_the_apply_button(client, audience, member):
+    client.force_login(audience)
+    assert 'data-action="apply"' in client.get("/join/").content.decode()
+    client.force_login(member)
+    assert 'data-action="apply"' not in client.get("/join/").content.decode()
