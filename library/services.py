@@ -3,7 +3,6 @@
 import re
 from collections.abc import Iterable
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -11,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from library.models import LibraryItem, browse_ranks
 from library.search import index_tokens
-from members.rules import is_organiser
+from members.rules import require_perm
 
 
 def _plain(markdown: str) -> str:
@@ -73,12 +72,6 @@ def items_rerank(*, season=None, domain=None) -> int:
     return items.update(domain_rank=rank)
 
 
-def may_edit_materials(user, item: LibraryItem) -> bool:
-    return is_organiser(user) or (
-        user.is_authenticated and item.presenters.filter(pk=user.pk).exists()
-    )
-
-
 @transaction.atomic
 def item_for_session(*, session) -> LibraryItem:
     """A presented session gets (or keeps) its library item: the talk, its presenters, the
@@ -109,8 +102,12 @@ def item_for_session(*, session) -> LibraryItem:
 @transaction.atomic
 def item_update_materials(*, item: LibraryItem, by, **changes) -> LibraryItem:
     """Presenters (and organisers) add slides, the recording link and its extraction code."""
-    if not may_edit_materials(by, item):
-        raise PermissionDenied(_("Only the presenters and organisers add materials."))
+    require_perm(
+        by,
+        "library.change_materials",
+        item,
+        message=_("Only the presenters and organisers add materials."),
+    )
     allowed = {"slides_file", "slides_url", "recording_url", "extraction_code", "summary"}
     unknown = set(changes) - allowed
     if unknown:

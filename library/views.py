@@ -22,7 +22,7 @@ from library.filters import LibraryFilter
 from library.forms import MaterialsForm
 from library.models import LibraryItem, OpenSourceProject
 from library.selectors import group_items, item_detail, library_list, visible_items
-from library.services import item_update_materials, may_edit_materials
+from library.services import item_update_materials
 from topicshare.core.api import filtered_json_page
 from topicshare.core.headers import csp_update
 from topicshare.core.links import absolute_url
@@ -143,7 +143,7 @@ def item_page(request, pk: int):
         {
             "item": item,
             "related": related,
-            "can_edit": may_edit_materials(request.user, item),
+            "can_edit": request.user.has_perm("library.change_materials", item),
             "slides_is_pdf": item.slides_file and item.slides_file.name.endswith(".pdf"),
         },
     )
@@ -164,7 +164,7 @@ def item_slides(request, pk: int):
 def item_materials(request, pk: int):
     """Presenters and organisers add the slides, the recording link and its code."""
     item = _get(request, pk)
-    if not may_edit_materials(request.user, item):
+    if not request.user.has_perm("library.change_materials", item):
         raise PermissionDenied
     form = MaterialsForm(
         request.POST if request.method == "POST" else None,

@@ -33,7 +33,7 @@ from members.admission import (
 from members.models import AdmissionSettings, Application, AuditEvent, User, Vote
 from members.placeholders import placeholder_merge
 from members.roles import Role
-from members.rules import audit_events_visible_to, is_committee, is_organiser
+from members.rules import audit_events_visible_to
 from members.services import role_set
 
 
@@ -152,8 +152,7 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if not request.user.is_superuser:
-            # Only a superuser can make another superuser.
+        if not request.user.has_perm("members.grant_superuser"):
             fields.append("is_superuser")
         return fields
 
@@ -400,7 +399,7 @@ class ApplicationAdmin(admin.ModelAdmin):
             return []
         user = request.user
         posted = set()
-        if request.method == "POST" and is_committee(user):
+        if request.method == "POST" and user.has_perm("members.change_application"):
             posted = {name for name in BALLOT_FIELDS if request.POST.get(name)}
         fields = []
         if posted & {"vote_choice", "vote_comment", "vote_final"} or user.has_perm(
@@ -435,10 +434,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         return False  # applicants apply in the browser
 
     def has_change_permission(self, request, obj=None) -> bool:
-        # A decided application is a record; one's own application is read-only to oneself.
-        if obj is not None and (not obj.is_open or obj.applicant_id == request.user.pk):
-            return False
-        return super().has_change_permission(request, obj)
+        return request.user.has_perm("members.change_application", obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the record and its audit trail stay
@@ -523,7 +519,7 @@ class ApplicationAdmin(admin.ModelAdmin):
             user = request.user
             visible = user.has_perm("members.view_votes", application)
             trail = None
-            if is_organiser(user):
+            if user.has_perm("members.view_audit_trail"):
                 trail = audit_events_visible_to(user, application.audit.select_related("actor"))
             extra.update(
                 {
@@ -569,7 +565,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         form = CloseForm(
             request.POST if request.method == "POST" else None,
             initial={"feedback": application.feedback},
-            may_override=early and is_organiser(request.user),
+            may_override=early and request.user.has_perm("members.close_application_early"),
         )
         if request.method == "POST" and form.is_valid():
             try:
@@ -650,7 +646,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         return obj.details_shown or "—"
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return is_organiser(request.user)
+        return request.user.has_perm("members.view_audit_trail")
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -5,14 +5,15 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import AdmissionSettings, Application, AuditEvent, Conflict, User, Vote
 from members.roles import Role
-from members.rules import is_committee, is_organiser
+from members.rules import require_perm
+from members.selectors import users_with_role_at_least
 from members.services import role_set
 from topicshare.core.validators import validate_plausible_date
 from topicshare.notifications.models import NotificationKind
@@ -28,13 +29,11 @@ class AdmissionError(Exception):
 
 def eligible_voters(application: Application):
     """Committee members (and organisers) who may vote: not the applicant, no conflict."""
-    names = [Role.COMMITTEE.value, Role.ORGANISER.value]
     return (
-        User.objects.filter(is_active=True, is_placeholder=False)
-        .filter(Q(groups__name__in=names) | Q(is_superuser=True))
+        users_with_role_at_least(Role.COMMITTEE)
+        .filter(is_placeholder=False)
         .exclude(pk=application.applicant_id)
         .exclude(admission_conflicts__application=application)
-        .distinct()
     )
 
 
@@ -43,8 +42,7 @@ def votes_needed(application: Application) -> int:
 
 
 def _committee():
-    names = [Role.COMMITTEE.value, Role.ORGANISER.value]
-    return User.objects.filter(is_active=True, groups__name__in=names).distinct()
+    return users_with_role_at_least(Role.COMMITTEE)
 
 
 # --- Applicant ----------------------------------------------------------------------------
@@ -124,8 +122,12 @@ def application_submit(
 @transaction.atomic
 def application_withdraw(*, application: Application, by: User) -> Application:
     application = Application.objects.select_for_update().get(pk=application.pk)
-    if by.pk != application.applicant_id:
-        raise PermissionDenied(_("Only the applicant can withdraw an application."))
+    require_perm(
+        by,
+        "members.withdraw_application",
+        application,
+        message=_("Only the applicant can withdraw an application."),
+    )
     if not application.is_open:
         raise AdmissionError(_("This application is already closed."))
     application.status = Application.Status.WITHDRAWN
@@ -143,10 +145,15 @@ def application_withdraw(*, application: Application, by: User) -> Application:
 def _require_committee(user, application: Application | None = None) -> None:
     """The committee acts on applications — never on one's own (a member promoted to the
     committee while their own application is open)."""
-    if not is_committee(user):
-        raise PermissionDenied(_("Only the review committee may do this."))
-    if application is not None and application.applicant_id == user.pk:
-        raise PermissionDenied(_("Nobody reviews their own application."))
+    require_perm(
+        user, "members.change_application", message=_("Only the review committee may do this.")
+    )
+    require_perm(
+        user,
+        "members.review_application",
+        application,
+        message=_("Nobody reviews their own application."),
+    )
 
 
 def review_check(
@@ -441,8 +448,12 @@ def close_check(
             _("The review talk is on %(when)s: the vote closes after it.")
             % {"when": f"{when:%Y-%m-%d %H:%M}"}
         )
-    elif by is None or not is_organiser(by):
-        raise PermissionDenied(_("Only an organiser may decide before the review talk."))
+    else:
+        require_perm(
+            by,
+            "members.close_application_early",
+            message=_("Only an organiser may decide before the review talk."),
+        )
     counts = tally(application)
     needed = votes_needed(application)
     outcome = decide(

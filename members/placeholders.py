@@ -6,13 +6,13 @@ in. Once the person signs up, an organiser merges the placeholder into the real 
 
 import uuid
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from members.models import User
-from members.rules import is_organiser
+from members.rules import require_perm
 from members.signals import duplicate_merged, user_merged
 
 PLACEHOLDER_EMAIL_DOMAIN = "placeholder.invalid"
@@ -170,8 +170,9 @@ def placeholder_merge(*, placeholder: User, into: User, by: User) -> None:
 
     Organisers only (PermissionDenied); ValueError unless `placeholder` is a placeholder and
     `into` a real account."""
-    if not is_organiser(by):
-        raise PermissionDenied(_("Only organisers may merge placeholder people."))
+    require_perm(
+        by, "members.merge_placeholders", message=_("Only organisers may merge placeholder people.")
+    )
     placeholder = User.objects.select_for_update().get(pk=placeholder.pk)
     if not placeholder.is_placeholder:
         raise ValueError(_("“%(name)s” is not a placeholder.") % {"name": placeholder.name})

@@ -1,7 +1,15 @@
-"""The one place that says who may do what. Views, templates ({% load rules %}) and the
-admin all ask these predicates, through permissions or directly."""
+"""The one place that says who may do what in the members app, and the one way to ask.
+
+Every check is a permission registered here or in another app's rules.py
+(`rules.add_perm("<app_label>.<verb>_<thing>", predicate)`), asked alike everywhere:
+`user.has_perm(name, obj)` in views and the admin, `{% has_perm name user obj as … %}` in
+templates ({% load rules %}), `require_perm(user, name, obj, message=…)` in services. The
+predicates below are the building blocks of those rules, not something to ask directly.
+tests/members/test_permissions_registered.py fails on a name that is asked but not
+registered."""
 
 import rules
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from members.models import AdmissionSettings, Application, AuditEvent, Conflict, Vote
@@ -31,15 +39,52 @@ def is_self(user, other) -> bool:
     return other is not None and is_audience(user) and user.pk == other.pk
 
 
+def require_perm(user, perm: str, obj=None, *, message=None) -> None:
+    """The services' guard: raise PermissionDenied (with `message`, shown as is) unless `user`
+    has the registered permission `perm` (on `obj`). `user` may be None (nobody)."""
+    if not rules.perm_exists(perm):
+        raise ValueError(f"{perm!r} is not a registered permission")
+    if user is None or not user.has_perm(perm, obj):
+        raise PermissionDenied(*([] if message is None else [message]))
+
+
+@rules.predicate
+def is_applicant(user, application) -> bool:
+    return application is not None and user is not None and application.applicant_id == user.pk
+
+
+@rules.predicate
+def application_is_open(user, application) -> bool:
+    """Asked without an application: yes (the committee's section as a whole)."""
+    return application is None or application.is_open
+
+
 # Permission names follow Django's "<app_label>.<action>_<thing>".
 rules.add_perm("members.view_profile", is_audience)
 rules.add_perm("members.view_wechat_id", is_self | is_organiser)
 rules.add_perm("members.change_role", is_organiser)
+# Only a superuser can make another superuser.
+rules.add_perm("members.grant_superuser", rules.is_superuser)
 rules.add_perm("topicshare.access_admin", is_committee)
 
+# Admission: the audience applies (the button; members.admission.application_submit says why
+# not to anyone else).
+rules.add_perm("members.apply_for_membership", is_audience & ~is_member)
 # Admission: the committee (and organisers) review applications in the admin.
 rules.add_perm("members.view_application", is_committee)
-rules.add_perm("members.change_application", is_committee)
+# A decided application is a record; one's own application is read-only to oneself.
+rules.add_perm("members.change_application", is_committee & ~is_applicant & application_is_open)
+# Acting on one application as the committee: never on one's own (a member promoted to the
+# committee while their own application is open).
+rules.add_perm("members.review_application", is_committee & ~is_applicant)
+# The applicant's own: withdrawing it; its slides are for the applicant and the committee.
+rules.add_perm("members.withdraw_application", is_applicant)
+rules.add_perm("members.view_application_slides", is_applicant | is_committee)
+# Closing a vote before the review talk (with a reason), and reading the audit trail.
+rules.add_perm("members.close_application_early", is_organiser)
+rules.add_perm("members.view_audit_trail", is_organiser)
+# People: merging placeholder accounts into real ones.
+rules.add_perm("members.merge_placeholders", is_organiser)
 
 
 # --- The secret ballot --------------------------------------------------------------------
@@ -110,5 +155,7 @@ def may_cast_vote(user, application) -> bool:
 rules.add_perm("members.view_votes", may_see_votes)
 rules.add_perm("members.cast_vote", may_cast_vote)
 
-# The end-of-season review and the dashboard: organisers only.
+# The end-of-season review and the dashboard: organisers only; so are its decisions (removals
+# back to the audience, exemptions).
 rules.add_perm("members.review_season", is_organiser)
+rules.add_perm("members.change_ledger", is_organiser)

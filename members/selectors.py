@@ -12,17 +12,25 @@ MEMBER_SEARCH_MAX_QUERY = 60
 EMAIL_PREFIX_MIN = 3
 
 
+def users_with_role_at_least(role: Role, *, among: QuerySet[User] | None = None) -> QuerySet[User]:
+    """The users (of `among`, default everyone) for whom User.has_role(role) is true, as a
+    query: active, and in the group of `role` or of a higher one, or superusers (who count as
+    organisers). The one place that says "role ≥ X" to the database; no join, no duplicates
+    (use `.values("pk")` of it as a subquery inside an aggregate)."""
+    role = Role(role)
+    users = (User.objects.all() if among is None else among).filter(is_active=True)
+    if role == Role.AUDIENCE:
+        return users  # everyone active is at least in the audience, with or without a group
+    names = [higher.value for higher in Role if higher.rank >= role.rank]
+    in_group = User.groups.through.objects.filter(user=OuterRef("pk"), group__name__in=names)
+    return users.filter(Q(Exists(in_group)) | Q(is_superuser=True))
+
+
 def verified_members() -> QuerySet[User]:
     """Active, real accounts of the study group (member or above) whose address is verified:
     the people who may present (DOMAIN.md), hence the only ones one can invite."""
-    at_least_member = [Role.MEMBER.value, Role.COMMITTEE.value, Role.ORGANISER.value]
     verified = EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)
-    return User.objects.filter(
-        Exists(verified),
-        Q(groups__name__in=at_least_member) | Q(is_superuser=True),
-        is_active=True,
-        is_placeholder=False,
-    ).distinct()
+    return users_with_role_at_least(Role.MEMBER).filter(Exists(verified), is_placeholder=False)
 
 
 def member_search(*, query: str, exclude: User | None = None) -> list[User]:

@@ -94,10 +94,7 @@ def join_status(request):
 def application_slides(request, pk: int):
     """The applicant's slides: for the applicant and the committee only."""
     application = get_object_or_404(Application, pk=pk)
-    if not (
-        request.user.pk == application.applicant_id
-        or request.user.has_perm("members.view_application")
-    ):
+    if not request.user.has_perm("members.view_application_slides", application):
         raise PermissionDenied
     if not application.slides:
         raise Http404

@@ -3,7 +3,6 @@ Queued through the outbox (topicshare/notifications/outbox.py), never sent from 
 
 import datetime
 
-from django.contrib.auth.models import Group
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -11,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from members.models import User
 from members.roles import Role
+from members.selectors import users_with_role_at_least
 from sessions.models import Participation, Topic, TopicStatus, WeeklySession
 from topicshare.notifications.models import ChatWebhook, NotificationKind
 from topicshare.notifications.outbox import (
@@ -62,16 +62,11 @@ def rsvps_of(session: WeeklySession):
 
 
 def members():
-    names = [Role.MEMBER.value, Role.COMMITTEE.value, Role.ORGANISER.value]
-    return (
-        _people()
-        .filter(Q(groups__in=Group.objects.filter(name__in=names)) | Q(is_superuser=True))
-        .distinct()
-    )
+    return users_with_role_at_least(Role.MEMBER, among=_people())
 
 
 def organisers():
-    return _people().filter(Q(groups__name=Role.ORGANISER.value) | Q(is_superuser=True)).distinct()
+    return users_with_role_at_least(Role.ORGANISER, among=_people())
 
 
 def track_followers(track):

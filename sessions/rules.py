@@ -91,6 +91,11 @@ rules.add_perm("topic_sessions.answer_invitation", may_answer_invitation)
 rules.add_perm(
     "topic_sessions.change_topic", is_organiser | (is_proposer & topic_is_editable_by_proposer)
 )
+# The steps of a topic's life (sessions.services.TRANSITIONS): the organisers' steps, the
+# proposer's own (withdraw, preparation done), and cancelling, which either may do.
+rules.add_perm("topic_sessions.moderate_topic", is_organiser)
+rules.add_perm("topic_sessions.advance_own_topic", is_proposer)
+rules.add_perm("topic_sessions.cancel_topic", is_organiser | is_proposer)
 rules.add_perm("topic_sessions.view_group", is_organiser | is_group_member)
 rules.add_perm("topic_sessions.join_group", may_join_group)
 rules.add_perm("topic_sessions.leave_group", may_leave_group)

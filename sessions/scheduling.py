@@ -6,7 +6,7 @@ import datetime
 import zoneinfo
 from collections.abc import Iterable
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import User
-from members.rules import is_audience, is_organiser
+from members.rules import require_perm
 from sessions.models import (
     ACTIVE_SESSION_STATUSES,
     RSVP,
@@ -129,11 +129,6 @@ def slot_warnings(*, start: datetime.datetime, now: datetime.datetime) -> list[s
 # --- Scheduling ------------------------------------------------------------------------------
 
 
-def _require_organiser(user: User) -> None:
-    if not is_organiser(user):
-        raise PermissionDenied(_("Only organisers schedule sessions."))
-
-
 def _presenters(topic: Topic) -> list[User]:
     return [topic.proposer, *topic.co_presenters.exclude(pk=topic.proposer_id)]
 
@@ -209,7 +204,9 @@ def session_schedule(
     Refuses (SchedulingError) a topic that is not ready, a time in the past, a start off the
     track's weekly slot unless `override_slot`, a taken slot (also when two organisers race
     for it: the database constraint decides) and a presenter busy at that time."""
-    _require_organiser(by)
+    require_perm(
+        by, "topic_sessions.schedule_sessions", message=_("Only organisers schedule sessions.")
+    )
     now = now or timezone.now()
     if timezone.is_naive(start):
         raise SchedulingError(_("The start needs a time zone."))
@@ -265,7 +262,9 @@ def session_slip(
     *, session: WeeklySession, by: User, reason: str = "", now: datetime.datetime | None = None
 ) -> WeeklySession:
     """Move a session to its track's next free slot after the current one, keeping history."""
-    _require_organiser(by)
+    require_perm(
+        by, "topic_sessions.schedule_sessions", message=_("Only organisers schedule sessions.")
+    )
     now = now or timezone.now()
     session = _lock(session)
     if session.status not in SLIPPABLE:
@@ -355,7 +354,9 @@ def session_follow_topic(
 @transaction.atomic
 def session_cancel(*, session: WeeklySession, by: User, reason: str) -> WeeklySession:
     """Cancel a session and its topic (calendars get STATUS:CANCELLED)."""
-    _require_organiser(by)
+    require_perm(
+        by, "topic_sessions.schedule_sessions", message=_("Only organisers schedule sessions.")
+    )
     reason = (reason or "").strip()
     if not reason:
         raise SchedulingError(_("Please give a reason."))
@@ -373,7 +374,9 @@ def session_cancel(*, session: WeeklySession, by: User, reason: str) -> WeeklySe
 def session_postpone(*, session: WeeklySession, by: User, reason: str) -> WeeklySession:
     """Take a session off the calendar without a new date; its topic is ready to be
     scheduled again."""
-    _require_organiser(by)
+    require_perm(
+        by, "topic_sessions.schedule_sessions", message=_("Only organisers schedule sessions.")
+    )
     reason = (reason or "").strip()
     if not reason:
         raise SchedulingError(_("Please give a reason."))
@@ -388,7 +391,9 @@ def session_postpone(*, session: WeeklySession, by: User, reason: str) -> Weekly
 @transaction.atomic
 def session_update_meeting(*, session: WeeklySession, by: User, **meeting) -> WeeklySession:
     """Set the meeting provider, link, ID, passcode and note."""
-    _require_organiser(by)
+    require_perm(
+        by, "topic_sessions.schedule_sessions", message=_("Only organisers schedule sessions.")
+    )
     session = _lock(session)
     cleaned = _validate_meeting(meeting)
     changed = [field for field, value in cleaned.items() if getattr(session, field) != value]
@@ -417,8 +422,7 @@ def rsvp_set(
     """Say you are coming (or not). Only for sessions that have not ended; saying what is so
     already is refused (SchedulingError), so that nobody is told something happened."""
     now = now or timezone.now()
-    if not is_audience(user):
-        raise PermissionDenied(_("Log in to RSVP."))
+    require_perm(user, "topic_sessions.rsvp", message=_("Log in to RSVP."))
     if not rsvp_open(session=session, now=now):
         raise SchedulingError(_("This session is not open for RSVPs."))
     if going:
@@ -444,8 +448,7 @@ def attendance_check_in(
 ) -> Attendance:
     """Self check-in, from 15 minutes before the start until the end; once per person."""
     now = now or timezone.now()
-    if not is_audience(user):
-        raise PermissionDenied(_("Log in to check in."))
+    require_perm(user, "topic_sessions.rsvp", message=_("Log in to check in."))
     if not check_in_open(session=session, now=now):
         raise SchedulingError(_("Check-in is open only while the session runs."))
     try:
@@ -459,7 +462,9 @@ def attendance_check_in(
 def attendance_record(*, session: WeeklySession, users: Iterable[User], by: User) -> int:
     """An organiser records who attended (for those who could not check in). Returns how
     many new attendances were recorded."""
-    _require_organiser(by)
+    require_perm(
+        by, "topic_sessions.schedule_sessions", message=_("Only organisers schedule sessions.")
+    )
     if session.status in NOT_HELD:
         raise SchedulingError(_("Nobody attends a session that did not take place."))
     already = set(Attendance.objects.filter(session=session).values_list("user_id", flat=True))

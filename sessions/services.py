@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members.models import User
-from members.rules import is_organiser
 from members.selectors import verified_members
 from sessions.models import (
     MAX_PAPER_LINKS,
@@ -34,7 +33,6 @@ from sessions.rules import (
     JOINABLE,
     is_group_member,
     is_group_participant,
-    is_proposer,
 )
 
 S = TopicStatus
@@ -51,13 +49,17 @@ def _never_blocked(topic: Topic, now: datetime.datetime) -> str:
 @dataclass(frozen=True)
 class Transition:
     label: str
-    allowed: Callable[[User, Topic], bool]
+    # The registered permission (sessions/rules.py) that says who may take this step.
+    permission: str
     needs_reason: bool = False
     # Offered as a button on the topic page (scheduling happens on the sessions pages).
     manual: bool = True
     # Why the topic cannot take this step now (a rule of the step, not of the role), or "".
     # The button and the service ask the same function.
     blocked: Callable[[Topic, datetime.datetime], str] = _never_blocked
+
+    def allowed(self, user, topic: Topic) -> bool:
+        return user is not None and user.has_perm(self.permission, topic)
 
 
 def _checklist_open(topic: Topic, now: datetime.datetime) -> str:
@@ -73,39 +75,32 @@ def _session_not_started(topic: Topic, now: datetime.datetime) -> str:
     return ""
 
 
-def _organiser(user, topic) -> bool:
-    return is_organiser(user)
-
-
-def _proposer(user, topic) -> bool:
-    return is_proposer(user, topic)
-
-
-def _organiser_or_proposer(user, topic) -> bool:
-    return is_organiser(user) or is_proposer(user, topic)
-
+# Who may take a step: a permission of sessions/rules.py, asked on the topic.
+_ORGANISER = "topic_sessions.moderate_topic"
+_PROPOSER = "topic_sessions.advance_own_topic"
+_ORGANISER_OR_PROPOSER = "topic_sessions.cancel_topic"
 
 _BEFORE_PRESENTED = [S.PROPOSED, S.ACCEPTED, S.RECRUITING, S.PREPARING, S.READY, S.SCHEDULED]
 
 TRANSITIONS: dict[tuple[str, str], Transition] = {
-    (S.PROPOSED, S.ACCEPTED): Transition(gettext_lazy("Accept"), _organiser),
-    (S.PROPOSED, S.REJECTED): Transition(gettext_lazy("Reject"), _organiser, needs_reason=True),
-    (S.PROPOSED, S.WITHDRAWN): Transition(gettext_lazy("Withdraw"), _proposer),
-    (S.ACCEPTED, S.RECRUITING): Transition(gettext_lazy("Start recruiting"), _organiser),
+    (S.PROPOSED, S.ACCEPTED): Transition(gettext_lazy("Accept"), _ORGANISER),
+    (S.PROPOSED, S.REJECTED): Transition(gettext_lazy("Reject"), _ORGANISER, needs_reason=True),
+    (S.PROPOSED, S.WITHDRAWN): Transition(gettext_lazy("Withdraw"), _PROPOSER),
+    (S.ACCEPTED, S.RECRUITING): Transition(gettext_lazy("Start recruiting"), _ORGANISER),
     (S.RECRUITING, S.PREPARING): Transition(
-        gettext_lazy("Close the group, start preparing"), _organiser
+        gettext_lazy("Close the group, start preparing"), _ORGANISER
     ),
     (S.PREPARING, S.READY): Transition(
-        gettext_lazy("Preparation done (准备 OK)"), _proposer, blocked=_checklist_open
+        gettext_lazy("Preparation done (准备 OK)"), _PROPOSER, blocked=_checklist_open
     ),
-    (S.READY, S.SCHEDULED): Transition(gettext_lazy("Schedule"), _organiser, manual=False),
+    (S.READY, S.SCHEDULED): Transition(gettext_lazy("Schedule"), _ORGANISER, manual=False),
     (S.SCHEDULED, S.PRESENTED): Transition(
-        gettext_lazy("Mark as presented"), _organiser, blocked=_session_not_started
+        gettext_lazy("Mark as presented"), _ORGANISER, blocked=_session_not_started
     ),
-    (S.SCHEDULED, S.READY): Transition(gettext_lazy("Postpone"), _organiser, manual=False),
+    (S.SCHEDULED, S.READY): Transition(gettext_lazy("Postpone"), _ORGANISER, manual=False),
     **{
         (status, S.CANCELLED): Transition(
-            gettext_lazy("Cancel"), _organiser_or_proposer, needs_reason=True
+            gettext_lazy("Cancel"), _ORGANISER_OR_PROPOSER, needs_reason=True
         )
         for status in _BEFORE_PRESENTED
     },
@@ -418,7 +413,7 @@ def _check_assignee(topic: Topic, assignee: User | None) -> None:
 
 def _check_task_permission(topic: Topic, by: User) -> None:
     if not by.has_perm("topic_sessions.manage_tasks", topic):
-        if not (is_organiser(by) or is_group_member(by, topic)):
+        if not by.has_perm("topic_sessions.view_group", topic):
             raise PermissionDenied(_("Only the group works on its tasks."))
         raise TopicError(_("This topic is closed."))
 

@@ -5,7 +5,6 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from members.models import User
+from members.rules import require_perm
 from sessions.forms import AttendanceForm, MeetingForm, ReasonForm, ScheduleForm
 from sessions.models import Attendance, Topic, TopicStatus, WeeklySession
 from sessions.scheduling import (
@@ -42,12 +42,6 @@ from sessions.selectors import (
     sessions_upcoming,
 )
 from topicshare.core.pagecache import public_page
-
-
-def _require_organiser(request) -> None:
-    if not request.user.has_perm("topic_sessions.schedule_sessions"):
-        raise PermissionDenied
-
 
 UPCOMING_WEEKS_SHOWN = 12
 
@@ -142,7 +136,7 @@ def session_check_in(request, pk: int):
 @login_required
 def schedule_index(request):
     """Organisers: topics that are ready and wait for a slot."""
-    _require_organiser(request)
+    require_perm(request.user, "topic_sessions.schedule_sessions")
     topics = (
         Topic.objects.filter(status=TopicStatus.READY)
         .select_related("track", "proposer")
@@ -154,7 +148,7 @@ def schedule_index(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def schedule_topic(request, topic_pk: int):
-    _require_organiser(request)
+    require_perm(request.user, "topic_sessions.schedule_sessions")
     topic = get_object_or_404(Topic.objects.select_related("track", "proposer"), pk=topic_pk)
     now = timezone.now()
     if topic.status != TopicStatus.READY:
@@ -212,7 +206,7 @@ def _take_off_or_move(request, session: WeeklySession, action: str, reason: str)
 @require_http_methods(["GET", "POST"])
 def session_manage(request, pk: int):
     """Organisers: meeting details, slip a week, postpone, cancel, record attendance."""
-    _require_organiser(request)
+    require_perm(request.user, "topic_sessions.schedule_sessions")
     session = get_object_or_404(WeeklySession.objects.select_related("topic", "track"), pk=pk)
     meeting_form = MeetingForm(initial={field: getattr(session, field) for field in MEETING_FIELDS})
     reason_form = ReasonForm()

@@ -7,7 +7,7 @@ Writes — removals and exemptions — are services below; they check who may do
 import datetime
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
@@ -18,7 +18,8 @@ from django.utils.translation import gettext_lazy
 from members.ledger.models import LedgerExemption, LedgerPolicy
 from members.models import AuditEvent, User
 from members.roles import Role
-from members.rules import is_organiser
+from members.rules import require_perm
+from members.selectors import users_with_role_at_least
 from members.services import role_set
 from sessions.models import (
     RSVP,
@@ -36,8 +37,8 @@ from topicshare.notifications.outbox import Message, absolute_url, notification_
 
 # Sessions that took place: they count towards attendance.
 HELD = [SessionStatus.DONE, SessionStatus.LIVE]
-# The inner group. Organisers are listed but never flagged: they run the forum.
-LISTED_ROLES = [Role.MEMBER, Role.COMMITTEE, Role.ORGANISER]
+# Members and above are listed (users_with_role_at_least); organisers are never flagged:
+# they run the forum.
 FLAGGABLE_ROLES = {Role.MEMBER, Role.COMMITTEE}
 
 
@@ -154,11 +155,9 @@ def season_ledger(season: Season) -> SeasonLedger:
     people = (
         User.objects.filter(is_active=True, is_placeholder=False)
         .filter(
-            Q(groups__name__in=[role.value for role in LISTED_ROLES])
-            | Q(is_superuser=True)
+            Q(pk__in=users_with_role_at_least(Role.MEMBER).values("pk"))
             | Q(pk__in=removals.values("subject_user"))
         )
-        .distinct()
         .prefetch_related("groups")
     )
     presented = _counts(SessionPresenter.objects.filter(session__in=session_ids), "user", "session")
@@ -240,11 +239,6 @@ def _verdict(row: LedgerRow, policy: LedgerPolicy, sessions_held: int) -> str:
     return Status.FLAGGED if under and not protected else Status.ACTIVE
 
 
-def _require_organiser(user) -> None:
-    if not is_organiser(user):
-        raise PermissionDenied(_("Only organisers can do this."))
-
-
 @dataclass
 class RemovalReport:
     removed: list[User] = field(default_factory=list)
@@ -257,7 +251,7 @@ def season_removals_confirm(*, season: Season, user_ids, by: User) -> RemovalRep
     the policy flags (now, not when the page was loaded) are removed; the others are
     reported with the reason. Each removal: role → Audience, an audit event, a polite
     notice on how to re-apply."""
-    _require_organiser(by)
+    require_perm(by, "members.change_ledger", message=_("Only organisers can do this."))
     ledger = season_ledger(season)
     report = RemovalReport()
     for user_id in dict.fromkeys(int(pk) for pk in user_ids):
@@ -323,7 +317,7 @@ def _remove(*, row: LedgerRow, ledger: SeasonLedger, by: User) -> None:
 @transaction.atomic
 def ledger_exempt(*, user: User, season: Season | None, reason: str, by: User) -> LedgerExemption:
     """Lock a member against flags, for one season or (no season) for every season."""
-    _require_organiser(by)
+    require_perm(by, "members.change_ledger", message=_("Only organisers can do this."))
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why this member is exempt.")})
@@ -341,7 +335,7 @@ def ledger_exempt(*, user: User, season: Season | None, reason: str, by: User) -
 
 @transaction.atomic
 def ledger_exemption_revoke(*, exemption: LedgerExemption, by: User) -> None:
-    _require_organiser(by)
+    require_perm(by, "members.change_ledger", message=_("Only organisers can do this."))
     AuditEvent.objects.create(
         actor=by,
         action=AuditEvent.Action.LEDGER_EXEMPTION_REVOKED,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from members.ledger.services import current_season, season_sessions, season_window
 from members.models import Application, User
 from members.roles import Role
+from members.selectors import users_with_role_at_least
 from sessions.models import SessionPresenter, Topic, TopicStatus, Track
 from topicshare.forum.charts import Series, bar_chart, colour_series
 
@@ -110,8 +111,7 @@ def _funnel(season) -> Chart:
         members=Count(
             "pk",
             distinct=True,
-            filter=Q(groups__name__in=[r.value for r in Role if r != Role.AUDIENCE])
-            | Q(is_superuser=True),
+            filter=Q(pk__in=users_with_role_at_least(Role.MEMBER).values("pk")),
         ),
     )
     applications = Application.objects.aggregate(
