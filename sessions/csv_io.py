@@ -80,7 +80,7 @@ TOPIC_CSV_COLUMNS = (
 )
 REQUIRED_COLUMNS = ("title", "track", "proposer")
 LIMITS = ImportLimits(max_bytes=5 * 1024 * 1024, max_rows=5_000)
-MAX_ROWS = LIMITS.max_rows
+MAX_ROWS = LIMITS.max_rows  # read by tests and scripts; the import reads LIMITS
 MAX_BYTES = LIMITS.max_bytes
 
 BOOLEAN_FIELDS = ("members_only", *(name for name, _label in CHECKLIST))
@@ -195,10 +195,6 @@ def _header(record: list[str]) -> list[str | None]:
     if errors:
         raise ImportFailed(*errors, line=1)
     return columns
-
-
-def too_big_message() -> str:
-    return LIMITS.too_big_message()
 
 
 def _read(data: bytes | str) -> tuple[list[str | None], list[tuple[int, list[str]]]]:

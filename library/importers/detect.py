@@ -20,10 +20,6 @@ MAX_NAME = LibraryItem._meta.get_field("source_file").max_length
 _ARCHIVE_HEADING = re.compile(r"^ {0,3}#{1,6}\s*(?:Topic\s*\d+\b|[^\n]*\S\s*>>)", re.M | re.I)
 
 
-def too_big_message() -> str:
-    return LIMITS.too_big_message()
-
-
 def read_text(data: bytes) -> str:
     """UTF-8 (a BOM is dropped), else GB18030/GBK when that reads cleanly and is Chinese."""
     return decode_text(
