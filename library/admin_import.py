@@ -2,19 +2,17 @@
 `admin:library_libraryitem_import`."""
 
 from django import forms
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from library.importers.base import ImportFailed
-from library.importers.detect import MAX_BYTES, import_library, too_big_message
+from library.importers.detect import LIMITS, import_library
 from library.models import LibraryItem
+from topicshare.core.imports import AdminImportPage, ImportReport, ImportUploadForm
 
 
-class LibraryImportForm(forms.Form):
+class LibraryImportForm(ImportUploadForm):
+    limits = LIMITS
+    field_order = ["file", "format", "base_url", "dry_run"]
+
     file = forms.FileField(
         label=gettext_lazy("File"),
         help_text=gettext_lazy("Markdown or JSON, UTF-8 or GBK, at most 20 MB."),
@@ -38,55 +36,32 @@ class LibraryImportForm(forms.Form):
             "repository the file comes from."
         ),
     )
-    dry_run = forms.BooleanField(
-        label=gettext_lazy("Dry run: check the file and show what would change, save nothing"),
-        required=False,
-        initial=True,
+
+
+def _run(form: LibraryImportForm, user) -> ImportReport:
+    upload = form.cleaned_data["file"]
+    return import_library(
+        data=upload.read(),
+        name=upload.name,
+        fmt=form.cleaned_data["format"],
+        base_url=form.cleaned_data["base_url"],
+        dry_run=form.cleaned_data["dry_run"],
     )
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
-            raise forms.ValidationError(too_big_message(), code="too_big")
-        return upload
 
-
-def import_view(request, admin_site) -> TemplateResponse:
-    """Upload an archive; shows the import's report on the same page."""
-    if not request.user.has_perm("library.import_items"):
-        raise PermissionDenied(_("Only organisers may import into the library."))
-    report = None
-    if request.method == "POST":
-        form = LibraryImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                report = import_library(
-                    data=upload.read(),
-                    name=upload.name,
-                    fmt=form.cleaned_data["format"],
-                    base_url=form.cleaned_data["base_url"],
-                    dry_run=form.cleaned_data["dry_run"],
-                )
-            except ImportFailed as exc:
-                form.add_error("file", str(exc))
-            else:
-                if not report.dry_run:
-                    messages.success(
-                        request, _("Imported: %(summary)s.") % {"summary": report.summary}
-                    )
-    else:
-        form = LibraryImportForm()
-    try:
-        changelist_url = reverse(f"{admin_site.name}:library_libraryitem_changelist")
-    except NoReverseMatch:
-        changelist_url = None
-    context = {
-        **admin_site.each_context(request),
-        "title": _("Import into the library"),
-        "opts": LibraryItem._meta,
-        "form": form,
-        "report": report,
-        "changelist_url": changelist_url,
-    }
-    return TemplateResponse(request, "admin/library/libraryitem/import.html", context)
+# Upload an archive; shows the import's report on the same page.
+import_view = AdminImportPage(
+    permission="library.import_items",
+    forbidden=gettext_lazy("Only organisers may import into the library."),
+    form_class=LibraryImportForm,
+    run=_run,
+    model=LibraryItem,
+    title=gettext_lazy("Import into the library"),
+    intro=gettext_lazy(
+        "Three kinds of file can be imported: the forum's Topic archive (markdown with "
+        "<code>### Topic 5</code> and <code>#### Topic 5 &gt;&gt; domain</code> headings), a "
+        "reading list (markdown: headings are categories, each list item is an article with "
+        "its link and comment) and a Zhihu column export (JSON). Importing a corrected version "
+        "of the same file updates its items instead of adding them again."
+    ),
+)

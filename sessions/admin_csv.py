@@ -1,17 +1,16 @@
-"""CSV export and import views for the Topic admin (wired in by TopicAdmin.get_urls)."""
+"""CSV export and import views for the Topic admin (wired in by TopicAdmin.get_urls). The
+import page is the import foundation's (topicshare/core/imports.py)."""
 
 from django import forms
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from sessions.csv_io import MAX_BYTES, too_big_message, topics_export_csv, topics_import_csv
+from sessions.csv_io import LIMITS, topics_export_csv, topics_import_csv
 from sessions.models import Topic
+from topicshare.core.imports import AdminImportPage, ImportReport, ImportUploadForm
 
 
 def export_view(request, queryset) -> HttpResponse:
@@ -26,51 +25,32 @@ def export_view(request, queryset) -> HttpResponse:
     return response
 
 
-class TopicImportForm(forms.Form):
+class TopicImportForm(ImportUploadForm):
+    limits = LIMITS
+
     file = forms.FileField(
         label=gettext_lazy("CSV file"),
         help_text=gettext_lazy("UTF-8 (with or without BOM) or GBK, at most 5 MB."),
     )
-    dry_run = forms.BooleanField(
-        label=gettext_lazy("Dry run: check the file and show what would change, save nothing"),
-        required=False,
-        initial=True,
+
+
+def _run(form: TopicImportForm, user) -> ImportReport:
+    return topics_import_csv(
+        data=form.cleaned_data["file"].read(), by=user, dry_run=form.cleaned_data["dry_run"]
     )
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
-            raise forms.ValidationError(too_big_message(), code="too_big")
-        return upload
 
-
-def import_view(request, admin_site) -> TemplateResponse:
-    """Upload a topic sheet; shows the import's report on the same page."""
-    if not request.user.has_perm("topic_sessions.import_topics"):
-        raise PermissionDenied(_("Only organisers may import topics."))
-    report = None
-    if request.method == "POST":
-        form = TopicImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            report = topics_import_csv(
-                data=form.cleaned_data["file"].read(),
-                by=request.user,
-                dry_run=form.cleaned_data["dry_run"],
-            )
-            if report.saved:
-                messages.success(request, _("Imported: %(counts)s.") % {"counts": report.counts})
-    else:
-        form = TopicImportForm()
-    try:
-        changelist_url = reverse(f"{admin_site.name}:topic_sessions_topic_changelist")
-    except NoReverseMatch:
-        changelist_url = None
-    context = {
-        **admin_site.each_context(request),
-        "title": _("Import topics from CSV"),
-        "opts": Topic._meta,
-        "form": form,
-        "report": report,
-        "changelist_url": changelist_url,
-    }
-    return TemplateResponse(request, "admin/topic_sessions/topic/import_csv.html", context)
+# Upload a topic sheet; shows the import's report on the same page.
+import_view = AdminImportPage(
+    permission="topic_sessions.import_topics",
+    forbidden=gettext_lazy("Only organisers may import topics."),
+    form_class=TopicImportForm,
+    run=_run,
+    model=Topic,
+    title=gettext_lazy("Import topics from CSV"),
+    intro=gettext_lazy(
+        "The first line names the columns; <code>title</code>, <code>track</code> and "
+        "<code>proposer</code> are required. A row with an <code>id</code> updates that topic, "
+        "a row without one creates a topic. If any row has an error, nothing is saved."
+    ),
+)

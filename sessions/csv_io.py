@@ -17,19 +17,20 @@ Import rules that a reader of the code would otherwise have to reconstruct:
 - Cells that a spreadsheet would run as a formula (starting with =, +, -, @) are written
   with a leading apostrophe (topicshare/core/spreadsheet.py, which every CSV export uses), and a
   leading apostrophe is dropped on import, as Excel does.
+
+Decoding, the size and row limits, the report, the dry run's rollback and the admin upload
+page come from the import foundation, topicshare/core/imports.py.
 """
 
-import codecs
 import csv
 import datetime
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, IntegrityError
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
@@ -45,6 +46,14 @@ from sessions.models import (
     Track,
 )
 from sessions.services import clean_paper_links, monday_of
+from topicshare.core.imports import (
+    ImportFailed,
+    ImportLimits,
+    ImportReport,
+    Issue,
+    decode_text,
+    import_transaction,
+)
 from topicshare.core.spreadsheet import spreadsheet_writer
 
 TOPIC_CSV_COLUMNS = (
@@ -70,8 +79,9 @@ TOPIC_CSV_COLUMNS = (
     "reason",
 )
 REQUIRED_COLUMNS = ("title", "track", "proposer")
-MAX_ROWS = 5_000
-MAX_BYTES = 5 * 1024 * 1024
+LIMITS = ImportLimits(max_bytes=5 * 1024 * 1024, max_rows=5_000)
+MAX_ROWS = LIMITS.max_rows  # read by tests and scripts; the import reads LIMITS
+MAX_BYTES = LIMITS.max_bytes
 
 BOOLEAN_FIELDS = ("members_only", *(name for name, _label in CHECKLIST))
 _YES = {"yes", "y", "true", "1", "是"}
@@ -133,63 +143,17 @@ def topics_export_csv(*, topics: QuerySet[Topic], out: TextIO) -> int:
 # --- Import --------------------------------------------------------------------------------
 
 
-@dataclass
-class TopicImportReport:
-    """What an import did, or would do (`dry_run`), or why it saved nothing (`errors`).
-
-    `errors` are (line, message); line 0 means the file as a whole."""
-
-    dry_run: bool = False
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    changes: list[str] = field(default_factory=list)
-    saved: bool = False
-
-    @property
-    def counts(self) -> str:
-        return _("%(created)d created, %(updated)d updated, %(unchanged)d unchanged") % {
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-        }
-
-    def error_messages(self) -> list[str]:
-        return [
-            _("Line %(line)d: %(message)s") % {"line": line, "message": message}
-            if line
-            else message
-            for line, message in self.errors
-        ]
-
-
-class _FileProblem(Exception):
-    def __init__(self, errors: list[tuple[int, str]]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-class _RollBack(Exception):
-    """Leaves the import's transaction so that nothing of the file is kept."""
-
+# What an import did, or would do (`dry_run`), or why it saved nothing (`errors`): `errors`
+# are (line, message); line 0 means the file as a whole.
+TopicImportReport = ImportReport
 
 _KEEP = object()  # a blank cell that keeps the stored value (or takes the default)
 
 
 def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    # GB18030 also reads GBK, which is what Excel saves on a Chinese Windows.
-    bom = data.startswith(codecs.BOM_UTF8)
-    encodings = ["utf-8-sig"] if bom else ["utf-8", "gb18030"]
-    for encoding in encodings:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise _FileProblem(
-        [(0, _("The file is neither UTF-8 nor GBK text. Save it as “CSV UTF-8” and try again."))]
+    return decode_text(
+        data,
+        not_text=_("The file is neither UTF-8 nor GBK text. Save it as “CSV UTF-8” and try again."),
     )
 
 
@@ -203,8 +167,8 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise _FileProblem(
-                [(line, _("This line cannot be read as CSV (%(error)s).") % {"error": exc})]
+            raise ImportFailed(
+                _("This line cannot be read as CSV (%(error)s).") % {"error": exc}, line=line
             ) from None
         yield line, [cell.removeprefix("'") for cell in record]
 
@@ -229,39 +193,23 @@ def _header(record: list[str]) -> list[str | None]:
             % {"columns": ", ".join(missing)}
         )
     if errors:
-        raise _FileProblem([(1, message) for message in errors])
+        raise ImportFailed(*errors, line=1)
     return columns
 
 
-def too_big_message() -> str:
-    return _("The file is larger than %(max)d MB. Split it and try again.") % {
-        "max": MAX_BYTES // (1024 * 1024)
-    }
-
-
 def _read(data: bytes | str) -> tuple[list[str | None], list[tuple[int, list[str]]]]:
-    """The header and the non-blank rows (line, cells) of a file, or _FileProblem."""
-    if len(data) > MAX_BYTES or (isinstance(data, str) and len(data.encode()) > MAX_BYTES):
-        raise _FileProblem([(0, too_big_message())])
+    """The header and the non-blank rows (line, cells) of a file, or ImportFailed."""
+    LIMITS.check_size(data)
     records = _records(_decode(data))
     first = next(records, None)
     if first is None:
-        raise _FileProblem([(0, _("The file is empty."))])
+        raise ImportFailed(_("The file is empty."))
     columns = _header(first[1])
     rows = []
     for line, cells in records:
         if not any(cell.strip() for cell in cells):
             continue
-        if len(rows) == MAX_ROWS:
-            raise _FileProblem(
-                [
-                    (
-                        0,
-                        _("The file has more than %(max)s rows. Split it and try again.")
-                        % {"max": f"{MAX_ROWS:,}"},
-                    )
-                ]
-            )
+        LIMITS.check_rows(len(rows) + 1)
         rows.append((line, cells))
     return columns, rows
 
@@ -414,7 +362,7 @@ class _Importer:
             self.line = line
             errors: list[str] = []
             self._row(cells, errors)
-            self.report.errors.extend((line, message) for message in errors)
+            self.report.errors.extend(Issue(line, message) for message in errors)
 
     def save_new_topics(self) -> None:
         """Create the new topics of the file with their co-presenters, the proposer's place in
@@ -718,22 +666,17 @@ def topics_import_csv(*, data: bytes | str, by: User, dry_run: bool) -> TopicImp
     report = TopicImportReport(dry_run=dry_run)
     try:
         columns, rows = _read(data)
-    except _FileProblem as problem:
-        report.errors.extend(problem.errors)
+    except ImportFailed as problem:
+        report.errors.extend(problem.issues)
         return report
     importer = _Importer(by=by, columns=columns, report=report)
     try:
-        with transaction.atomic():
+        with import_transaction(report):
             importer.run(rows)
-            if report.errors or dry_run:
-                raise _RollBack
-            importer.save_new_topics()
-    except _RollBack:
-        return report
+            if not (report.errors or dry_run):
+                importer.save_new_topics()
     except (IntegrityError, DataError) as exc:
         report.errors.append(
             (importer.line, _("The database refused this line: %(error)s") % {"error": exc})
         )
-        return report
-    report.saved = True
     return report

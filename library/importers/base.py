@@ -1,27 +1,25 @@
+"""The parsed rows of every archive format and `run_import`, which writes them. The report,
+the dry run's rollback and ImportFailed come from the import foundation,
+topicshare/core/imports.py."""
+
 import datetime
 import re
 from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from library.models import LibraryItem, Tag
 from library.services import items_reindex
 from members.placeholders import person_for
 from sessions.models import Season, Track
+from topicshare.core import imports
+from topicshare.core.imports import ImportFailed, import_transaction
 
+__all__ = ["Heading", "ImportFailed", "ImportReport", "ParsedItem", "Problem", "run_import"]
 
-class ImportFailed(Exception):
-    """The file as a whole cannot be read (encoding, syntax): nothing is imported."""
-
-
-@dataclass
-class Problem:
-    where: str  # "line 42" or a JSON path like "$.articles[3].title"
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+# A problem with one entry, which is skipped or adjusted: where ("line 42" or a JSON path like
+# "$.articles[3].title") and what; `str()` gives "where: message".
+Problem = imports.Issue
 
 
 @dataclass
@@ -51,25 +49,15 @@ class ParsedItem:
     parent_key: str = ""  # key of the parent item in the same file
 
 
-@dataclass
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    dry_run: bool = False
+class ImportReport(imports.ImportReport):
+    """The foundation's report; the problems are its warnings, and the summary counts them."""
+
+    def __init__(self, *, problems: list[Problem] | None = None, **kwargs):
+        super().__init__(warnings=list(problems or []), count_warnings=True, **kwargs)
 
     @property
-    def summary(self) -> str:
-        return _(
-            "%(created)d created, %(updated)d updated, %(unchanged)d unchanged, "
-            "%(problems)d problems"
-        ) % {  # fmt: skip
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "problems": len(self.problems),
-        }
+    def problems(self) -> list[Problem]:
+        return self.warnings
 
 
 # Fields compared to decide whether an existing item changed.
@@ -119,8 +107,8 @@ def run_import(
 ) -> ImportReport:
     """Write parsed items: one transaction, idempotent by (source_file, key). Problems found
     while parsing are reported; a dry run rolls everything back."""
-    report = ImportReport(problems=list(problems), dry_run=dry_run)
-    with transaction.atomic():
+    report = ImportReport(problems=problems, dry_run=dry_run)
+    with import_transaction(report):
         existing = {
             item.source_key: item
             for item in LibraryItem.objects.filter(source_file=source_file).prefetch_related(
@@ -180,8 +168,6 @@ def run_import(
             else:
                 report.unchanged += 1
         items_reindex(touched)
-        if dry_run:
-            transaction.set_rollback(True)
     return report
 
 

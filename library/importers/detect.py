@@ -1,4 +1,5 @@
-"""One entry point for every archive format: decode the bytes, tell the format, parse, write."""
+"""One entry point for every archive format: decode the bytes, tell the format, parse, write.
+Decoding and the size limit are the import foundation's (topicshare/core/imports.py)."""
 
 import re
 
@@ -8,44 +9,29 @@ from library.importers.base import ImportFailed, ImportReport, run_import
 from library.importers.reading_list import parse_reading_list
 from library.importers.zhihu import parse_zhihu
 from library.models import LibraryItem
+from topicshare.core.imports import ImportLimits, decode_text
 
 FORMATS = ("auto", "topic-archive", "reading-list", "zhihu")
-MAX_BYTES = 20 * 1024 * 1024
+LIMITS = ImportLimits(max_bytes=20 * 1024 * 1024)
+MAX_BYTES = LIMITS.max_bytes
 MAX_NAME = LibraryItem._meta.get_field("source_file").max_length
 
-_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 # "### Topic 5" or "#### Topic 5 >> 自然语言处理", "#### 初期 >> 图像处理".
 _ARCHIVE_HEADING = re.compile(r"^ {0,3}#{1,6}\s*(?:Topic\s*\d+\b|[^\n]*\S\s*>>)", re.M | re.I)
 
 
-def too_big_message() -> str:
-    return _("The file is larger than %(max)d MB. Split it and try again.") % {
-        "max": MAX_BYTES // (1024 * 1024)
-    }
-
-
 def read_text(data: bytes) -> str:
     """UTF-8 (a BOM is dropped), else GB18030/GBK when that reads cleanly and is Chinese."""
-    not_text = ImportFailed(
-        _(
+    return decode_text(
+        data,
+        not_text=_(
             "The file is not UTF-8 or GBK text (or it is not text at all). "
             "Save it as UTF-8 and try again."
-        )
+        ),
+        bom_means_utf8=False,
+        gbk_needs_chinese=True,
+        refuse_nul=True,
     )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("gb18030")
-        except UnicodeDecodeError:
-            raise not_text from None
-        # Bytes of another single-byte encoding sometimes decode as GB18030 too, as rare
-        # symbols; a real GBK file has Chinese in it.
-        if not _CJK.search(text):
-            raise not_text from None
-    if "\x00" in text:
-        raise not_text
-    return text
 
 
 def detect_format(name: str, text: str) -> str:
@@ -79,8 +65,7 @@ def import_library(
     source_file = _basename(name)
     if not source_file:
         raise ImportFailed(_("The file has no name; the import needs it to recognise items."))
-    if len(data) > MAX_BYTES:
-        raise ImportFailed(too_big_message())
+    LIMITS.check_size(data)
     text = read_text(data)
     if fmt == "auto":
         fmt = detect_format(source_file, text)

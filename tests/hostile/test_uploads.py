@@ -287,7 +287,7 @@ def test_admin_library_import_refuses_an_empty_file(client, organiser):
 
 
 def test_admin_library_import_refuses_a_file_over_the_limit(client, organiser, monkeypatch):
-    monkeypatch.setattr("library.admin_import.MAX_BYTES", 100)
+    monkeypatch.setattr("library.importers.detect.LIMITS.max_bytes", 100)
     client.force_login(organiser)
     text = "# 推荐\n\n" + "- [x](https://example.org/a)\n" * 20
 
@@ -330,8 +330,7 @@ def test_admin_topic_csv_import_refuses_an_empty_file(client, organiser):
 
 
 def test_admin_topic_csv_import_refuses_a_file_over_the_limit(client, organiser, monkeypatch):
-    monkeypatch.setattr("sessions.admin_csv.MAX_BYTES", 50)
-    monkeypatch.setattr("sessions.csv_io.MAX_BYTES", 50)
+    monkeypatch.setattr("sessions.csv_io.LIMITS.max_bytes", 50)
     client.force_login(organiser)
     data = b"title,track,proposer\n" + b"x,nlp,a@example.org\n" * 10
 
