@@ -7,17 +7,18 @@ class TopicShareConfig(AppConfig):
     name = "topicshare"
     verbose_name = _("Forum")
     default_auto_field = "django.db.models.BigAutoField"
+    # What anonymous (cached) pages show of this app: a change bumps the page cache
+    # (topicshare/pagecache.py). The forum's name, slogan and join instructions.
+    public_models = ("ForumSettings",)
 
     def ready(self):
-        from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+        from django.db.models.signals import pre_save
 
         from topicshare.limits import refuse_overlong_text
-        from topicshare.pagecache import content_changed
+        from topicshare.pagecache import connect_public_models
 
         pre_save.connect(refuse_overlong_text, dispatch_uid="limits-refuse-overlong-text")
-
-        for signal in (post_save, post_delete, m2m_changed):
-            signal.connect(content_changed, dispatch_uid=f"pagecache-{id(signal)}")
+        connect_public_models()  # every app's public_models (all models are loaded by now)
 
 
 class TopicShareAdminConfig(admin_apps.AdminConfig):
