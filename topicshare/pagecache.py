@@ -32,9 +32,10 @@ from collections.abc import Callable, Iterable
 from django.apps import apps as global_apps
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models import F
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 from django.http import HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.urls import NoReverseMatch, reverse
@@ -107,8 +108,9 @@ def content_changed(using: str = DEFAULT_DB_ALIAS) -> None:
 
 
 # Public models, from each app's AppConfig: `public_models = ("Topic", "User.display_name")`
-# names the models (all of their fields) and the fields of models that anonymous pages show.
-# label_lower -> the fields shown, or None for every field.
+# names the models (all of their fields) and the fields of models that anonymous pages show
+# (field names that are also their attribute names). label_lower -> the fields shown, or
+# None for every field.
 _public: dict[str, frozenset[str] | None] = {}
 
 
@@ -119,7 +121,8 @@ def _public_models() -> dict[type[models.Model], frozenset[str] | None]:
             name, _dot, field = entry.partition(".")
             model = config.get_model(name)
             if field:
-                model._meta.get_field(field)  # a typo fails at start-up, not silently
+                if model._meta.get_field(field).attname != field:  # a typo fails at start-up
+                    raise ImproperlyConfigured(f"{config.label}.public_models: {entry}")
                 if model not in shown or shown[model] is not None:
                     shown[model] = (shown.get(model) or frozenset()) | {field}
             else:
@@ -127,14 +130,34 @@ def _public_models() -> dict[type[models.Model], frozenset[str] | None]:
     return shown
 
 
+def _shown_values(instance, fields: frozenset[str]) -> tuple:
+    # From the instance's __dict__: reading a deferred field would cost a query.
+    return tuple(instance.__dict__.get(name, _UNKNOWN) for name in sorted(fields))
+
+
+_UNKNOWN = object()
+
+
+def _loaded(sender, instance, **kwargs) -> None:
+    """Receiver (models with some fields shown): what those fields held when the instance
+    was made, so that a full save() can tell whether they changed."""
+    fields = _public[sender._meta.label_lower]
+    instance.__dict__["_pagecache_shown"] = _shown_values(instance, fields)
+
+
 def _saved(sender, instance, created, raw, using, update_fields, **kwargs) -> None:
     if raw:
         return  # loading fixtures
     fields = _public[sender._meta.label_lower]
     if fields is not None:
-        # Only some fields are shown: a new row shows nowhere until a shown row points at it
-        # (that save bumps); a save of named fields bumps if one of them is shown.
+        # Only some fields are shown. A new row shows nowhere until a shown row points at it
+        # (whose save bumps); a save bumps if it wrote a shown field that changed.
+        shown = _shown_values(instance, fields)
+        before = instance.__dict__.get("_pagecache_shown", _UNKNOWN)
+        instance.__dict__["_pagecache_shown"] = shown
         if created or (update_fields is not None and not fields & set(update_fields)):
+            return
+        if before == shown and _UNKNOWN not in shown:
             return
     content_changed(using)
 
@@ -157,6 +180,8 @@ def connect_public_models() -> None:
         label = model._meta.label_lower
         _public[label] = fields
         post_save.connect(_saved, sender=model, dispatch_uid=f"pagecache-save-{label}")
+        if fields is not None:
+            post_init.connect(_loaded, sender=model, dispatch_uid=f"pagecache-init-{label}")
         post_delete.connect(_deleted, sender=model, dispatch_uid=f"pagecache-delete-{label}")
         if fields is None:
             for field in model._meta.many_to_many:
