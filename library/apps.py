@@ -6,6 +6,10 @@ class LibraryConfig(AppConfig):
     name = "library"
     verbose_name = _("Library")
     default_auto_field = "django.db.models.BigAutoField"
+    # What anonymous (cached) pages show of this app: a change bumps the page cache
+    # (topicshare/core/pagecache.py). Items with their presenters and tags; not the open-source
+    # page, which is not cached.
+    public_models = ("LibraryItem", "Tag")
 
     def ready(self):
         from library import signals  # noqa: F401 — connects the receivers

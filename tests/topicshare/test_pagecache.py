@@ -1,18 +1,28 @@
 """The anonymous page cache: hits, invalidation on change, never for signed-in people or
 pages with a message, a fresh CSRF token per visitor, one entry per language, and entries
-only for what the view reads (junk in the query string or the path adds none)."""
+only for what the view reads (junk in the query string or the path adds none). Only what
+public pages show invalidates (not a login, a language change or an RSVP), once per
+transaction, after it commits, and outside the caller's transaction."""
 
 import re
 import secrets
 
 import pytest
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from members.roles import Role
+from members.services import profile_update
+from sessions.models import TopicStatus
+from sessions.scheduling import session_schedule, track_slots
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from topicshare.core.pagecache import content_version
+from tests.html_forms import html_forms
+from topicshare.core.models import ContentVersion
+from topicshare.core.pagecache import content_version, forget_content_version
 from topicshare.forum.models import ForumSettings
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +100,8 @@ def test_a_page_with_a_message_is_neither_served_from_nor_stored_in_the_cache(cl
     assert 'class="messages"' in response.content.decode()
     message_free = client.get(url)
     assert 'class="messages"' not in message_free.content.decode()
-    assert "X-Page-Cache" not in message_free  # the page with the message was not stored
+    # The first, message-free page: the one with the message did not take its place.
+    assert message_free["X-Page-Cache"] == "hit"
     assert client.get(url)["X-Page-Cache"] == "hit"
 
 
@@ -177,3 +188,181 @@ def test_over_long_values_and_non_canonical_paths_are_served_but_not_stored(clie
     assert "Attention is all you need" in padded.content.decode()
     assert _page_entries() == []
     assert "X-Page-Cache" not in client.get(f"/topics/{topic.pk:08d}/")
+
+
+def _stored_version() -> int:
+    """The version in the database (content_version() keeps what it read for a second)."""
+    return ContentVersion.objects.filter(pk=1).values_list("value", flat=True).first() or 0
+
+
+def _cached_anonymously(url: str) -> Client:
+    visitor = Client()
+    visitor.get(url)
+    assert visitor.get(url)["X-Page-Cache"] == "hit"
+    return visitor
+
+
+def test_a_login_and_a_language_change_do_not_invalidate(client):
+    user = UserFactory(role=Role.MEMBER, display_name="王小明")
+    url = reverse("topics:sheet")
+    visitor = _cached_anonymously(url)
+    before = _stored_version()
+
+    client.force_login(user)  # Django's login saves last_login
+    profile_update(user=user, language="en")
+
+    user.refresh_from_db()
+    assert user.last_login is not None and user.preferred_language == "en"
+    assert _stored_version() == before
+    assert visitor.get(url)["X-Page-Cache"] == "hit"
+
+
+def test_a_public_name_change_invalidates(client):
+    TopicFactory(title="Attention is all you need", proposer=UserFactory(display_name="王小明"))
+    url = reverse("topics:sheet")
+    visitor = _cached_anonymously(url)
+    proposer = UserFactory._meta.model.objects.get(display_name="王小明")
+    before = _stored_version()
+    proposer.set_password("a new passphrase")
+    proposer.save()  # a full save that changes nothing shown
+    assert _stored_version() == before
+    assert visitor.get(url)["X-Page-Cache"] == "hit"
+
+    proposer.display_name = "李雷"
+    proposer.save()
+
+    fresh = visitor.get(url)
+    assert "X-Page-Cache" not in fresh
+    assert "李雷" in fresh.content.decode()
+
+
+def test_an_rsvp_does_not_invalidate(client, organiser):
+    now = timezone.now()
+    topic = TopicFactory(status=TopicStatus.READY)
+    session = session_schedule(
+        topic=topic, start=track_slots(track=topic.track, after=now)[0], by=organiser, now=now
+    )
+    url = reverse("sessions:upcoming")
+    visitor = _cached_anonymously(url)
+    before = _stored_version()
+    client.force_login(UserFactory(role=Role.AUDIENCE))
+
+    response = client.post(reverse("sessions:rsvp", args=[session.pk]), {"going": "1"})
+
+    assert response.status_code == 302
+    assert session.rsvps.count() == 1
+    assert _stored_version() == before
+    assert visitor.get(url)["X-Page-Cache"] == "hit"  # the count catches up within the lifetime
+
+
+@pytest.mark.django_db(transaction=True)  # the edit's transaction commits, as in production
+def test_a_topic_edit_through_its_page_invalidates(client):
+    proposer = UserFactory(role=Role.MEMBER)
+    topic = TopicFactory(title="Attention is all you need", proposer=proposer)
+    url = reverse("topics:detail", args=[topic.pk])
+    visitor = _cached_anonymously(url)
+    client.force_login(proposer)
+    edit = reverse("topics:edit", args=[topic.pk])
+    (form,) = [f for f in html_forms(client.get(edit).content) if "title" in f.data()]
+    data = form.data()
+    data["title"] = ["BERT 精读"]
+
+    response = client.post(edit, data)
+
+    assert response.status_code == 302
+    fresh = visitor.get(url)
+    assert "X-Page-Cache" not in fresh
+    assert "BERT 精读" in fresh.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_adding_a_co_presenter_invalidates():
+    topic = TopicFactory(title="Attention is all you need")
+    presenter = UserFactory(display_name="韩梅梅")
+    url = reverse("topics:detail", args=[topic.pk])
+    visitor = _cached_anonymously(url)
+    before = _stored_version()
+
+    topic.co_presenters.add(presenter)  # in a transaction of its own: bumps on its commit
+
+    assert _stored_version() == before + 1
+    fresh = visitor.get(url)
+    assert "X-Page-Cache" not in fresh
+    assert "韩梅梅" in fresh.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_saves_in_one_transaction_bump_once_after_it_commits():
+    topic = TopicFactory()
+    track = topic.track
+    before = _stored_version()
+
+    with transaction.atomic():
+        topic.title = "BERT 精读"
+        topic.save()
+        track.name_en = "NLP"
+        track.save()
+        TopicFactory(track=track)
+        assert _stored_version() == before  # nothing before the commit
+    assert _stored_version() == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_does_not_bump_and_the_next_one_does():
+    topic = TopicFactory()
+    before = _stored_version()
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        topic.title = "never committed"
+        topic.save()
+        raise RuntimeError
+    assert _stored_version() == before
+
+    with transaction.atomic():  # the rolled back one left no "already scheduled" behind
+        topic.title = "BERT 精读"
+        topic.save()
+    assert _stored_version() == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_savepoint_leaves_the_rest_of_the_transaction_bumping():
+    topic = TopicFactory()
+    before = _stored_version()
+
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            topic.title = "never committed"
+            topic.save()  # schedules the bump inside the savepoint…
+            raise RuntimeError  # …which takes it away again
+        topic.title = "BERT 精读"
+        topic.save()  # so this change schedules it anew
+    assert _stored_version() == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_inside_a_transaction_does_not_touch_the_version_row():
+    topic = TopicFactory()
+    ContentVersion.objects.get_or_create(pk=1)
+    before = _stored_version()
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as inside:
+        topic.title = "BERT 精读"
+        topic.save()
+    assert _stored_version() == before + 1
+
+    statements = [query["sql"] for query in inside.captured_queries]
+    assert len(statements) == 1, statements  # the topic's UPDATE only
+    assert not any(ContentVersion._meta.db_table in sql for sql in statements)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_bump_on_an_empty_database_changes_the_version():
+    track = TrackFactory()
+    ContentVersion.objects.all().delete()
+    forget_content_version()
+    before = content_version()
+
+    track.name_en = "NLP"
+    track.save()  # the first change ever: makes the row, and counts
+
+    assert content_version() > before

@@ -13,15 +13,14 @@ class TopicShareConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+        from django.db.models.signals import pre_save
 
         from topicshare.core.limits import refuse_overlong_text
-        from topicshare.core.pagecache import content_changed
+        from topicshare.core.pagecache import connect_public_models
 
         pre_save.connect(refuse_overlong_text, dispatch_uid="limits-refuse-overlong-text")
-
-        for signal in (post_save, post_delete, m2m_changed):
-            signal.connect(content_changed, dispatch_uid=f"pagecache-{id(signal)}")
+        # Every app's public_models (all models are loaded when ready() runs).
+        connect_public_models()
 
 
 class TopicShareAdminConfig(admin_apps.AdminConfig):

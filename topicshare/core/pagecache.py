@@ -2,12 +2,16 @@
 library). Most traffic is anonymous and reads the same pages; a cached page costs a cache
 lookup instead of a dozen queries and a template render.
 
-Correct invalidation: the key holds ContentVersion, which grows (post_save, post_delete and
-m2m_changed receivers, connected in TopicshareConfig.ready) when any model shown on public
-pages changes, in whichever process makes the change. Writes that bypass signals
-(queryset.update(), bulk_create) and the passing of time (a session going live, "upcoming"
-moving on) are covered by a short lifetime, PAGE_CACHE_SECONDS. The version itself is read
-at most once a second per process, so a hit touches neither the database nor a template.
+Correct invalidation: the key holds ContentVersion, which grows when a model shown on public
+pages changes, in whichever process makes the change. Each app names those models (or their
+shown fields) in its AppConfig's `public_models`; post_save, post_delete and m2m_changed
+receivers are connected for those only (connect_public_models, from TopicShareConfig.ready),
+so a login, a language change, an RSVP (its count on a card may lag by PAGE_CACHE_SECONDS) or
+the outbox leave the cache alone. The bump comes once per transaction, after it commits, in a
+statement of its own. Writes that bypass signals (queryset.update(), bulk_create) and the
+passing of time (a session going live, "upcoming" moving on) are covered by a short
+lifetime, PAGE_CACHE_SECONDS. The version itself is read at most once a second per process,
+so a hit touches neither the database nor a template.
 Signed-in people, pages carrying a message, and anything but a 200 are never cached. The
 CSRF token in a cached page (the language switcher's form) is replaced by the visitor's own
 on every hit.
@@ -23,12 +27,15 @@ import functools
 import hashlib
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.apps import apps as global_apps
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models import F
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 from django.http import HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.urls import NoReverseMatch, reverse
@@ -37,19 +44,6 @@ from topicshare.core.models import ContentVersion
 
 _CSRF_INPUT = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 _CSRF_SENTINEL = b"\x00csrf\x00"
-
-# Models whose rows never show on public pages, or that change all the time for reasons of
-# their own (the outbox, heartbeats, votes): they do not invalidate the page cache.
-IGNORED_MODELS = {
-    "notifications.notification", "topicshare.heartbeat", "topic_sessions.remindermark",
-    "notifications.notificationoptout", "topicshare.contentversion", "members.auditevent",
-    "members.vote", "members.conflict", "members.application", "members.admissionsettings",
-    "ledger.ledgerpolicy", "ledger.ledgerexemption",
-}  # fmt: skip
-WATCHED_APPS = {
-    "topicshare", "notifications", "forum", "members", "topic_sessions", "library", "auth",
-}  # fmt: skip
-
 
 # Each process reads the version from the database at most once a second, so a cache hit
 # needs no database at all; a change made in this process is seen at once, one made by
@@ -70,16 +64,131 @@ def forget_content_version() -> None:
     _read["at"] = float("-inf")
 
 
-def content_changed(sender, **kwargs) -> None:
-    """Receiver: something public may have changed."""
-    if kwargs.get("raw") or sender._meta.apps is not global_apps:
-        return  # loading fixtures, or a migration's historical model
-    label = sender._meta.label_lower
-    if sender._meta.app_label not in WATCHED_APPS or label in IGNORED_MODELS:
-        return
-    if not ContentVersion.objects.filter(pk=1).update(value=F("value") + 1):
-        ContentVersion.objects.get_or_create(pk=1)
+def bump_content_version(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Grow the version by one, in a statement of its own (callers run it outside any
+    transaction, so the row is locked for that statement only)."""
+    versions = ContentVersion.objects.using(using)
+    if not versions.filter(pk=1).update(value=F("value") + 1):
+        _row, created = versions.get_or_create(pk=1, defaults={"value": 1})
+        if not created:  # another process made the row in between: count this change too
+            versions.filter(pk=1).update(value=F("value") + 1)
     forget_content_version()
+
+
+_bump_callbacks: dict[str, Callable[[], None]] = {}
+
+
+def _in_transaction(connection) -> bool:
+    """Whether a caller's transaction is open. The atomic blocks a test case wraps each test
+    in never commit and stand for autocommit; Django's own durable check skips them alike."""
+    return connection.in_atomic_block and not all(
+        getattr(block, "_from_testcase", False) for block in connection.atomic_blocks
+    )
+
+
+def content_changed(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Something public pages show has changed: bump the version once the change is
+    committed. Outside a transaction that is now; inside one, once, after it commits (nothing
+    if it rolls back), so the version's row is never locked inside the caller's transaction."""
+    connection = transaction.get_connection(using)
+    if not _in_transaction(connection):
+        bump_content_version(using)
+        return
+    callback = _bump_callbacks.get(using)
+    if callback is None:
+        callback = _bump_callbacks[using] = functools.partial(bump_content_version, using)
+    # The connection's "already scheduled" flag is the callback's presence among its pending
+    # on-commit callbacks: a rolled back transaction or savepoint drops it, and the flag
+    # with it, so the next change schedules it again.
+    if any(pending[1] is callback for pending in connection.run_on_commit):
+        return
+    # Robust: the caller's work is committed by then; a failed bump leaves pages stale for
+    # PAGE_CACHE_SECONDS at most and must not turn that success into an error.
+    transaction.on_commit(callback, using=using, robust=True)
+
+
+# Public models, from each app's AppConfig: `public_models = ("Topic", "User.display_name")`
+# names the models (all of their fields) and the fields of models that anonymous pages show
+# (field names that are also their attribute names). label_lower -> the fields shown, or
+# None for every field.
+_public: dict[str, frozenset[str] | None] = {}
+
+
+def _public_models() -> dict[type[models.Model], frozenset[str] | None]:
+    shown: dict[type[models.Model], frozenset[str] | None] = {}
+    for config in global_apps.get_app_configs():
+        for entry in getattr(config, "public_models", ()):
+            name, _dot, field = entry.partition(".")
+            model = config.get_model(name)
+            if field:
+                if model._meta.get_field(field).attname != field:  # a typo fails at start-up
+                    raise ImproperlyConfigured(f"{config.label}.public_models: {entry}")
+                if model not in shown or shown[model] is not None:
+                    shown[model] = (shown.get(model) or frozenset()) | {field}
+            else:
+                shown[model] = None
+    return shown
+
+
+def _shown_values(instance, fields: frozenset[str]) -> tuple:
+    # From the instance's __dict__: reading a deferred field would cost a query.
+    return tuple(instance.__dict__.get(name, _UNKNOWN) for name in sorted(fields))
+
+
+_UNKNOWN = object()
+
+
+def _loaded(sender, instance, **kwargs) -> None:
+    """Receiver (models with some fields shown): what those fields held when the instance
+    was made, so that a full save() can tell whether they changed."""
+    fields = _public[sender._meta.label_lower]
+    instance.__dict__["_pagecache_shown"] = _shown_values(instance, fields)
+
+
+def _saved(sender, instance, created, raw, using, update_fields, **kwargs) -> None:
+    if raw:
+        return  # loading fixtures
+    fields = _public[sender._meta.label_lower]
+    if fields is not None:
+        # Only some fields are shown. A new row shows nowhere until a shown row points at it
+        # (whose save bumps); a save bumps if it wrote a shown field that changed.
+        shown = _shown_values(instance, fields)
+        before = instance.__dict__.get("_pagecache_shown", _UNKNOWN)
+        instance.__dict__["_pagecache_shown"] = shown
+        if created or (update_fields is not None and not fields & set(update_fields)):
+            return
+        if before == shown and _UNKNOWN not in shown:
+            return
+    content_changed(using)
+
+
+def _deleted(sender, instance, using, **kwargs) -> None:
+    content_changed(using)
+
+
+def _m2m_changed(sender, instance, action, pk_set, using, **kwargs) -> None:
+    if action.startswith("post_") and (pk_set is None or pk_set):
+        content_changed(using)
+
+
+def connect_public_models() -> None:
+    """Connect the receivers to the public models only (from TopicShareConfig.ready). A
+    change to any other model (a login, an RSVP, a vote, the outbox) leaves the cache alone.
+    The many-to-many relations of a wholly public model are public too."""
+    _public.clear()
+    for model, fields in _public_models().items():
+        label = model._meta.label_lower
+        _public[label] = fields
+        post_save.connect(_saved, sender=model, dispatch_uid=f"pagecache-save-{label}")
+        if fields is not None:
+            post_init.connect(_loaded, sender=model, dispatch_uid=f"pagecache-init-{label}")
+        post_delete.connect(_deleted, sender=model, dispatch_uid=f"pagecache-delete-{label}")
+        if fields is None:
+            for field in model._meta.many_to_many:
+                through = field.remote_field.through
+                m2m_changed.connect(
+                    _m2m_changed, sender=through, dispatch_uid=f"pagecache-m2m-{label}-{field.name}"
+                )
 
 
 def _cacheable(request) -> bool:

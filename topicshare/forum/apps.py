@@ -10,3 +10,6 @@ class ForumConfig(AppConfig):
     label = "forum"
     verbose_name = _("Forum")
     default_auto_field = "django.db.models.BigAutoField"
+    # What anonymous (cached) pages show of this app: a change bumps the page cache
+    # (topicshare/core/pagecache.py). The forum's name, slogan and join instructions.
+    public_models = ("ForumSettings",)

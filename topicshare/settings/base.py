@@ -266,7 +266,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule")
 )
 # Anonymous visitors get public pages from a cache for at most this long (0 turns it off);
-# changes invalidate it at once, see topicshare/core/pagecache.py.
+# a committed change to what those pages show invalidates it, see topicshare/core/pagecache.py.
 TOPICSHARE_PAGE_CACHE_SECONDS = env.int("TOPICSHARE_PAGE_CACHE_SECONDS", default=60)
 # A batch claimed by a worker that died is sent again after this long; a live worker renews
 # its claim every third of it (topicshare/notifications/outbox.py).
