@@ -269,7 +269,7 @@ from django.utils import timezone
 from members.models import User
 from members.services import user_start_as_audience
 from sessions.models import Topic, Track
-from sessions.services import topic_propose, topic_transition
+from sessions.topics.services import topic_propose, topic_transition
 from topicshare.notifications.outbox import Message, notification_enqueue
 
 def people(tag, count):

@@ -121,7 +121,7 @@ def add_sessions(count: int) -> None:
     from django.utils import timezone
 
     from sessions.models import Topic, Track, WeeklySession
-    from sessions.scheduling import free_slots
+    from sessions.weekly.scheduling import free_slots
 
     tracks = list(Track.objects.all())
     weeks = count // len(tracks) + 1

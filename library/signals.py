@@ -11,7 +11,7 @@ from library.services import item_for_session, items_reindex, items_rerank
 from members.models import User
 from members.signals import user_merged
 from sessions.models import Season, Track, WeeklySession
-from sessions.signals import session_done
+from sessions.weekly.signals import session_done
 
 
 @receiver(post_save, sender=Season, dispatch_uid="library-season-rank")

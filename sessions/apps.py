@@ -3,6 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SessionsConfig(AppConfig):
+    """Two homes in one app: sessions/topics (the sheet, groups, tasks) and sessions/weekly
+    (weekly sessions, RSVPs, attendance, reminders), weekly above topics (import-linter)."""
+
     # `sessions` would clash with django.contrib.sessions.
     name = "sessions"
     label = "topic_sessions"
@@ -19,8 +22,6 @@ class SessionsConfig(AppConfig):
     )  # fmt: skip
 
     def ready(self):
-        from sessions import receivers  # noqa: F401 — connects the receivers
-        from sessions.reminders import reminders_on_sweep
-        from topicshare.notifications.signals import sweep
-
-        sweep.connect(reminders_on_sweep, dispatch_uid="sessions-reminders-on-sweep")
+        # Connect the receivers of both homes.
+        from sessions.topics import receivers as topic_receivers  # noqa: F401
+        from sessions.weekly import receivers as session_receivers  # noqa: F401

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from sessions.scheduling import sessions_advance
+from sessions.weekly.scheduling import sessions_advance
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from django.views.static import serve
 
 from library import views as library_views
 from members import views as member_views
-from sessions.api import sessions_api, topics_api
+from sessions.topics.api import topics_api
+from sessions.weekly.api import sessions_api
 from topicshare.core import views as core_views
 from topicshare.forum import dashboard, views
 from topicshare.notifications import views as notification_views
@@ -28,8 +29,8 @@ urlpatterns = [
     path(
         "notifications/unsubscribe/<str:token>/", notification_views.unsubscribe, name="unsubscribe"
     ),
-    path("topics/", include("sessions.urls")),
-    path("sessions/", include("sessions.session_urls")),
+    path("topics/", include("sessions.topics.urls")),
+    path("sessions/", include("sessions.weekly.urls")),
     path("api/topics/", topics_api, name="api-topics"),
     path("api/sessions/", sessions_api, name="api-sessions"),
     path("library/", include("library.urls")),

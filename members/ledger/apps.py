@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class LedgerConfig(AppConfig):
     """The season ledger: who took part in a season, who is flagged, exemptions. Reads the
-    sessions' facts through sessions.selectors; sits above sessions and members."""
+    sessions' facts through sessions.weekly.selectors; sits above sessions and members."""
 
     name = "members.ledger"
     label = "ledger"

@@ -19,7 +19,7 @@ def attach_calendar_files(apps, schema_editor):
         return
     # The calendar is built by today's code from today's rows (a one-off, at upgrade time).
     from sessions.models import WeeklySession
-    from sessions.reminders import session_calendar_attachment
+    from sessions.weekly.reminders import session_calendar_attachment
 
     sessions = (
         WeeklySession.objects.filter(pk__in=session_ids)

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from members.roles import Role
 from sessions.models import RSVP, TopicStatus
-from sessions.scheduling import free_slots, session_schedule
+from sessions.weekly.scheduling import free_slots, session_schedule
 from tests.browser.conftest import HTML_LANG, LOCALES, lang, log_in, nav, screenshot
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 

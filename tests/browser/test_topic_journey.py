@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from members.roles import Role
 from sessions.models import Task, Topic, TopicStatus, WeeklySession
-from sessions.services import (
+from sessions.topics.services import (
     task_create,
     task_update,
     topic_propose,

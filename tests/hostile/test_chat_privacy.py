@@ -12,9 +12,9 @@ from django.core import mail
 
 from members.roles import Role
 from sessions.models import ReminderRule, TopicStatus
-from sessions.notices import REMINDER_KINDS, session_message
-from sessions.scheduling import rsvp_set, session_schedule
-from sessions.services import group_join, topic_transition
+from sessions.topics.services import group_join, topic_transition
+from sessions.weekly.notices import REMINDER_KINDS, session_message
+from sessions.weekly.scheduling import rsvp_set, session_schedule
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from topicshare.notifications.models import ChatWebhook, Notification, NotificationKind
 from topicshare.notifications.outbox import notification_enqueue, notifications_dispatch

@@ -12,7 +12,7 @@ from django.urls import reverse
 from members.placeholders import placeholder_for
 from members.roles import Role
 from sessions.models import CoPresenterInvitation, Topic, TopicStatus
-from sessions.services import co_presenters_want
+from sessions.topics.services import co_presenters_want
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.html_forms import html_forms
 from topicshare.notifications.models import Notification, NotificationKind

@@ -26,7 +26,7 @@ from sessions.models import (
     TopicStatus,
     WeeklySession,
 )
-from sessions.scheduling import free_slots
+from sessions.weekly.scheduling import free_slots
 from tests.factories import PASSWORD, TopicFactory, TrackFactory, UserFactory
 from tests.hostile.helpers import PDF, upload
 from topicshare.notifications.models import NotificationOptOut

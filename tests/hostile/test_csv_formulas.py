@@ -19,8 +19,8 @@ from members.ledger.models import LedgerExemption
 from members.ledger.services import ledger_exempt
 from members.models import User
 from members.roles import Role
-from sessions.csv_io import topics_import_csv
 from sessions.models import Attendance, Season, SessionStatus, Topic, WeeklySession
+from sessions.topics.csv_io import topics_import_csv
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from topicshare.core.spreadsheet import spreadsheet_cell
 

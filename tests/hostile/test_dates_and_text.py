@@ -335,7 +335,7 @@ def _meeting_form(client):
     topic = TopicFactory(status=TopicStatus.READY, track=track)
     organiser = UserFactory(role=Role.ORGANISER)
     client.force_login(organiser)
-    from sessions.scheduling import free_slots, session_schedule
+    from sessions.weekly.scheduling import free_slots, session_schedule
 
     now = timezone.now()
     session = session_schedule(topic=topic, start=free_slots(track=track, now=now)[0],

@@ -21,8 +21,8 @@ from library.importers.zhihu import sanitise_html
 from library.models import LibraryItem
 from members.models import Application
 from members.roles import Role
-from sessions.csv_io import TOPIC_CSV_COLUMNS, topics_import_csv
 from sessions.models import Topic, TopicStatus
+from sessions.topics.csv_io import TOPIC_CSV_COLUMNS, topics_import_csv
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.hostile.helpers import MARKER, XSS_VALUES, assert_clean_page, assert_no_executable
 from topicshare.core.markup import render_markdown

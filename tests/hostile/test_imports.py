@@ -17,8 +17,8 @@ from library.importers.base import ImportFailed
 from library.importers.detect import import_library
 from library.models import LibraryItem, Tag
 from members.models import User
-from sessions.csv_io import topics_import_csv
 from sessions.models import Season, Topic, Track
+from sessions.topics.csv_io import topics_import_csv
 from tests.factories import TrackFactory
 from tests.hostile.helpers import upload
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from members.models import User
 from members.placeholders import placeholder_for
-from sessions.csv_io import topics_import_csv
 from sessions.models import Topic
+from sessions.topics.csv_io import topics_import_csv
 from tests.factories import TrackFactory
 
 pytestmark = pytest.mark.django_db

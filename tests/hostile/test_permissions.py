@@ -12,8 +12,8 @@ from members.admission import application_submit, vote_cast
 from members.models import Application, Vote
 from members.roles import Role
 from members.services import role_set
-from sessions.calendar import calendar_token_for, calendar_token_regenerate
 from sessions.models import Participation, Task, Topic, TopicStatus, WeeklySession
+from sessions.weekly.calendar import calendar_token_for, calendar_token_regenerate
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.hostile.helpers import PDF, upload
 

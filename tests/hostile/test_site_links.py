@@ -14,8 +14,8 @@ from icalendar import Calendar
 
 from members.roles import Role
 from sessions.models import TopicStatus
-from sessions.scheduling import rsvp_set, session_schedule
-from sessions.services import group_join, topic_transition
+from sessions.topics.services import group_join, topic_transition
+from sessions.weekly.scheduling import rsvp_set, session_schedule
 from tests.factories import PASSWORD, TopicFactory, TrackFactory, UserFactory
 from tests.topicshare.test_settings import DUMMY_SECRET, _run_production
 from topicshare.notifications.models import ChatWebhook, Notification

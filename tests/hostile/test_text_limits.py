@@ -18,7 +18,6 @@ from library.services import item_update_materials
 from members.ledger.models import LedgerExemption
 from members.models import Application, Vote
 from members.roles import Role
-from sessions.csv_io import topics_export_csv, topics_import_csv
 from sessions.models import (
     SessionChange,
     Task,
@@ -26,7 +25,8 @@ from sessions.models import (
     TopicTransition,
     WeeklySession,
 )
-from sessions.services import topic_propose, topic_update
+from sessions.topics.csv_io import topics_export_csv, topics_import_csv
+from sessions.topics.services import topic_propose, topic_update
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from topicshare.core.limits import (
     ARTICLE_HTML_MAX_CHARS,

@@ -330,7 +330,7 @@ def test_admin_topic_csv_import_refuses_an_empty_file(client, organiser):
 
 
 def test_admin_topic_csv_import_refuses_a_file_over_the_limit(client, organiser, monkeypatch):
-    monkeypatch.setattr("sessions.csv_io.LIMITS.max_bytes", 50)
+    monkeypatch.setattr("sessions.topics.csv_io.LIMITS.max_bytes", 50)
     client.force_login(organiser)
     data = b"title,track,proposer\n" + b"x,nlp,a@example.org\n" * 10
 

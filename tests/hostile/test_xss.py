@@ -304,8 +304,8 @@ ICS_INJECTION = "x\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:evil\r\nSUMMARY:pwn3d\r\
 def test_calendar_feeds_escape_line_breaks_in_user_text(client):
     from icalendar import Calendar
 
-    from sessions.calendar import calendar_token_for
-    from sessions.scheduling import free_slots, session_schedule
+    from sessions.weekly.calendar import calendar_token_for
+    from sessions.weekly.scheduling import free_slots, session_schedule
 
     organiser = UserFactory(role=Role.ORGANISER)
     track = TrackFactory(slug="nlp", weekday=5, local_time=datetime.time(20, 30))
@@ -331,7 +331,7 @@ def test_notification_emails_render_user_text_safely(payload):
     from django.core import mail
     from django.core.management import call_command
 
-    from sessions.services import topic_transition
+    from sessions.topics.services import topic_transition
 
     topic = TopicFactory(title=payload, summary=payload)
     topic_transition(topic=topic, to=TopicStatus.ACCEPTED, by=UserFactory(role=Role.ORGANISER))

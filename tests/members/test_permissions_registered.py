@@ -14,7 +14,7 @@ from members.roles import Role
 from members.rules import require_perm
 from members.selectors import users_with_role_at_least
 from members.services import role_set
-from sessions.services import TRANSITIONS
+from sessions.topics.services import TRANSITIONS
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -29,7 +29,7 @@ from sessions.models import (
     TopicStatus,
     WeeklySession,
 )
-from sessions.services import TRANSITIONS
+from sessions.topics.services import TRANSITIONS
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.html_forms import html_forms
 

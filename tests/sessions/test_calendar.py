@@ -11,14 +11,15 @@ from icalendar import Calendar
 
 from members.models import User
 from members.roles import Role
-from sessions.calendar import (
+from sessions.models import Topic, TopicStatus, WeeklySession
+from sessions.topics.services import group_join
+from sessions.weekly.calendar import (
     build_calendar,
     calendar_sessions,
     calendar_token_for,
     calendar_token_regenerate,
 )
-from sessions.models import Topic, TopicStatus, WeeklySession
-from sessions.scheduling import (
+from sessions.weekly.scheduling import (
     rsvp_set,
     session_cancel,
     session_postpone,
@@ -27,7 +28,6 @@ from sessions.scheduling import (
     session_update_meeting,
     track_slots,
 )
-from sessions.services import group_join
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")

@@ -5,7 +5,7 @@ from django.db import connection, connections
 from django.utils import translation
 
 from sessions.models import Participation, TopicStatus
-from sessions.services import TopicError, group_join
+from sessions.topics.services import TopicError, group_join
 from tests.factories import TopicFactory, UserFactory
 
 
@@ -51,7 +51,7 @@ def test_two_organisers_scheduling_the_same_slot_one_wins():
 
     from members.roles import Role
     from sessions.models import WeeklySession
-    from sessions.scheduling import SchedulingError, session_schedule, track_slots
+    from sessions.weekly.scheduling import SchedulingError, session_schedule, track_slots
 
     if connection.vendor != "postgresql":
         pytest.skip(

@@ -14,15 +14,15 @@ from django.utils import translation
 from members.models import User
 from members.placeholders import placeholder_for
 from members.roles import Role
-from sessions.admin_csv import export_view, import_view
-from sessions.csv_io import (
+from sessions.models import Participation, Season, Topic, TopicStatus, TopicTransition
+from sessions.topics.admin_csv import export_view, import_view
+from sessions.topics.csv_io import (
     MAX_BYTES,
     MAX_ROWS,
     TOPIC_CSV_COLUMNS,
     topics_export_csv,
     topics_import_csv,
 )
-from sessions.models import Participation, Season, Topic, TopicStatus, TopicTransition
 from tests.factories import TrackFactory, UserFactory
 
 S = TopicStatus

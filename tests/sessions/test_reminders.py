@@ -10,15 +10,15 @@ from django.urls import reverse
 
 from members.roles import Role
 from sessions.models import TopicStatus
-from sessions.reminders import reminders_materialise
-from sessions.scheduling import (
+from sessions.topics.services import group_join, topic_transition
+from sessions.weekly.reminders import reminders_materialise
+from sessions.weekly.scheduling import (
     rsvp_set,
     session_cancel,
     session_schedule,
     session_slip,
     track_slots,
 )
-from sessions.services import group_join, topic_transition
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.topicshare.test_webhooks import _feishu_sign
 from topicshare.notifications.models import ChatWebhook, Notification, NotificationOptOut

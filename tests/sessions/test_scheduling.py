@@ -12,7 +12,7 @@ from sessions.models import (
     TopicStatus,
     WeeklySession,
 )
-from sessions.scheduling import (
+from sessions.weekly.scheduling import (
     SchedulingError,
     attendance_check_in,
     attendance_record,

@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from members.roles import Role
 from sessions.models import CHECKLIST, Participation, Task, TopicStatus, TopicTransition
-from sessions.services import (
+from sessions.topics.services import (
     TopicError,
     group_join,
     group_leave,

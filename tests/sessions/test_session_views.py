@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from members.roles import Role
 from sessions.models import SessionStatus, TopicStatus, WeeklySession
-from sessions.scheduling import free_slots, session_schedule, track_slots
+from sessions.weekly.scheduling import free_slots, session_schedule, track_slots
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from topicshare.forum.models import ForumSettings
 

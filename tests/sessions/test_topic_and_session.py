@@ -11,7 +11,6 @@ import pytest
 from django.urls import reverse
 
 from library.models import LibraryItem
-from sessions.calendar import build_calendar, calendar_sessions
 from sessions.models import (
     SessionChange,
     SessionPresenter,
@@ -20,8 +19,10 @@ from sessions.models import (
     TopicStatus,
     WeeklySession,
 )
-from sessions.reminders import reminders_materialise
-from sessions.scheduling import (
+from sessions.topics.services import TopicError, topic_transition, transitions_for
+from sessions.weekly.calendar import build_calendar, calendar_sessions
+from sessions.weekly.reminders import reminders_materialise
+from sessions.weekly.scheduling import (
     free_slots,
     session_cancel,
     session_postpone,
@@ -29,7 +30,6 @@ from sessions.scheduling import (
     session_slip,
     sessions_advance,
 )
-from sessions.services import TopicError, topic_transition, transitions_for
 from tests.sessions import test_reminders
 from tests.sessions.test_reminders import START, _sweep
 from topicshare.notifications.models import Notification

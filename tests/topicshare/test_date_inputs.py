@@ -135,9 +135,9 @@ def test_every_project_form_renders_dates_in_iso(language):
     fields = project_form_fields()
     # The walk must find the forms that have dates, or it proves nothing.
     assert {
-        "sessions.forms.TopicForm.preferred_week",
-        "sessions.forms.TaskForm.due_date",
-        "sessions.forms.ScheduleForm.custom_start",
+        "sessions.topics.forms.TopicForm.preferred_week",
+        "sessions.topics.forms.TaskForm.due_date",
+        "sessions.weekly.forms.ScheduleForm.custom_start",
     } <= set(_date_fields(fields))
 
     assert wrong_renderings(fields, language) == []

@@ -47,7 +47,6 @@ from members.admission import application_submit, vote_cast
 from members.ledger.models import LedgerPolicy
 from members.models import AdmissionSettings
 from members.roles import Role
-from sessions.calendar import calendar_token_for
 from sessions.models import (
     CoPresenterInvitation,
     Participation,
@@ -58,7 +57,8 @@ from sessions.models import (
     TopicStatus,
     WeeklySession,
 )
-from sessions.scheduling import free_slots
+from sessions.weekly.calendar import calendar_token_for
+from sessions.weekly.scheduling import free_slots
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from topicshare.forum.models import ForumSettings
 from topicshare.notifications.models import NotificationKind

@@ -19,19 +19,19 @@ from sessions.models import (
     TopicStatus,
     Track,
 )
-from sessions.scheduling import (
-    attendance_record,
-    free_slots,
-    rsvp_set,
-    session_schedule,
-    sessions_advance,
-)
-from sessions.services import (
+from sessions.topics.services import (
     group_join,
     task_create,
     task_update,
     topic_propose,
     topic_transition,
+)
+from sessions.weekly.scheduling import (
+    attendance_record,
+    free_slots,
+    rsvp_set,
+    session_schedule,
+    sessions_advance,
 )
 from topicshare.forum.models import ForumSettings
 

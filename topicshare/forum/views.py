@@ -12,9 +12,10 @@ from django.views.i18n import set_language as django_set_language
 
 from members.forms import NotificationPreferencesForm, ProfileForm
 from members.services import profile_update
-from sessions.calendar import calendar_token_for
 from sessions.models import Track
-from sessions.selectors import invitations_open_for, sessions_upcoming
+from sessions.topics.selectors import invitations_open_for
+from sessions.weekly.calendar import calendar_token_for
+from sessions.weekly.selectors import sessions_upcoming
 from topicshare.core.i18n import set_language_cookie
 from topicshare.core.links import absolute_url
 from topicshare.core.pagecache import public_page

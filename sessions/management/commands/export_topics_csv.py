@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from sessions.csv_io import topics_export_csv
 from sessions.models import Topic
+from sessions.topics.csv_io import topics_export_csv
 
 
 class Command(BaseCommand):

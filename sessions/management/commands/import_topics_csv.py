@@ -2,7 +2,7 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from members.models import User
-from sessions.csv_io import LIMITS, topics_import_csv
+from sessions.topics.csv_io import LIMITS, topics_import_csv
 from topicshare.core.imports import ImportCommand
 
 

@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from members.models import User
 from members.placeholders import person_for
-from sessions.models import (
+from sessions.topics.models import (
     CHECKLIST,
     Participation,
     Season,
@@ -45,7 +45,7 @@ from sessions.models import (
     TopicTransition,
     Track,
 )
-from sessions.services import clean_paper_links, monday_of
+from sessions.topics.services import clean_paper_links, monday_of
 from topicshare.core.imports import (
     ImportFailed,
     ImportLimits,

@@ -3,16 +3,12 @@ Queued through the outbox (topicshare/notifications/outbox.py), never sent from 
 
 import datetime
 
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.models import User
-from members.roles import Role
-from members.selectors import users_with_role_at_least
-from sessions.models import Participation, Topic, TopicStatus, WeeklySession
-from topicshare.notifications.models import ChatWebhook, NotificationKind
+from sessions.models import WeeklySession
+from sessions.topics.notices import K, participants_of, people
 from topicshare.notifications.outbox import (
     Message,
     absolute_url,
@@ -20,7 +16,6 @@ from topicshare.notifications.outbox import (
     notifications_cancel,
 )
 
-K = NotificationKind
 REMINDER_KINDS = [K.PROMOTION, K.RECRUITMENT_CHECK, K.DAY_BEFORE, K.AT_START, K.AFTER]
 
 
@@ -32,59 +27,12 @@ def occasion_of(session: WeeklySession) -> str:
 # --- Who ---------------------------------------------------------------------------------------
 
 
-def _people():
-    return User.objects.filter(is_active=True, is_placeholder=False).exclude(email="")
-
-
 def presenters_of(session: WeeklySession):
-    return _people().filter(presenting__session=session).distinct()
-
-
-def participants_of(topic: Topic):
-    return _people().filter(
-        participations__topic=topic, participations__role=Participation.Role.PARTICIPANT
-    )
-
-
-def group_of(topic: Topic):
-    """Proposer, co-presenters and participants."""
-    return (
-        _people()
-        .filter(
-            Q(participations__topic=topic) | Q(co_presented_topics=topic) | Q(proposed_topics=topic)
-        )
-        .distinct()
-    )
+    return people().filter(presenting__session=session).distinct()
 
 
 def rsvps_of(session: WeeklySession):
-    return _people().filter(rsvps__session=session)
-
-
-def members():
-    return users_with_role_at_least(Role.MEMBER, among=_people())
-
-
-def organisers():
-    return users_with_role_at_least(Role.ORGANISER, among=_people())
-
-
-def track_followers(track):
-    return _people().filter(tracks_of_interest=track)
-
-
-def chats_for(*, track, audience: str):
-    """Enabled chat webhooks of that group, forum-wide or for the session's track."""
-    if not audience:
-        return ChatWebhook.objects.none()
-    return (
-        ChatWebhook.objects.filter(enabled=True, audience=audience)
-        .filter(Q(tracks__isnull=True) | Q(tracks=track))
-        .distinct()
-    )
-
-
-# --- What ------------------------------------------------------------------------------------
+    return people().filter(rsvps__session=session)
 
 
 def _when(session: WeeklySession) -> str:
@@ -187,108 +135,6 @@ def session_message(kind: str, session: WeeklySession) -> Message:
             url,
         )
     raise ValueError(kind)
-
-
-def topic_promotion_message(topic: Topic, slot) -> Message:
-    local = timezone.localtime(slot)
-    return Message(
-        _("Coming up in two weeks: %(title)s") % {"title": topic.title},
-        [
-            _("“%(title)s” by %(presenter)s, planned for the week of %(week)s, track %(track)s.")
-            % {"title": topic.title, "presenter": topic.proposer.name,
-               "week": f"{local:%Y-%m-%d}", "track": topic.track.name},
-            topic.summary.strip()[:600],
-            _("The participant group is recruiting: join it on the topic page."),
-        ],
-        absolute_url(reverse("topics:detail", args=[topic.pk])),
-    )  # fmt: skip
-
-
-def topic_message(kind: str, topic: Topic, *, reason: str = "", who: User | None = None) -> Message:
-    url = absolute_url(reverse("topics:detail", args=[topic.pk]))
-    if kind == K.TOPIC_ACCEPTED:
-        return Message(
-            _("Your topic was accepted: %(title)s") % {"title": topic.title},
-            [_("An organiser accepted your topic. Two weeks before the session the forum "
-               "promotes it and recruits the participant group.")],
-            url,
-        )  # fmt: skip
-    if kind == K.TOPIC_REJECTED:
-        return Message(
-            _("Your topic was not accepted: %(title)s") % {"title": topic.title},
-            [_("Reason: %(reason)s") % {"reason": reason or "—"}],
-            url,
-        )
-    if kind == K.RECRUITING_OPENED:
-        return Message(
-            _("Recruiting has started: %(title)s") % {"title": topic.title},
-            [_("People can now join the participant group of your topic.")],
-            url,
-        )
-    if kind == K.CO_PRESENTER_INVITED:
-        return Message(
-            _("%(name)s invites you to present “%(title)s”")
-            % {"name": who.name, "title": topic.title},
-            [_("You are not listed as a presenter until you accept. Accept or decline on "
-               "the topic page.")],
-            url,
-        )  # fmt: skip
-    if kind == K.GROUP_JOINED:
-        return Message(
-            _("%(name)s joined the group of “%(title)s”")
-            % {"name": who.name, "title": topic.title},
-            [_("%(count)d of %(capacity)d places are taken.")
-             % {"count": topic.participant_count, "capacity": topic.capacity}],
-            absolute_url(reverse("topics:group", args=[topic.pk])),
-        )  # fmt: skip
-    raise ValueError(kind)
-
-
-# --- Event notices (called by the services, inside their transaction) -----------------------
-
-
-def notify_topic_transition(*, topic: Topic, transition) -> None:
-    kind = {
-        TopicStatus.ACCEPTED: K.TOPIC_ACCEPTED,
-        TopicStatus.REJECTED: K.TOPIC_REJECTED,
-        TopicStatus.RECRUITING: K.RECRUITING_OPENED,
-    }.get(transition.to_status)
-    if kind is None:
-        return
-    recipients = [topic.proposer, *topic.co_presenters.all()]
-    notification_enqueue(
-        kind=kind,
-        subject=topic,
-        occasion=str(transition.pk),
-        recipients=recipients,
-        render=lambda: topic_message(kind, topic, reason=transition.reason),
-        due_at=transition.at,
-    )
-
-
-def notify_group_joined(*, participation: Participation) -> None:
-    topic = participation.topic
-    notification_enqueue(
-        kind=K.GROUP_JOINED,
-        subject=topic,
-        occasion=str(participation.pk),
-        recipients=[topic.proposer, *topic.co_presenters.all()],
-        render=lambda: topic_message(K.GROUP_JOINED, topic, who=participation.user),
-        due_at=timezone.now(),
-    )
-
-
-def notify_co_presenter_invited(*, invitation) -> None:
-    """The invitee hears of it at once (they are listed only after accepting)."""
-    topic = invitation.topic
-    notification_enqueue(
-        kind=K.CO_PRESENTER_INVITED,
-        subject=topic,
-        occasion=f"invitation-{invitation.pk}",
-        recipients=[invitation.invitee],
-        render=lambda: topic_message(K.CO_PRESENTER_INVITED, topic, who=invitation.invited_by),
-        due_at=timezone.now(),
-    )
 
 
 def notify_session_change(*, session: WeeklySession, change) -> None:

@@ -4,7 +4,7 @@ from django.dispatch import receiver
 
 from members.models import User
 from members.signals import duplicate_merged, user_merged
-from sessions.models import Participation, Topic
+from sessions.topics.models import Participation, Topic
 
 
 @receiver(duplicate_merged, sender=Participation, dispatch_uid="sessions-merge-participation")

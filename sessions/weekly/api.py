@@ -7,36 +7,10 @@ from django.db.models import Count, QuerySet
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from sessions.calendar import session_presenter_names
-from sessions.filters import WeeklySessionFilter
 from sessions.models import WeeklySession
-from sessions.selectors import topic_list
+from sessions.weekly.calendar import session_presenter_names
+from sessions.weekly.filters import WeeklySessionFilter
 from topicshare.core.api import filtered_json_page
-
-
-def topic_json(topic) -> dict:
-    return {
-        "id": topic.pk,
-        "url": reverse("topics:detail", args=[topic.pk]),
-        "title": topic.title,
-        "track": topic.track.slug,
-        "sub_theme": topic.sub_theme,
-        "season": topic.season.label if topic.season else None,
-        "status": topic.status,
-        "proposer": topic.proposer.name,
-        "preferred_week": topic.preferred_week.isoformat() if topic.preferred_week else None,
-        "participants": topic.participant_count,
-        "capacity": topic.capacity,
-        "members_only": topic.members_only,
-        "paper_links": topic.paper_links,
-        "created_at": topic.created_at.isoformat(),
-    }
-
-
-@require_GET
-def topics_api(request):
-    filterset, queryset = topic_list(filters=request.GET)
-    return filtered_json_page(request, filterset, queryset, topic_json)
 
 
 def session_api_list(

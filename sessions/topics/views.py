@@ -9,13 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from sessions.filters import TopicFilter
-from sessions.forms import TaskForm, TaskMoveForm, TopicForm, TopicGroupForm, TransitionForm
-from sessions.models import CoPresenterInvitation, Task, Topic
-from sessions.rules import JOINABLE
-from sessions.selectors import invitations_open_for, topic_list
-from sessions.selectors import topic_detail as select_topic
-from sessions.services import (
+from sessions.topics.filters import TopicFilter
+from sessions.topics.forms import TaskForm, TaskMoveForm, TopicForm, TopicGroupForm, TransitionForm
+from sessions.topics.models import CoPresenterInvitation, Task, Topic
+from sessions.topics.rules import JOINABLE
+from sessions.topics.selectors import invitations_open_for, topic_list
+from sessions.topics.selectors import topic_detail as select_topic
+from sessions.topics.services import (
     TopicError,
     group_join,
     group_leave,
@@ -284,7 +284,7 @@ def topic_export(request):
     """The sheet as CSV, with the filters of the page it was clicked on (organisers)."""
     if not request.user.has_perm("topic_sessions.export_topics"):
         raise PermissionDenied
-    from sessions.admin_csv import export_view
+    from sessions.topics.admin_csv import export_view
 
     _filter, topics = topic_list(filters=request.GET)
     return export_view(request, topics)

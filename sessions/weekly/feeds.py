@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from members.models import User
-from sessions.calendar import build_calendar, calendar_sessions, calendar_token_regenerate
 from sessions.models import Track
+from sessions.weekly.calendar import build_calendar, calendar_sessions, calendar_token_regenerate
 from topicshare.core.links import site_url
 
 TOKEN_MAX_LENGTH = User._meta.get_field("calendar_token").max_length

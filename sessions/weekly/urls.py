@@ -1,7 +1,6 @@
 from django.urls import path
 
-from sessions import feeds
-from sessions import session_views as views
+from sessions.weekly import feeds, views
 
 app_name = "sessions"
 urlpatterns = [

@@ -15,9 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from members.models import User
 from members.rules import require_perm
-from sessions.forms import AttendanceForm, MeetingForm, ReasonForm, ScheduleForm
 from sessions.models import Attendance, Topic, TopicStatus, WeeklySession
-from sessions.scheduling import (
+from sessions.weekly.forms import AttendanceForm, MeetingForm, ReasonForm, ScheduleForm
+from sessions.weekly.scheduling import (
     MEETING_FIELDS,
     SchedulingError,
     attendance_check_in,
@@ -34,7 +34,7 @@ from sessions.scheduling import (
     session_update_meeting,
     slot_warnings,
 )
-from sessions.selectors import (
+from sessions.weekly.selectors import (
     group_by_week,
     rsvped_session_ids,
     session_detail,

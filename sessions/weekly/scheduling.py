@@ -29,9 +29,9 @@ from sessions.models import (
     Track,
     WeeklySession,
 )
-from sessions.notices import notify_session_change
-from sessions.services import TopicError, monday_of, topic_transition
-from sessions.signals import session_done
+from sessions.topics.services import TopicError, monday_of, topic_transition, transition_guard
+from sessions.weekly.notices import notify_session_change
+from sessions.weekly.signals import session_done
 
 UPCOMING_WEEKS = 12
 SHORT_PROMOTION = datetime.timedelta(days=14)
@@ -48,6 +48,14 @@ SLIPPABLE = {SessionStatus.SCHEDULED}
 POSTPONABLE = {SessionStatus.SCHEDULED}
 CANCELLABLE = {SessionStatus.SCHEDULED, SessionStatus.LIVE}
 NOT_HELD = {SessionStatus.CANCELLED, SessionStatus.POSTPONED}  # nobody attended those
+
+
+@transition_guard(TopicStatus.SCHEDULED, TopicStatus.PRESENTED)
+def session_not_started(topic: Topic, now: datetime.datetime) -> str:
+    upcoming = topic.sessions.filter(status__in=UPCOMING_SESSION_STATUSES)
+    if upcoming.filter(start__gt=now).exists():
+        return _("The session has not started yet; it is presented once it has taken place.")
+    return ""
 
 
 def session_actions(session: WeeklySession) -> set[str]:

@@ -14,7 +14,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
-from sessions.calendar import build_calendar
 from sessions.models import (
     Participation,
     ReminderMark,
@@ -24,20 +23,18 @@ from sessions.models import (
     TopicStatus,
     WeeklySession,
 )
-from sessions.notices import (
+from sessions.topics.notices import (
     chats_for,
     members,
-    occasion_of,
     organisers,
     participants_of,
-    presenters_of,
-    rsvps_of,
-    session_message,
     topic_promotion_message,
     track_followers,
 )
-from sessions.scheduling import track_slots
-from sessions.services import topic_transition
+from sessions.topics.services import topic_transition
+from sessions.weekly.calendar import build_calendar
+from sessions.weekly.notices import occasion_of, presenters_of, rsvps_of, session_message
+from sessions.weekly.scheduling import track_slots
 from topicshare.core.links import site_url
 from topicshare.notifications.models import NotificationKind
 from topicshare.notifications.outbox import Attachment, Message, notification_enqueue
@@ -192,8 +189,3 @@ def session_calendar_attachment(session: WeeklySession) -> Attachment:
         content=ics.decode() if isinstance(ics, bytes) else ics,
         mimetype="text/calendar; charset=utf-8; method=PUBLISH",
     )
-
-
-def reminders_on_sweep(sender, *, now, **kwargs) -> int:
-    """Receiver of the outbox's per-minute sweep (topicshare.notifications.signals.sweep)."""
-    return reminders_materialise(now=now)

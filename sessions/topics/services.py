@@ -2,7 +2,7 @@
 
 import datetime
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -12,9 +12,8 @@ from django.utils.translation import gettext_lazy
 
 from members.models import User
 from members.selectors import verified_members
-from sessions.models import (
+from sessions.topics.models import (
     MAX_PAPER_LINKS,
-    UPCOMING_SESSION_STATUSES,
     CoPresenterInvitation,
     Participation,
     Season,
@@ -24,16 +23,13 @@ from sessions.models import (
     TopicTransition,
     Track,
 )
-from sessions.notices import (
+from sessions.topics.notices import (
     notify_co_presenter_invited,
     notify_group_joined,
     notify_topic_transition,
 )
-from sessions.rules import (
-    JOINABLE,
-    is_group_member,
-    is_group_participant,
-)
+from sessions.topics.rules import JOINABLE, is_group_member, is_group_participant
+from sessions.topics.signals import scheduled_topic_moving
 
 S = TopicStatus
 
@@ -49,7 +45,7 @@ def _never_blocked(topic: Topic, now: datetime.datetime) -> str:
 @dataclass(frozen=True)
 class Transition:
     label: str
-    # The registered permission (sessions/rules.py) that says who may take this step.
+    # The registered permission (sessions/topics/rules.py) that says who may take this step.
     permission: str
     needs_reason: bool = False
     # Offered as a button on the topic page (scheduling happens on the sessions pages).
@@ -68,14 +64,7 @@ def _checklist_open(topic: Topic, now: datetime.datetime) -> str:
     return _("Tick all five items of the checklist before saying the preparation is done.")
 
 
-def _session_not_started(topic: Topic, now: datetime.datetime) -> str:
-    upcoming = topic.sessions.filter(status__in=UPCOMING_SESSION_STATUSES)
-    if upcoming.filter(start__gt=now).exists():
-        return _("The session has not started yet; it is presented once it has taken place.")
-    return ""
-
-
-# Who may take a step: a permission of sessions/rules.py, asked on the topic.
+# Who may take a step: a permission of sessions/topics/rules.py, asked on the topic.
 _ORGANISER = "topic_sessions.moderate_topic"
 _PROPOSER = "topic_sessions.advance_own_topic"
 _ORGANISER_OR_PROPOSER = "topic_sessions.cancel_topic"
@@ -94,9 +83,9 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
         gettext_lazy("Preparation done (准备 OK)"), _PROPOSER, blocked=_checklist_open
     ),
     (S.READY, S.SCHEDULED): Transition(gettext_lazy("Schedule"), _ORGANISER, manual=False),
-    (S.SCHEDULED, S.PRESENTED): Transition(
-        gettext_lazy("Mark as presented"), _ORGANISER, blocked=_session_not_started
-    ),
+    # Blocked while the session has not started: a rule the weekly sessions add
+    # (transition_guard in sessions/weekly/scheduling.py).
+    (S.SCHEDULED, S.PRESENTED): Transition(gettext_lazy("Mark as presented"), _ORGANISER),
     (S.SCHEDULED, S.READY): Transition(gettext_lazy("Postpone"), _ORGANISER, manual=False),
     **{
         (status, S.CANCELLED): Transition(
@@ -105,6 +94,17 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
         for status in _BEFORE_PRESENTED
     },
 }
+
+
+def transition_guard(frm: str, to: str):
+    """Decorator: a higher layer adds the rule that blocks one step, e.g. the weekly sessions'
+    "not presented before the session has started". The button and the service ask it."""
+
+    def register(blocked: Callable[[Topic, datetime.datetime], str]):
+        TRANSITIONS[(frm, to)] = replace(TRANSITIONS[(frm, to)], blocked=blocked)
+        return blocked
+
+    return register
 
 
 def transitions_for(
@@ -146,10 +146,11 @@ def topic_transition(
 ) -> Topic:
     """Move a topic to status `to`, if `by` may. Records the transition (who, when, from, to).
 
-    A scheduled topic takes its upcoming session along, in the same transaction
-    (sessions.scheduling.session_follow_topic): cancelled → the session is cancelled (the slot
-    is free, calendars say CANCELLED, its reminders are cancelled, everyone concerned is told),
-    presented → the session is done. Whichever side starts, topic and session change together.
+    A scheduled topic takes its upcoming session along, in the same transaction (the
+    scheduled_topic_moving signal, received by sessions.weekly.scheduling.session_follow_topic):
+    cancelled → the session is cancelled (the slot is free, calendars say CANCELLED, its
+    reminders are cancelled, everyone concerned is told), presented → the session is done.
+    Whichever side starts, both change together.
 
     Raises PermissionDenied when the role does not allow it, TopicError when the move is not
     possible from the current status or a rule of the target status is not met. `internal`
@@ -175,10 +176,7 @@ def topic_transition(
     if blocked:
         raise TopicError(blocked)
     if topic.status == S.SCHEDULED:
-        # Upwards in the layers (scheduling builds on this module), hence imported here.
-        from sessions.scheduling import session_follow_topic
-
-        session_follow_topic(topic=topic, to=to, by=by, reason=reason, now=now)
+        scheduled_topic_moving.send(sender=Topic, topic=topic, to=to, by=by, reason=reason, now=now)
     _record(topic=topic, to=to, by=by, reason=reason)
     return topic
 
@@ -367,7 +365,7 @@ def group_join(*, topic: Topic, user: User) -> Participation:
     """Join a topic's participant group. The row lock makes the capacity hold under
     concurrent joins; a join that fills the last place moves the topic to preparing."""
     topic = Topic.objects.select_for_update().get(pk=topic.pk)
-    # The same rule as the page's button (sessions.rules.may_join_group); then why not.
+    # The same rule as the page's button (sessions.topics.rules.may_join_group); then why not.
     if not user.has_perm("topic_sessions.join_group", topic):
         if is_group_member(user, topic):
             raise TopicError(_("You are already in this group."))

@@ -8,8 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from sessions.csv_io import LIMITS, topics_export_csv, topics_import_csv
-from sessions.models import Topic
+from sessions.topics.csv_io import LIMITS, topics_export_csv, topics_import_csv
+from sessions.topics.models import Topic
 from topicshare.core.imports import AdminImportPage, ImportReport, ImportUploadForm
 
 

@@ -1,88 +1,17 @@
 import datetime
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from sessions.filters import TopicFilter
 from sessions.models import (
     RSVP,
-    CoPresenterInvitation,
     Participation,
     SessionStatus,
-    Task,
-    Topic,
     WeeklySession,
 )
-from sessions.rules import EDITABLE_BY_PROPOSER
 
 # No session runs longer than this; used to bound queries on start times.
 _LONGEST = datetime.timedelta(minutes=600)
-
-
-def topic_list(*, filters: dict | None = None) -> tuple[TopicFilter, QuerySet[Topic]]:
-    """The sheet: topics with what a row shows, filtered and sorted. A fixed number of
-    queries whatever the number of rows."""
-    queryset = (
-        Topic.objects.select_related("track", "season", "proposer")
-        .defer("summary_html")  # a row never shows it
-        .annotate(
-            participant_total=Count(
-                "participations", filter=Q(participations__role=Participation.Role.PARTICIPANT)
-            )
-        )
-        .order_by("-created_at", "-id")  # Meta.ordering does not apply to grouped queries
-    )
-    topic_filter = TopicFilter(filters or {}, queryset=queryset)
-    return topic_filter, topic_filter.qs
-
-
-def topic_detail(*, pk: int) -> Topic:
-    """A topic with its group, co-presenters and tasks prefetched (Topic.DoesNotExist if none)."""
-    return (
-        Topic.objects.select_related("track", "season", "proposer")
-        .prefetch_related(
-            "co_presenters",
-            Prefetch(
-                "participations",
-                queryset=Participation.objects.select_related("user").order_by(
-                    "-role", "joined_at"
-                ),
-            ),
-            Prefetch("tasks", queryset=Task.objects.select_related("assignee")),
-            "transitions__by",
-        )
-        .annotate(
-            participant_total=Count(
-                "participations",
-                filter=Q(participations__role=Participation.Role.PARTICIPANT),
-                distinct=True,
-            )
-        )
-        .get(pk=pk)
-    )
-
-
-def invitations_open_for(*, user) -> QuerySet[CoPresenterInvitation]:
-    """The co-presenter invitations `user` can still answer, with their topic."""
-    if not user.is_authenticated:
-        return CoPresenterInvitation.objects.none()
-    return (
-        CoPresenterInvitation.objects.filter(
-            invitee=user,
-            status=CoPresenterInvitation.Status.PENDING,
-            topic__status__in=EDITABLE_BY_PROPOSER,
-        )
-        .select_related("topic", "topic__proposer", "topic__track")
-        .order_by("created_at", "id")
-    )
-
-
-def group_member_ids(topic: Topic) -> set[int]:
-    """Proposer, co-presenters and participants (uses prefetched relations when present)."""
-    ids = {p.user_id for p in topic.participations.all()}
-    ids |= {user.pk for user in topic.co_presenters.all()}
-    ids.add(topic.proposer_id)
-    return ids
 
 
 def _session_queryset():
