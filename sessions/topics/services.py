@@ -29,7 +29,8 @@ from sessions.topics.notices import (
     notify_topic_transition,
 )
 from sessions.topics.rules import JOINABLE, is_group_member, is_group_participant
-from sessions.topics.signals import scheduled_topic_moving
+from sessions.topics.signals import recruiting_opened, scheduled_topic_moving
+from sessions.topics.slots import slot_of_week
 
 S = TopicStatus
 
@@ -454,3 +455,30 @@ def task_update(*, task: Task, by: User, **changes) -> Task:
     task.full_clean(exclude=["topic", "assignee"])
     task.save(update_fields=[*changes, "updated_at"])
     return task
+
+
+# DOMAIN.md: two weeks before its week a topic is promoted and its group recruited (宣传 + 建群).
+RECRUITING_OPENS_BEFORE = datetime.timedelta(days=14)
+
+
+def topics_open_recruiting(*, now: datetime.datetime) -> list[Topic]:
+    """The lifecycle's timed step: an accepted topic whose preferred week's slot is two weeks
+    away starts recruiting. Celery beat runs it every minute (task topics.open_recruiting).
+
+    Side effects: topic_transition for each (history, notices); then `recruiting_opened` is
+    sent with the topic and its slot (the weekly sessions queue the promotion)."""
+    opened = []
+    accepted = Topic.objects.filter(
+        status=S.ACCEPTED,
+        preferred_week__isnull=False,
+        preferred_week__lte=(now + RECRUITING_OPENS_BEFORE).date(),
+    ).select_related("track", "proposer")
+    for topic in accepted:
+        slot = slot_of_week(track=topic.track, week=topic.preferred_week)
+        if slot is None or slot - RECRUITING_OPENS_BEFORE > now:
+            continue  # not yet (or a date the forms refuse, from older data)
+        with transaction.atomic():
+            topic_transition(topic=topic, to=S.RECRUITING, by=None, internal=True, now=now)
+            recruiting_opened.send(sender=Topic, topic=topic, slot=slot, now=now)
+        opened.append(topic)
+    return opened

@@ -3,8 +3,8 @@
 from django.dispatch import receiver
 
 from sessions.topics.models import Topic
-from sessions.topics.signals import scheduled_topic_moving
-from sessions.weekly.reminders import reminders_materialise
+from sessions.topics.signals import recruiting_opened, scheduled_topic_moving
+from sessions.weekly.reminders import reminders_materialise, topic_promote
 from sessions.weekly.scheduling import session_follow_topic
 from topicshare.notifications.signals import sweep
 
@@ -18,3 +18,8 @@ def session_follows_topic(sender, *, topic, to, by, reason, now, **kwargs):
 def reminders_on_sweep(sender, *, now, **kwargs) -> int:
     """The outbox's per-minute sweep: queue the reminders that have come due."""
     return reminders_materialise(now=now)
+
+
+@receiver(recruiting_opened, sender=Topic, dispatch_uid="sessions-promote-topic")
+def promote_topic(sender, *, topic, slot, now, **kwargs):
+    topic_promote(topic=topic, slot=slot, now=now)

@@ -8,7 +8,6 @@ except those whose moment passed too long ago."""
 
 import datetime
 import logging
-import zoneinfo
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
@@ -20,7 +19,6 @@ from sessions.models import (
     ReminderRule,
     SessionStatus,
     Topic,
-    TopicStatus,
     WeeklySession,
 )
 from sessions.topics.notices import (
@@ -31,10 +29,8 @@ from sessions.topics.notices import (
     topic_promotion_message,
     track_followers,
 )
-from sessions.topics.services import topic_transition
 from sessions.weekly.calendar import build_calendar
 from sessions.weekly.notices import occasion_of, presenters_of, rsvps_of, session_message
-from sessions.weekly.scheduling import track_slots
 from topicshare.core.links import site_url
 from topicshare.notifications.models import NotificationKind
 from topicshare.notifications.outbox import Attachment, Message, notification_enqueue
@@ -82,42 +78,22 @@ def _due_sessions(rule: ReminderRule, now: datetime.datetime):
     )
 
 
-def _promote_accepted_topics(rule: ReminderRule, now: datetime.datetime) -> int:
-    """An accepted topic has no session yet (it is scheduled once ready), but it has a
-    preferred week: two weeks before that week's slot the promotion opens recruiting."""
-    queued = 0
-    topics = Topic.objects.filter(
-        status=TopicStatus.ACCEPTED,
-        preferred_week__isnull=False,
-        preferred_week__lte=(now - rule.offset).date(),
-    ).select_related("track", "proposer")
-    for topic in topics:
-        zone = zoneinfo.ZoneInfo(topic.track.time_zone)
-        week_starts = datetime.datetime.combine(topic.preferred_week, datetime.time.min, zone)
-        try:
-            after = week_starts - datetime.timedelta(seconds=1)
-            slot = track_slots(track=topic.track, after=after)[0]
-            due = slot + rule.offset
-        except (OverflowError, IndexError):
-            # A date the forms refuse (year 1, 9999) from older data: one bad row must not
-            # stop every other reminder.
-            logger.warning(
-                "Topic %s: preferred week %s is out of range.", topic.pk, topic.preferred_week
-            )
-            continue
-        if due > now:
-            continue
-        topic_transition(topic=topic, to=TopicStatus.RECRUITING, by=None, internal=True)
-        queued += notification_enqueue(
-            kind=rule.kind,
-            subject=topic,
-            occasion=topic.preferred_week.isoformat(),
-            recipients=[*members(), *track_followers(topic.track)] if rule.by_email else [],
-            channels=list(chats_for(track=topic.track, audience=rule.chat_audience)),
-            render=lambda topic=topic, slot=slot: topic_promotion_message(topic, slot),
-            due_at=now,
-        )
-    return queued
+def topic_promote(*, topic: Topic, slot: datetime.datetime, now: datetime.datetime) -> int:
+    """The promotion of a topic that has no session yet, when it starts recruiting two weeks
+    before its preferred week (sessions.topics.services.topics_open_recruiting), per the
+    promotion's reminder rule. Returns how many notifications were queued."""
+    rule = ReminderRule.objects.filter(kind=K.PROMOTION, enabled=True).first()
+    if rule is None:
+        return 0
+    return notification_enqueue(
+        kind=rule.kind,
+        subject=topic,
+        occasion=topic.preferred_week.isoformat(),
+        recipients=[*members(), *track_followers(topic.track)] if rule.by_email else [],
+        channels=list(chats_for(track=topic.track, audience=rule.chat_audience)),
+        render=lambda: topic_promotion_message(topic, slot),
+        due_at=now,
+    )
 
 
 def reminders_materialise(*, now: datetime.datetime) -> int:
@@ -125,8 +101,6 @@ def reminders_materialise(*, now: datetime.datetime) -> int:
     session_type = ContentType.objects.get_for_model(WeeklySession)
     queued = 0
     for rule in ReminderRule.objects.filter(enabled=True):
-        if rule.kind == K.PROMOTION:
-            queued += _promote_accepted_topics(rule, now)
         sessions = list(_due_sessions(rule, now))
         if not sessions:
             continue
@@ -157,9 +131,6 @@ def _materialise_one(rule, session, occasion, session_type, now) -> int:
     topic.participant_total = session.participant_total
     if rule.kind == K.RECRUITMENT_CHECK and topic.participant_count >= rule.minimum_group:
         return 0
-    if rule.kind == K.PROMOTION and topic.status == TopicStatus.ACCEPTED:
-        # The two-week promotion opens recruiting (DOMAIN.md: 宣传 + 建群).
-        topic_transition(topic=topic, to=TopicStatus.RECRUITING, by=None, internal=True)
     channels = list(chats_for(track=session.track, audience=rule.chat_audience))
     # The day before, the e-mail brings the session's calendar event (with the meeting link).
     attachments = [session_calendar_attachment(session)] if rule.kind == K.DAY_BEFORE else []

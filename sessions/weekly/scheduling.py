@@ -3,7 +3,6 @@ postpone and cancel sessions, take RSVPs and record attendance. Every time-depen
 function takes `now`."""
 
 import datetime
-import zoneinfo
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
@@ -30,10 +29,10 @@ from sessions.models import (
     WeeklySession,
 )
 from sessions.topics.services import TopicError, monday_of, topic_transition, transition_guard
+from sessions.topics.slots import UPCOMING_WEEKS, is_on_slot, track_slots
 from sessions.weekly.notices import notify_session_change
 from sessions.weekly.signals import session_done
 
-UPCOMING_WEEKS = 12
 SHORT_PROMOTION = datetime.timedelta(days=14)
 CHECK_IN_OPENS = datetime.timedelta(minutes=15)
 
@@ -74,28 +73,6 @@ class SchedulingError(TopicError):
 
 
 # --- Slots -----------------------------------------------------------------------------------
-
-
-def track_slots(
-    *, track: Track, after: datetime.datetime, weeks: int = UPCOMING_WEEKS
-) -> list[datetime.datetime]:
-    """The next `weeks` starts of the track's weekly slot strictly after `after`, as aware
-    datetimes in the track's time zone (DST-safe: the wall-clock time stays fixed)."""
-    zone = zoneinfo.ZoneInfo(track.time_zone)
-    local = after.astimezone(zone)
-    day = local.date() + datetime.timedelta(days=(track.weekday - local.weekday()) % 7)
-    slots: list[datetime.datetime] = []
-    while len(slots) < weeks:
-        start = datetime.datetime.combine(day, track.local_time, tzinfo=zone)
-        if start > after:
-            slots.append(start)
-        day += datetime.timedelta(days=7)
-    return slots
-
-
-def is_on_slot(*, track: Track, start: datetime.datetime) -> bool:
-    local = start.astimezone(zoneinfo.ZoneInfo(track.time_zone))
-    return local.weekday() == track.weekday and local.time() == track.local_time
 
 
 def free_slots(

@@ -10,12 +10,8 @@ from playwright.sync_api import expect
 from members.models import AuditEvent, User
 from members.roles import Role
 from sessions.models import RSVP, Season, TopicStatus
-from sessions.weekly.scheduling import (
-    attendance_record,
-    session_schedule,
-    sessions_advance,
-    track_slots,
-)
+from sessions.topics.slots import track_slots
+from sessions.weekly.scheduling import attendance_record, session_schedule, sessions_advance
 from tests.browser.conftest import HTML_LANG, LOCALES, lang, log_in, screenshot
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from topicshare.notifications.models import Notification, NotificationKind

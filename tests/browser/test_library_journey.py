@@ -11,7 +11,8 @@ from library.models import LibraryItem
 from library.services import item_for_session, items_reindex
 from members.roles import Role
 from sessions.models import Season, SessionStatus, TopicStatus
-from sessions.weekly.scheduling import session_schedule, sessions_advance, track_slots
+from sessions.topics.slots import track_slots
+from sessions.weekly.scheduling import session_schedule, sessions_advance
 from tests.browser.conftest import HTML_LANG, LOCALES, lang, log_in, nav, screenshot
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 

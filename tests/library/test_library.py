@@ -9,7 +9,8 @@ from library.search import index_tokens, query_tokens, search
 from library.services import item_for_session, items_reindex
 from members.roles import Role
 from sessions.models import TopicStatus
-from sessions.weekly.scheduling import session_schedule, sessions_advance, track_slots
+from sessions.topics.slots import track_slots
+from sessions.weekly.scheduling import session_schedule, sessions_advance
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from topicshare.forum.models import ForumSettings
 

@@ -7,7 +7,8 @@ from django.test.utils import CaptureQueriesContext
 
 from members.roles import Role
 from sessions.models import Season, TopicStatus, WeeklySession
-from sessions.weekly.scheduling import rsvp_set, session_cancel, session_schedule, track_slots
+from sessions.topics.slots import track_slots
+from sessions.weekly.scheduling import rsvp_set, session_cancel, session_schedule
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")

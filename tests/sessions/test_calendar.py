@@ -13,6 +13,7 @@ from members.models import User
 from members.roles import Role
 from sessions.models import Topic, TopicStatus, WeeklySession
 from sessions.topics.services import group_join
+from sessions.topics.slots import track_slots
 from sessions.weekly.calendar import (
     build_calendar,
     calendar_sessions,
@@ -26,7 +27,6 @@ from sessions.weekly.scheduling import (
     session_schedule,
     session_slip,
     session_update_meeting,
-    track_slots,
 )
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 

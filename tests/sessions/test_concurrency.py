@@ -51,7 +51,8 @@ def test_two_organisers_scheduling_the_same_slot_one_wins():
 
     from members.roles import Role
     from sessions.models import WeeklySession
-    from sessions.weekly.scheduling import SchedulingError, session_schedule, track_slots
+    from sessions.topics.slots import track_slots
+    from sessions.weekly.scheduling import SchedulingError, session_schedule
 
     if connection.vendor != "postgresql":
         pytest.skip(

@@ -9,16 +9,11 @@ from django.core import mail
 from django.urls import reverse
 
 from members.roles import Role
-from sessions.models import TopicStatus
-from sessions.topics.services import group_join, topic_transition
+from sessions.models import ReminderRule, TopicStatus
+from sessions.topics.services import group_join, topic_transition, topics_open_recruiting
+from sessions.topics.slots import track_slots
 from sessions.weekly.reminders import reminders_materialise
-from sessions.weekly.scheduling import (
-    rsvp_set,
-    session_cancel,
-    session_schedule,
-    session_slip,
-    track_slots,
-)
+from sessions.weekly.scheduling import rsvp_set, session_cancel, session_schedule, session_slip
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.topicshare.test_webhooks import _feishu_sign
 from topicshare.notifications.models import ChatWebhook, Notification, NotificationOptOut
@@ -207,15 +202,33 @@ def test_promotion_of_an_accepted_topic_opens_recruiting(forum):
     )
     slot = datetime.datetime(2027, 2, 6, 20, 30, tzinfo=SHANGHAI)  # Saturday of that week
 
-    reminders_materialise(now=slot - datetime.timedelta(days=14) - MINUTE)
+    assert topics_open_recruiting(now=slot - datetime.timedelta(days=14) - MINUTE) == []
     topic.refresh_from_db()
     assert topic.status == TopicStatus.ACCEPTED
+    assert topics_open_recruiting(now=slot - datetime.timedelta(days=14)) == [topic]
     received = _sweep(slot - datetime.timedelta(days=14))
 
     topic.refresh_from_db()
     assert topic.status == TopicStatus.RECRUITING
     assert "follower@example.org" in received["promotion"]
     assert topic.transitions.last().by is None
+    # The next minute: nothing more to open, no second promotion.
+    assert topics_open_recruiting(now=slot - datetime.timedelta(days=14) + MINUTE) == []
+    assert "promotion" not in _sweep(slot - datetime.timedelta(days=14) + MINUTE)
+
+
+def test_the_promotion_rule_switched_off_still_opens_recruiting_but_sends_nothing(forum):
+    ReminderRule.objects.filter(kind="promotion").update(enabled=False)
+    topic = TopicFactory(
+        track=forum["track"], status=TopicStatus.ACCEPTED, preferred_week=datetime.date(2027, 2, 1)
+    )
+    slot = datetime.datetime(2027, 2, 6, 20, 30, tzinfo=SHANGHAI)
+
+    assert topics_open_recruiting(now=slot - datetime.timedelta(days=14)) == [topic]
+
+    topic.refresh_from_db()
+    assert topic.status == TopicStatus.RECRUITING
+    assert not Notification.objects.filter(kind="promotion", subject_id=topic.pk).exists()
 
 
 def test_opt_out_is_respected_and_unsubscribe_link_works(client, forum):

@@ -12,6 +12,7 @@ from sessions.models import (
     TopicStatus,
     WeeklySession,
 )
+from sessions.topics.slots import track_slots
 from sessions.weekly.scheduling import (
     SchedulingError,
     attendance_check_in,
@@ -25,7 +26,6 @@ from sessions.weekly.scheduling import (
     session_update_meeting,
     sessions_advance,
     slot_warnings,
-    track_slots,
 )
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 

@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from members.roles import Role
 from sessions.models import SessionStatus, TopicStatus, WeeklySession
-from sessions.weekly.scheduling import free_slots, session_schedule, track_slots
+from sessions.topics.slots import track_slots
+from sessions.weekly.scheduling import free_slots, session_schedule
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from topicshare.forum.models import ForumSettings
 

@@ -18,7 +18,8 @@ from django.utils import timezone
 from members.roles import Role
 from members.services import profile_update
 from sessions.models import TopicStatus
-from sessions.weekly.scheduling import session_schedule, track_slots
+from sessions.topics.slots import track_slots
+from sessions.weekly.scheduling import session_schedule
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.html_forms import html_forms
 from topicshare.core.models import ContentVersion

@@ -279,6 +279,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Sessions go live at their start and are done at their end.
     "advance-sessions": {"task": "sessions.advance", "schedule": 60.0},
+    # Accepted topics whose week is two weeks away start recruiting (and are promoted).
+    "open-recruiting": {"task": "topics.open_recruiting", "schedule": 60.0},
     # Queue the reminders that are due and send the outbox.
     "dispatch-notifications": {"task": "notifications.dispatch", "schedule": 60.0},
     # Admission votes close at their deadline (when the quorum is reached).
