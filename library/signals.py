@@ -9,7 +9,8 @@ from django.dispatch import receiver
 from library.models import LibraryItem
 from library.services import item_for_session, items_reindex, items_rerank
 from members.models import User
-from members.signals import user_merged
+from members.placeholders import user_rows_move
+from members.signals import user_merged, user_merging
 from sessions.models import Season, Track, WeeklySession
 from sessions.weekly.signals import session_done
 
@@ -24,6 +25,11 @@ def season_saved(sender, instance, raw=False, **kwargs):
 def track_saved(sender, instance, raw=False, **kwargs):
     if not raw:
         items_rerank(domain=instance)
+
+
+@receiver(user_merging, sender=User, dispatch_uid="library-move-rows")
+def rows_to_the_account(sender, placeholder, into, **kwargs) -> str:
+    return user_rows_move(app_label="library", placeholder=placeholder, into=into)
 
 
 @receiver(user_merged, sender=User, dispatch_uid="library-merge-presenters")

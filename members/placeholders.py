@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from members.models import User
 from members.rules import require_perm
-from members.signals import duplicate_merged, user_merged
+from members.signals import duplicate_merged, user_merged, user_merging
 
 PLACEHOLDER_EMAIL_DOMAIN = "placeholder.invalid"
 NAME_MAX_LENGTH = User._meta.get_field("display_name").max_length
@@ -156,13 +156,35 @@ def _merge_relation(field: models.ForeignKey, placeholder: User, into: User) -> 
             _delete_alone(row)
 
 
+# Our apps below members (and members itself): their rows are moved here. Every other app of
+# ours sits above members and moves its own, on user_merging.
+_BELOW_MEMBERS = {"members", "topicshare.core", "topicshare.notifications"}
+_OURS = {"topicshare", "members", "sessions", "library"}
+
+
+def _moved_here(field: models.ForeignKey) -> bool:
+    app = field.model._meta.app_config.name
+    return app in _BELOW_MEMBERS or app.split(".")[0] not in _OURS
+
+
+def user_rows_move(*, app_label: str, placeholder: User, into: User) -> str:
+    """Move the rows of one app (its foreign keys to the user) from `placeholder` to `into`,
+    for that app's receiver of `user_merging`. Returns the app label (what the receiver
+    returns)."""
+    for field in user_relations():
+        if field.model._meta.app_label == app_label:
+            _merge_relation(field, placeholder, into)
+    return app_label
+
+
 @transaction.atomic
 def placeholder_merge(*, placeholder: User, into: User, by: User) -> None:
     """Give everything of a placeholder to the real account `into`, then delete the placeholder.
 
     Every foreign key to the user model (user_relations(): proposed topics, co-presenter
     places, group memberships, session presenter rows, tasks, RSVPs, library items, history …)
-    is moved to `into`. Where `into` already has the same row under a unique constraint (both
+    is moved to `into`: each app above members moves its own on `user_merging`, members the
+    rest. Where `into` already has the same row under a unique constraint (both
     in one group, both RSVP'd to one session), the placeholder's row goes (`duplicate_merged`
     lets its app carry something over first). Then `user_merged` lets the apps repair what the
     database does not enforce. If deleting the placeholder would still take anything with it,
@@ -180,7 +202,11 @@ def placeholder_merge(*, placeholder: User, into: User, by: User) -> None:
         raise ValueError(
             _("“%(name)s” is a placeholder, not a real account.") % {"name": into.name}
         )
+    # The apps above members move their own rows; members moves those of the apps below it
+    # and of Django and allauth. Deleting the placeholder refuses anything left behind.
+    user_merging.send(sender=User, placeholder=placeholder, into=into)
     for field in user_relations():
-        _merge_relation(field, placeholder, into)
+        if _moved_here(field):
+            _merge_relation(field, placeholder, into)
     user_merged.send(sender=User, placeholder_pk=placeholder.pk, into=into)
     _delete_alone(placeholder)

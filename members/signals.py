@@ -9,6 +9,13 @@ from django.dispatch import Signal
 # holds that `kept` lacks (e.g. a proposer's place in a group outranks a participant's).
 duplicate_merged = Signal()
 
+# placeholder_merge is about to give a placeholder's rows to the real account `into` (sender: the
+# user model; `placeholder`). Each app above members moves its own rows — with
+# members.placeholders.user_rows_move(app_label=…) — and returns its app label; members moves
+# the rows of the apps below it (its own, the outbox's, Django's and allauth's). Rows nobody
+# moved would go with the placeholder: the merge is refused instead.
+user_merging = Signal()
+
 # placeholder_merge moved every relation of the placeholder (pk `placeholder_pk`) to `into`
 # (sender: the user model); the placeholder is deleted right after, in the same transaction.
 # Receivers restore what the move may break in their app (derived columns, invariants the

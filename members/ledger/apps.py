@@ -10,3 +10,6 @@ class LedgerConfig(AppConfig):
     label = "ledger"
     verbose_name = _("Season ledger")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from members.ledger import receivers  # noqa: F401 — connects the receivers

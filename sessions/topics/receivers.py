@@ -3,7 +3,8 @@
 from django.dispatch import receiver
 
 from members.models import User
-from members.signals import duplicate_merged, user_merged
+from members.placeholders import user_rows_move
+from members.signals import duplicate_merged, user_merged, user_merging
 from sessions.topics.models import Participation, Topic
 
 
@@ -21,3 +22,9 @@ def co_presenters_after_merge(sender, into, **kwargs):
     """The proposer is not also a co-presenter of their own topic (topic_propose and
     topic_update leave them out): after a merge one person may be both."""
     Topic.co_presenters.through.objects.filter(user=into, topic__proposer=into).delete()
+
+
+@receiver(user_merging, sender=User, dispatch_uid="sessions-move-rows")
+def rows_to_the_account(sender, placeholder, into, **kwargs) -> str:
+    """Topics, groups, tasks, sessions, RSVPs …: this app's rows of the placeholder."""
+    return user_rows_move(app_label="topic_sessions", placeholder=placeholder, into=into)

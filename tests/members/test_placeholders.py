@@ -516,3 +516,37 @@ def test_placeholder_merge_refuses_to_drop_a_duplicate_that_others_depend_on(org
     assert User.objects.filter(pk=placeholder.pk).exists() is True
     assert Topic.objects.get(pk=topic.pk).proposer_id == placeholder.pk
     assert Vote.objects.filter(application=theirs).count() == 1
+
+
+def test_each_app_moves_its_own_rows_on_user_merging(organiser):
+    """The apps above members answer user_merging with their label; members moves the rest."""
+    from members.signals import user_merging
+
+    placeholder = placeholder_for(name="张三")
+    account = UserFactory()
+
+    answers = user_merging.send(sender=User, placeholder=placeholder, into=account)
+
+    assert sorted(label for _receiver, label in answers) == ["ledger", "library", "topic_sessions"]
+
+
+def test_an_app_that_does_not_move_its_rows_makes_the_merge_refused(organiser):
+    """Without the library's receiver its rows would go with the placeholder: refused, nothing
+    changes (deleting the placeholder never takes anything along)."""
+    from library.models import LibraryItem
+    from library.signals import rows_to_the_account
+    from members.signals import user_merging
+
+    placeholder = placeholder_for(name="张三")
+    account = UserFactory()
+    item = LibraryItem.objects.create(title="BERT", domain=TrackFactory(slug="nlp"))
+    item.presenters.add(placeholder)
+    assert user_merging.disconnect(dispatch_uid="library-move-rows", sender=User)
+    try:
+        with pytest.raises(ValueError, match="Merging would delete more than the duplicate"):
+            placeholder_merge(placeholder=placeholder, into=account, by=organiser)
+    finally:
+        user_merging.connect(rows_to_the_account, sender=User, dispatch_uid="library-move-rows")
+
+    assert list(item.presenters.all()) == [placeholder]
+    assert User.objects.filter(pk=placeholder.pk).exists()
