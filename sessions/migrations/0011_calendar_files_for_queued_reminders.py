@@ -31,6 +31,25 @@ def attach_calendar_files(apps, schema_editor):
         waiting.filter(subject_id=session.pk).update(attachments=[attachment])
 
 
+def ask_for_calendar_files_again(apps, schema_editor):
+    """Backwards: the attachments go (notifications 0002 reversed), so the old outbox must
+    build the calendar file again for the unsent session rows that carry one."""
+    Notification = apps.get_model("notifications", "Notification")
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    session_type = ContentType.objects.filter(app_label="topic_sessions", model="weeklysession")
+    waiting = Notification.objects.filter(status__in=UNSENT, subject_type__in=session_type)
+    with_calendar = [
+        pk
+        for pk, attachments in waiting.values_list("pk", "attachments")
+        if any(
+            str(attachment.get("mimetype", "")).startswith("text/calendar")
+            for attachment in attachments or []
+        )
+    ]
+    if with_calendar:
+        Notification.objects.filter(pk__in=with_calendar).update(attach_ics=True)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
@@ -39,5 +58,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(attach_calendar_files, migrations.RunPython.noop),
+        migrations.RunPython(attach_calendar_files, ask_for_calendar_files_again),
     ]
