@@ -12,6 +12,7 @@ from library.models import LibraryItem, Tag
 from library.services import items_reindex
 from members.placeholders import person_for
 from sessions.models import Season, Track
+from sessions.topics.services import season_for_label, track_for_name
 from topicshare.core import imports
 from topicshare.core.imports import ImportFailed, import_transaction
 
@@ -69,37 +70,15 @@ _SIMPLE_FIELDS = [
 
 
 def _track_for(name: str, cache: dict) -> Track | None:
-    if not name:
-        return None
-    if name not in cache:
-        cache[name] = (
-            Track.objects.filter(name_zh=name).first()
-            or Track.objects.filter(name_en__iexact=name).first()
-            or Track.objects.filter(slug=name.lower()).first()
-        )
-        if cache[name] is None:
-            from django.utils.text import slugify
-
-            base = (slugify(name) or f"domain-{Track.objects.count() + 1}")[:40]
-            slug, number = base, 1
-            while Track.objects.filter(slug=slug).exists():  # "RecSys!" next to "recsys"
-                number += 1
-                slug = f"{base[: 39 - len(str(number))]}-{number}"
-            cache[name] = Track.objects.create(
-                name_zh=name, name_en=name, slug=slug, order=Track.objects.count()
-            )
-    return cache[name]
+    if name and name not in cache:
+        cache[name] = track_for_name(name=name)
+    return cache.get(name)
 
 
 def _season_for(label: str, cache: dict) -> Season | None:
-    if not label:
-        return None
-    if label not in cache:
-        order = int(label.split()[-1]) if label.split()[-1].isdigit() else 0
-        cache[label], _created = Season.objects.get_or_create(
-            label=label, defaults={"order": order}
-        )
-    return cache[label]
+    if label and label not in cache:
+        cache[label] = season_for_label(label=label)
+    return cache.get(label)
 
 
 def run_import(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,21 +22,13 @@ from members.rules import require_perm
 from members.selectors import users_with_role_at_least
 from members.services import role_set
 from sessions.models import (
-    RSVP,
-    Attendance,
-    Participation,
     Season,
-    SessionPresenter,
-    SessionStatus,
-    Task,
-    Topic,
-    WeeklySession,
 )
+from sessions.weekly.selectors import season_activity, season_window
 from topicshare.notifications.models import NotificationKind
 from topicshare.notifications.outbox import Message, absolute_url, notification_enqueue
 
 # Sessions that took place: they count towards attendance.
-HELD = [SessionStatus.DONE, SessionStatus.LIVE]
 # Members and above are listed (users_with_role_at_least); organisers are never flagged:
 # they run the forum.
 FLAGGABLE_ROLES = {Role.MEMBER, Role.COMMITTEE}
@@ -103,51 +95,13 @@ class SeasonLedger:
         return next((row for row in self.rows if row.user.pk == user_id), None)
 
 
-def season_window(season: Season) -> tuple[datetime.datetime, datetime.datetime] | None:
-    """The season's start and end as moments (local midnights; the end date included).
-    Without dates there is no window: no grace can be worked out."""
-    if not season.start_date:
-        return None
-    tz = timezone.get_default_timezone()
-    start = datetime.datetime.combine(season.start_date, datetime.time.min, tzinfo=tz)
-    end = (
-        datetime.datetime.combine(
-            season.end_date + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
-        )
-        if season.end_date
-        else timezone.now() + datetime.timedelta(days=1)
-    )
-    return start, end
-
-
-def season_sessions(season: Season) -> QuerySet[WeeklySession]:
-    """The sessions held in a season: its topics' sessions, and any other session that took
-    place between its start and end dates."""
-    in_season = Q(topic__season=season)
-    window = season_window(season)
-    if window:
-        in_season |= Q(start__gte=window[0], start__lt=window[1])
-    return WeeklySession.objects.filter(in_season, status__in=HELD)
-
-
-def _season_topics(season: Season, sessions: QuerySet) -> QuerySet[Topic]:
-    return Topic.objects.filter(Q(season=season) | Q(sessions__in=sessions)).values("pk")
-
-
-def _counts(queryset: QuerySet, user_field: str, counted: str) -> dict[int, int]:
-    rows = queryset.values(user_field).annotate(n=Count(counted, distinct=True))
-    return {row[user_field]: row["n"] for row in rows}
-
-
 def season_ledger(season: Season) -> SeasonLedger:
     """Every member's numbers for the season and the policy's verdict: flagged ones first,
     then by name. Eleven queries, whatever the number of members or sessions."""
     policy = LedgerPolicy.load()
     window = season_window(season)
-    sessions = season_sessions(season)
-    session_ids = sessions.values("pk")
-    sessions_held = sessions.count()
-    topics = _season_topics(season, sessions)
+    activity = season_activity(season)
+    sessions_held = activity.sessions_held
 
     removals = AuditEvent.objects.filter(
         action=AuditEvent.Action.SEASON_REMOVAL, details__season_id=season.pk
@@ -159,24 +113,6 @@ def season_ledger(season: Season) -> SeasonLedger:
             | Q(pk__in=removals.values("subject_user"))
         )
         .prefetch_related("groups")
-    )
-    presented = _counts(SessionPresenter.objects.filter(session__in=session_ids), "user", "session")
-    groups = _counts(
-        Participation.objects.filter(topic__in=topics, role=Participation.Role.PARTICIPANT),
-        "user",
-        "topic",
-    )
-    tasks = _counts(
-        Task.objects.filter(topic__in=topics, status=Task.Status.DONE, assignee__isnull=False),
-        "assignee",
-        "pk",
-    )
-    attended = _counts(Attendance.objects.filter(session__in=session_ids), "user", "session")
-    attendance = Attendance.objects.filter(session=OuterRef("session"), user=OuterRef("user"))
-    missed = _counts(
-        RSVP.objects.filter(session__in=session_ids).exclude(Exists(attendance)),
-        "user",
-        "session",
     )
     admitted = set()
     if window:
@@ -201,11 +137,11 @@ def season_ledger(season: Season) -> SeasonLedger:
         row = LedgerRow(
             user=person,
             role=person.role,
-            presented=presented.get(person.pk, 0),
-            groups_joined=groups.get(person.pk, 0),
-            tasks_done=tasks.get(person.pk, 0),
-            attended=attended.get(person.pk, 0),
-            rsvps_missed=missed.get(person.pk, 0),
+            presented=activity.presented.get(person.pk, 0),
+            groups_joined=activity.groups_joined.get(person.pk, 0),
+            tasks_done=activity.tasks_done.get(person.pk, 0),
+            attended=activity.attended.get(person.pk, 0),
+            rsvps_missed=activity.rsvps_missed.get(person.pk, 0),
             admitted_this_season=person.pk in admitted,
             exemption=exemptions.get(person.pk),
             removed=person.pk in removed and person.role == Role.AUDIENCE,

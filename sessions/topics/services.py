@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -482,3 +483,31 @@ def topics_open_recruiting(*, now: datetime.datetime) -> list[Topic]:
             recruiting_opened.send(sender=Topic, topic=topic, slot=slot, now=now)
         opened.append(topic)
     return opened
+
+
+# --- Tracks and seasons named by an import (the library's archives) --------------------------
+
+
+def track_for_name(*, name: str) -> Track:
+    """The track an archive calls `name` (its Chinese name, English name or slug), created
+    at the end of the order if there is none."""
+    track = (
+        Track.objects.filter(name_zh=name).first()
+        or Track.objects.filter(name_en__iexact=name).first()
+        or Track.objects.filter(slug=name.lower()).first()
+    )
+    if track is not None:
+        return track
+    base = (slugify(name) or f"domain-{Track.objects.count() + 1}")[:40]
+    slug, number = base, 1
+    while Track.objects.filter(slug=slug).exists():  # "RecSys!" next to "recsys"
+        number += 1
+        slug = f"{base[: 39 - len(str(number))]}-{number}"
+    return Track.objects.create(name_zh=name, name_en=name, slug=slug, order=Track.objects.count())
+
+
+def season_for_label(*, label: str) -> Season:
+    """The season called `label` ("Season 3"), created (ordered by its number) if need be."""
+    order = int(label.split()[-1]) if label.split()[-1].isdigit() else 0
+    season, _created = Season.objects.get_or_create(label=label, defaults={"order": order})
+    return season

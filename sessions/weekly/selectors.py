@@ -1,12 +1,18 @@
 import datetime
+from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from sessions.models import (
     RSVP,
+    Attendance,
     Participation,
+    Season,
+    SessionPresenter,
     SessionStatus,
+    Task,
+    Topic,
     WeeklySession,
 )
 
@@ -85,3 +91,87 @@ def group_by_week(sessions) -> list[tuple]:
         monday = local - datetime.timedelta(days=local.weekday())
         weeks.setdefault(monday, []).append(session)
     return list(weeks.items())
+
+
+# --- A season's activity, for the season ledger --------------------------------------------
+
+# Sessions that took place (or are taking place): what a season's attendance counts.
+HELD_SESSION_STATUSES = [SessionStatus.DONE, SessionStatus.LIVE]
+
+
+def season_window(season: Season) -> tuple[datetime.datetime, datetime.datetime] | None:
+    """The season's start and end as moments (local midnights; the end date included).
+    Without dates there is no window: no grace can be worked out."""
+    if not season.start_date:
+        return None
+    tz = timezone.get_default_timezone()
+    start = datetime.datetime.combine(season.start_date, datetime.time.min, tzinfo=tz)
+    end = (
+        datetime.datetime.combine(
+            season.end_date + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
+        )
+        if season.end_date
+        else timezone.now() + datetime.timedelta(days=1)
+    )
+    return start, end
+
+
+def season_sessions(season: Season) -> QuerySet[WeeklySession]:
+    """The sessions held in a season: its topics' sessions, and any other session that took
+    place between its start and end dates."""
+    in_season = Q(topic__season=season)
+    window = season_window(season)
+    if window:
+        in_season |= Q(start__gte=window[0], start__lt=window[1])
+    return WeeklySession.objects.filter(in_season, status__in=HELD_SESSION_STATUSES)
+
+
+def _season_topics(season: Season, sessions: QuerySet) -> QuerySet[Topic]:
+    return Topic.objects.filter(Q(season=season) | Q(sessions__in=sessions)).values("pk")
+
+
+def _counts(queryset: QuerySet, user_field: str, counted: str) -> dict[int, int]:
+    rows = queryset.values(user_field).annotate(n=Count(counted, distinct=True))
+    return {row[user_field]: row["n"] for row in rows}
+
+
+@dataclass
+class SeasonActivity:
+    """Per person (user id → count) what they did in a season's held sessions and topics."""
+
+    sessions_held: int
+    presented: dict[int, int]
+    groups_joined: dict[int, int]
+    tasks_done: dict[int, int]
+    attended: dict[int, int]
+    rsvps_missed: dict[int, int]
+
+
+def season_activity(season: Season) -> SeasonActivity:
+    """Six queries, whatever the number of people or sessions."""
+    sessions = season_sessions(season)
+    session_ids = sessions.values("pk")
+    topics = _season_topics(season, sessions)
+    attendance = Attendance.objects.filter(session=OuterRef("session"), user=OuterRef("user"))
+    return SeasonActivity(
+        sessions_held=sessions.count(),
+        presented=_counts(
+            SessionPresenter.objects.filter(session__in=session_ids), "user", "session"
+        ),
+        groups_joined=_counts(
+            Participation.objects.filter(topic__in=topics, role=Participation.Role.PARTICIPANT),
+            "user",
+            "topic",
+        ),
+        tasks_done=_counts(
+            Task.objects.filter(topic__in=topics, status=Task.Status.DONE, assignee__isnull=False),
+            "assignee",
+            "pk",
+        ),
+        attended=_counts(Attendance.objects.filter(session__in=session_ids), "user", "session"),
+        rsvps_missed=_counts(
+            RSVP.objects.filter(session__in=session_ids).exclude(Exists(attendance)),
+            "user",
+            "session",
+        ),
+    )

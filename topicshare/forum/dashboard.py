@@ -10,11 +10,12 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from members.ledger.services import current_season, season_sessions, season_window
+from members.ledger.services import current_season
 from members.models import Application, User
 from members.roles import Role
 from members.selectors import users_with_role_at_least
 from sessions.models import SessionPresenter, Topic, TopicStatus, Track
+from sessions.weekly.selectors import season_sessions, season_window
 from topicshare.forum.charts import Series, bar_chart, colour_series
 
 STATUS_COLOURS = {
