@@ -243,6 +243,7 @@ class Application(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["applicant"],
+                # Application.OPEN (the class's own names are not in reach here)
                 condition=models.Q(status__in=["submitted", "review_scheduled"]),
                 name="one_open_application",
                 violation_error_message=_("You already have an open application."),

@@ -474,7 +474,8 @@ class _Parser:
         if title_link:
             url = self._url(line, title_link.target)
             if url:
-                setattr(item, _title_link_field(url, paper=item.kind == "paper"), url)
+                is_paper = item.kind == LibraryItem.Kind.PAPER
+                setattr(item, _title_link_field(url, paper=is_paper), url)
         for part in rest:
             if isinstance(part, _Block):
                 self._block(line, item, part, notes)

@@ -44,8 +44,9 @@ from sessions.topics.models import (
     TopicStatus,
     TopicTransition,
     Track,
+    monday_of,
 )
-from sessions.topics.services import clean_paper_links, monday_of
+from sessions.topics.services import clean_paper_links
 from topicshare.core.imports import (
     ImportFailed,
     ImportLimits,

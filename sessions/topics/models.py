@@ -27,6 +27,11 @@ from topicshare.core.validators import (
 )
 
 
+def monday_of(day: datetime.date | None) -> datetime.date | None:
+    """The week of `day`, as the forum stores and shows weeks: its Monday."""
+    return day - datetime.timedelta(days=day.weekday()) if day else None
+
+
 def _validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value})
@@ -298,7 +303,7 @@ class Topic(RenderedMarkdown, models.Model):
             raise ValidationError({"title": _("The title cannot be empty.")})
         if self.preferred_week:
             # A week is stored as its Monday, whatever day was picked.
-            self.preferred_week -= datetime.timedelta(days=self.preferred_week.weekday())
+            self.preferred_week = monday_of(self.preferred_week)
 
 
 class CoPresenterInvitation(models.Model):

@@ -30,17 +30,6 @@ def participants_of(topic: Topic):
     )
 
 
-def group_of(topic: Topic):
-    """Proposer, co-presenters and participants."""
-    return (
-        people()
-        .filter(
-            Q(participations__topic=topic) | Q(co_presented_topics=topic) | Q(proposed_topics=topic)
-        )
-        .distinct()
-    )
-
-
 def members():
     return users_with_role_at_least(Role.MEMBER, among=people())
 

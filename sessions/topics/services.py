@@ -23,6 +23,7 @@ from sessions.topics.models import (
     TopicStatus,
     TopicTransition,
     Track,
+    monday_of,
 )
 from sessions.topics.notices import (
     notify_co_presenter_invited,
@@ -211,10 +212,6 @@ def clean_paper_links(raw: str | Iterable[str]) -> list[str]:
         if len(links) > MAX_PAPER_LINKS:
             raise ValidationError(_("Give at most %(max)d paper links.") % {"max": MAX_PAPER_LINKS})
     return links
-
-
-def monday_of(day: datetime.date | None) -> datetime.date | None:
-    return day - datetime.timedelta(days=day.weekday()) if day else None
 
 
 @transaction.atomic

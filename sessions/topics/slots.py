@@ -3,7 +3,7 @@
 import datetime
 import zoneinfo
 
-from sessions.topics.models import Track
+from sessions.topics.models import Track, monday_of
 
 # How far ahead the slots are offered (scheduling) and looked for.
 UPCOMING_WEEKS = 12
@@ -35,11 +35,8 @@ def slot_of_week(*, track: Track, week: datetime.date) -> datetime.datetime | No
     """The track's slot in the week of `week` (any day of it), or None for a date the forms
     refuse (year 1, 9999) that older data may hold."""
     zone = zoneinfo.ZoneInfo(track.time_zone)
-    monday = week - datetime.timedelta(days=week.weekday())
     try:
-        week_starts = datetime.datetime.combine(monday, datetime.time.min, zone)
-        return track_slots(track=track, after=week_starts - datetime.timedelta(seconds=1), weeks=1)[
-            0
-        ]
+        after = datetime.datetime.combine(monday_of(week), datetime.time.min, zone)
+        return track_slots(track=track, after=after - datetime.timedelta(seconds=1), weeks=1)[0]
     except (OverflowError, IndexError):
         return None

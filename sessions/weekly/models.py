@@ -78,13 +78,13 @@ class WeeklySession(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["track", "start"],
-                condition=models.Q(status__in=["scheduled", "live", "done"]),
+                condition=models.Q(status__in=ACTIVE_SESSION_STATUSES),
                 name="one_session_per_slot",
                 violation_error_message=_("This slot already has a session."),
             ),
             models.UniqueConstraint(
                 fields=["topic"],
-                condition=models.Q(status__in=["scheduled", "live", "done"]),
+                condition=models.Q(status__in=ACTIVE_SESSION_STATUSES),
                 name="one_active_session_per_topic",
             ),
         ]

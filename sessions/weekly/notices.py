@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from sessions.models import WeeklySession
+from sessions.models import SessionChange, WeeklySession
 from sessions.topics.notices import K, participants_of, people
 from topicshare.notifications.outbox import (
     Message,
@@ -140,19 +140,20 @@ def session_message(kind: str, session: WeeklySession) -> Message:
 def notify_session_change(*, session: WeeklySession, change) -> None:
     """Scheduled, slipped, postponed or cancelled: tell the people concerned, and re-plan the
     reminders (a moved session gets new ones at its new time; a cancelled one none)."""
+    change_kind = SessionChange.Kind
     kind = {
-        "scheduled": K.SESSION_SCHEDULED,
-        "slipped": K.SESSION_SLIPPED,
-        "postponed": K.SESSION_CANCELLED,
-        "cancelled": K.SESSION_CANCELLED,
+        change_kind.SCHEDULED: K.SESSION_SCHEDULED,
+        change_kind.SLIPPED: K.SESSION_SLIPPED,
+        change_kind.POSTPONED: K.SESSION_CANCELLED,
+        change_kind.CANCELLED: K.SESSION_CANCELLED,
     }.get(change.kind)
     if kind is None:
         return
-    if change.kind == "slipped":
+    if change.kind == SessionChange.Kind.SLIPPED:
         notifications_cancel(
             subject=session, kinds=REMINDER_KINDS, keep_occasion=occasion_of(session)
         )
-    elif change.kind in {"postponed", "cancelled"}:
+    elif change.kind in {SessionChange.Kind.POSTPONED, SessionChange.Kind.CANCELLED}:
         notifications_cancel(subject=session, kinds=REMINDER_KINDS)
     # presenters_of includes presenters of a cancelled session (their rows are inactive).
     recipients = [*presenters_of(session), *participants_of(session.topic), *rsvps_of(session)]

@@ -28,7 +28,8 @@ from sessions.models import (
     Track,
     WeeklySession,
 )
-from sessions.topics.services import TopicError, monday_of, topic_transition, transition_guard
+from sessions.topics.models import monday_of
+from sessions.topics.services import TopicError, topic_transition, transition_guard
 from sessions.topics.slots import UPCOMING_WEEKS, is_on_slot, track_slots
 from sessions.weekly.notices import notify_session_change
 from sessions.weekly.signals import session_done

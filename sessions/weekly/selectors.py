@@ -15,6 +15,7 @@ from sessions.models import (
     Topic,
     WeeklySession,
 )
+from sessions.topics.models import monday_of
 
 # No session runs longer than this; used to bound queries on start times.
 _LONGEST = datetime.timedelta(minutes=600)
@@ -87,9 +88,7 @@ def group_by_week(sessions) -> list[tuple]:
     """[(monday, [sessions…]), …] in the forum's time zone."""
     weeks: dict = {}
     for session in sessions:
-        local = timezone.localtime(session.start).date()
-        monday = local - datetime.timedelta(days=local.weekday())
-        weeks.setdefault(monday, []).append(session)
+        weeks.setdefault(monday_of(timezone.localtime(session.start).date()), []).append(session)
     return list(weeks.items())
 
 

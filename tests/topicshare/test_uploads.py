@@ -21,7 +21,6 @@ from topicshare.core.uploads import (
     SLIDES_KINDS,
     SafeUploadTo,
     private_storage,
-    safe_upload_to,
     serve_file,
     sniff_document,
     validate_slides_file,
@@ -241,7 +240,7 @@ def _application_model():
     """A throwaway model; call it inside isolate_apps so that it never reaches migrations."""
 
     class Application(models.Model):
-        slides = models.FileField(storage=private_storage, upload_to=safe_upload_to("applications"))
+        slides = models.FileField(storage=private_storage, upload_to=SafeUploadTo("applications"))
 
         class Meta:
             app_label = "topicshare"
@@ -286,7 +285,7 @@ def test_safe_upload_to_falls_back_to_the_name_extension():
 
 
 def test_safe_upload_to_gives_a_new_name_each_time():
-    upload_to = safe_upload_to("applications")
+    upload_to = SafeUploadTo("applications")
 
     assert upload_to(None, "a.pdf") != upload_to(None, "a.pdf")
 
@@ -294,11 +293,11 @@ def test_safe_upload_to_gives_a_new_name_each_time():
 @pytest.mark.parametrize("prefix", ["", "/abs", "../up", "a/../../b", "a\\b"])
 def test_safe_upload_to_refuses_unsafe_prefix(prefix):
     with pytest.raises(ValueError, match="Unsafe upload prefix"):
-        safe_upload_to(prefix)
+        SafeUploadTo(prefix)
 
 
 def test_safe_upload_to_serialises_for_migrations():
-    upload_to = safe_upload_to("library/slides")
+    upload_to = SafeUploadTo("library/slides")
 
     serialised, imports = MigrationWriter.serialize(upload_to)
 

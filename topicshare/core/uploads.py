@@ -148,10 +148,6 @@ class SafeUploadTo:
         return hash(self.prefix)
 
 
-def safe_upload_to(prefix: str) -> SafeUploadTo:
-    return SafeUploadTo(prefix)
-
-
 def private_storage():
     """For `FileField(storage=private_storage)`: files outside MEDIA_ROOT, reachable only through
     a view that checks permissions and calls serve_file(). Their `.url` (under MEDIA_URL, as
