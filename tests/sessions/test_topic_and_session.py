@@ -30,8 +30,8 @@ from sessions.weekly.scheduling import (
     session_slip,
     sessions_advance,
 )
-from tests.sessions import test_reminders
-from tests.sessions.test_reminders import START, _sweep
+from tests.sessions.weekly import test_reminders
+from tests.sessions.weekly.test_reminders import START, _sweep
 from topicshare.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db

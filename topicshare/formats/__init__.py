@@ -7,7 +7,7 @@ here renders ISO first and still reads its own ways of writing a date after that
 formats (the `date` filter, DATE_FORMAT …) stay the language's own.
 
 Each language of settings.LANGUAGES has a module <locale>/formats.py that calls
-`iso_first_input_formats` (tests/topicshare/test_date_inputs.py checks every language)."""
+`iso_first_input_formats` (tests/topicshare/core/test_date_inputs.py checks every language)."""
 
 from types import ModuleType
 

@@ -15,7 +15,7 @@ from sessions.topics.slots import track_slots
 from sessions.weekly.reminders import reminders_materialise
 from sessions.weekly.scheduling import rsvp_set, session_cancel, session_schedule, session_slip
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from tests.topicshare.test_webhooks import _feishu_sign
+from tests.topicshare.notifications.test_webhooks import _feishu_sign
 from topicshare.notifications.models import ChatWebhook, Notification, NotificationOptOut
 from topicshare.notifications.outbox import notifications_dispatch, unsubscribe_token
 

@@ -12,7 +12,7 @@ import pytest
 
 from topicshare.core.management.commands.run_local import site_url_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # Run in a fresh interpreter with the local settings against a migrated SQLite file of its own.
 PROBE = """
