@@ -6,23 +6,7 @@ import topicshare.core.limits
 from django.conf import settings
 from django.db import migrations, models
 
-
-def move_content_types(old_label, new_label, models):
-    """Content types (and so the permissions attached to them) follow the models: renamed, not
-    orphaned. A content type the new label already has (nothing should) is left alone."""
-
-    def run(apps, schema_editor):
-        ContentType = apps.get_model("contenttypes", "ContentType")
-        taken = set(
-            ContentType.objects.filter(app_label=new_label, model__in=models).values_list(
-                "model", flat=True
-            )
-        )
-        ContentType.objects.filter(app_label=old_label, model__in=models).exclude(
-            model__in=taken
-        ).update(app_label=new_label)
-
-    return run
+from topicshare.core.migration_operations import content_types_move
 
 
 class Migration(migrations.Migration):
@@ -78,7 +62,7 @@ class Migration(migrations.Migration):
             database_operations=[],
         ),
         migrations.RunPython(
-            move_content_types('members', 'ledger', ['ledgerpolicy', 'ledgerexemption']),
-            move_content_types('ledger', 'members', ['ledgerpolicy', 'ledgerexemption']),
+            content_types_move('members', 'ledger', ['ledgerpolicy', 'ledgerexemption']),
+            content_types_move('ledger', 'members', ['ledgerpolicy', 'ledgerexemption']),
         ),
     ]

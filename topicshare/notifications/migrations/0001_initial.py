@@ -4,23 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
-def move_content_types(old_label, new_label, models):
-    """Content types (and so the permissions attached to them) follow the models: renamed, not
-    orphaned. A content type the new label already has (nothing should) is left alone."""
-
-    def run(apps, schema_editor):
-        ContentType = apps.get_model("contenttypes", "ContentType")
-        taken = set(
-            ContentType.objects.filter(app_label=new_label, model__in=models).values_list(
-                "model", flat=True
-            )
-        )
-        ContentType.objects.filter(app_label=old_label, model__in=models).exclude(
-            model__in=taken
-        ).update(app_label=new_label)
-
-    return run
+from topicshare.core.migration_operations import content_types_move
 
 
 class Migration(migrations.Migration):
@@ -110,7 +94,7 @@ class Migration(migrations.Migration):
             database_operations=[],
         ),
         migrations.RunPython(
-            move_content_types('topicshare', 'notifications', ['chatwebhook', 'notification', 'notificationoptout']),
-            move_content_types('notifications', 'topicshare', ['chatwebhook', 'notification', 'notificationoptout']),
+            content_types_move('topicshare', 'notifications', ['chatwebhook', 'notification', 'notificationoptout']),
+            content_types_move('notifications', 'topicshare', ['chatwebhook', 'notification', 'notificationoptout']),
         ),
     ]
