@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT.parent / "shared" / "seeds"
+# SEEDS_DIR points elsewhere, e.g. from a git worktree whose parent has no shared/.
+SEEDS = Path(os.environ.get("SEEDS_DIR") or ROOT.parent / "shared" / "seeds")
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "topicshare.settings.test"
 os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='seed-smoke-')}/db.sqlite3"
@@ -27,7 +28,7 @@ from library.models import LibraryItem  # noqa: E402
 def main() -> int:
     readme = SEEDS / "topicshare-readme.md"
     if not readme.exists():
-        print(f"no seeds at {SEEDS}: skipped")
+        print(f"no seeds at {SEEDS} (set SEEDS_DIR): skipped")
         return 0
     call_command("migrate", verbosity=0)
     failures = []
