@@ -18,6 +18,7 @@ from sessions.weekly.scheduling import (
     attendance_check_in,
     attendance_record,
     free_slots,
+    preferred_slot,
     rsvp_set,
     session_cancel,
     session_postpone,
@@ -82,7 +83,7 @@ def test_at_least_twelve_upcoming_slots_by_default():
 
 def test_schedule_ready_topic_in_a_slot(organiser):
     topic = _ready_topic(preferred_week=datetime.date(2027, 1, 4))
-    start = free_slots(track=topic.track, now=NOW, preferred_week=topic.preferred_week)[0]
+    start = preferred_slot(free_slots(track=topic.track, now=NOW), topic.preferred_week)
 
     session = session_schedule(
         topic=topic,
