@@ -77,7 +77,7 @@ def _topic_items(now: datetime.datetime) -> list[InboxItem]:
             _("%(track)s · proposed by %(name)s") % {"track": topic.track.name,
                                                       "name": topic.proposer.name},
             topic.created_at, reverse("topics:detail", args=[topic.pk]) + "#actions",
-            _("Review"),
+            _("Review the topic"),
         ))  # fmt: skip
     for topic, opens in topics_promotion_due(now=now):
         items.append(InboxItem(
