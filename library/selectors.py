@@ -1,9 +1,11 @@
+import datetime
 from itertools import groupby
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from library.filters import LibraryFilter
 from library.models import LibraryItem
+from sessions.models import SessionStatus
 
 # Newest season first (Topic 7 … Topic 1, then 初期), domains in their order, items as
 # numbered in the archive; served by the `library_browse` index.
@@ -80,4 +82,29 @@ def item_detail(*, user, pk: int) -> LibraryItem:
         _with_relations(visible_items(user=user), user=user)
         .select_related("parent", "session")
         .get(pk=pk)
+    )
+
+
+# --- What waits for the organisers (the inbox, topicshare/forum/inbox.py) -----------------
+
+MATERIALS_DUE_AFTER = datetime.timedelta(days=2)
+# Talks older than this are the archive's business, not the inbox's.
+MATERIALS_LOOK_BACK = datetime.timedelta(days=90)
+
+
+def talks_missing_materials(*, now: datetime.datetime) -> QuerySet[LibraryItem]:
+    """The library items of talks presented at least two days ago (T+2) that still lack
+    slides (a file or a link) or a recording link, the oldest session first."""
+    no_slides = Q(slides_file="") & Q(slides_url="")
+    return (
+        LibraryItem.objects.filter(
+            parent__isnull=True,
+            session__status=SessionStatus.DONE,
+            session__start__lte=now - MATERIALS_DUE_AFTER,
+            session__start__gt=now - MATERIALS_LOOK_BACK,
+        )
+        .filter(no_slides | Q(recording_url=""))
+        .select_related("session", "session__topic")
+        .defer("search_text", "content_html")
+        .order_by("session__start", "id")
     )

@@ -3,7 +3,7 @@
 from allauth.account.models import EmailAddress
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from members.models import User
+from members.models import Application, User
 from members.roles import Role
 
 MEMBER_SEARCH_LIMIT = 10
@@ -53,3 +53,25 @@ def public_label(user: User) -> str:
     anything of the e-mail address (User.name falls back to its local part)."""
     name = user.display_name or "—"
     return f"{name} (#{user.pk})"
+
+
+def applications_waiting(*, now) -> list[tuple[Application, str, object]]:
+    """Open applications waiting for the committee, the longest waiting first:
+    (application, "review_talk" or "decision", waiting since). A submitted one waits for its
+    review talk to be scheduled; one whose review talk has taken place waits for a decision."""
+    rows = []
+    open_ones = (
+        Application.objects.filter(
+            Q(status=Application.Status.SUBMITTED)
+            | Q(status=Application.Status.REVIEW_SCHEDULED, review_at__lte=now)
+        )
+        .select_related("applicant")
+        .only("id", "status", "paper_title", "review_at", "created_at", "applicant__display_name",
+              "applicant__email")
+    )  # fmt: skip
+    for application in open_ones:
+        if application.status == Application.Status.SUBMITTED:
+            rows.append((application, "review_talk", application.created_at))
+        else:
+            rows.append((application, "decision", application.review_at))
+    return sorted(rows, key=lambda row: (row[2], row[0].pk))

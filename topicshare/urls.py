@@ -25,6 +25,7 @@ urlpatterns = [
     path("join/applications/<int:pk>/withdraw/", member_views.join_withdraw, name="join-withdraw"),
     path("healthz", core_views.healthz, name="healthz"),
     path("staff/dashboard/", dashboard.dashboard, name="dashboard"),
+    path("staff/inbox/", views.staff_inbox, name="inbox"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path(
         "notifications/unsubscribe/<str:token>/", notification_views.unsubscribe, name="unsubscribe"

@@ -1,4 +1,6 @@
-from django.db.models import Count, Prefetch, Q, QuerySet
+import datetime
+
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 
 from sessions.topics.filters import TopicFilter
 from sessions.topics.models import (
@@ -6,8 +8,10 @@ from sessions.topics.models import (
     Participation,
     Task,
     Topic,
+    TopicStatus,
 )
 from sessions.topics.rules import EDITABLE_BY_PROPOSER
+from sessions.topics.slots import RECRUITING_OPENS_BEFORE, slot_of_week
 
 
 # No session runs longer than this; used to bound queries on start times.
@@ -75,3 +79,54 @@ def group_member_ids(topic: Topic) -> set[int]:
     ids |= {user.pk for user in topic.co_presenters.all()}
     ids.add(topic.proposer_id)
     return ids
+
+
+# --- What waits for the organisers (the inbox, topicshare/forum/inbox.py) -----------------
+
+
+def topics_to_review() -> QuerySet[Topic]:
+    """Proposed topics, oldest first: an organiser accepts or rejects each."""
+    return (
+        Topic.objects.filter(status=TopicStatus.PROPOSED)
+        .select_related("track", "proposer")
+        .defer("summary_html")
+        .order_by("created_at", "id")
+    )
+
+
+def topics_promotion_due(
+    *, now: datetime.datetime, within: datetime.timedelta = datetime.timedelta(days=14)
+) -> list[tuple[Topic, datetime.datetime]]:
+    """Accepted topics whose promotion window (two weeks before their preferred week's slot,
+    when recruiting opens) opens within `within`, or has opened: (topic, opens at), soonest
+    first. One query."""
+    horizon = now + within + RECRUITING_OPENS_BEFORE + datetime.timedelta(days=7)
+    candidates = (
+        Topic.objects.filter(
+            status=TopicStatus.ACCEPTED,
+            preferred_week__isnull=False,
+            preferred_week__lte=horizon.date(),
+        )
+        .select_related("track", "proposer")
+        .defer("summary_html")
+    )
+    due = []
+    for topic in candidates:
+        slot = slot_of_week(track=topic.track, week=topic.preferred_week)
+        if slot is not None and slot - RECRUITING_OPENS_BEFORE <= now + within:
+            due.append((topic, slot - RECRUITING_OPENS_BEFORE))
+    return sorted(due, key=lambda row: (row[1], row[0].pk))
+
+
+def topics_ready_unscheduled() -> QuerySet[Topic]:
+    """Ready topics without a slot, the longest waiting first (`ready_since`: when they
+    became ready)."""
+    return (
+        Topic.objects.filter(status=TopicStatus.READY)
+        .select_related("track", "proposer")
+        .defer("summary_html")
+        .annotate(
+            ready_since=Max("transitions__at", filter=Q(transitions__to_status=TopicStatus.READY))
+        )
+        .order_by(F("ready_since").asc(nulls_first=True), "id")
+    )

@@ -32,7 +32,7 @@ from sessions.topics.notices import (
 )
 from sessions.topics.rules import JOINABLE, is_group_member, is_group_participant
 from sessions.topics.signals import recruiting_opened, scheduled_topic_moving
-from sessions.topics.slots import slot_of_week
+from sessions.topics.slots import RECRUITING_OPENS_BEFORE, slot_of_week
 
 S = TopicStatus
 
@@ -453,10 +453,6 @@ def task_update(*, task: Task, by: User, **changes) -> Task:
     task.full_clean(exclude=["topic", "assignee"])
     task.save(update_fields=[*changes, "updated_at"])
     return task
-
-
-# DOMAIN.md: two weeks before its week a topic is promoted and its group recruited (宣传 + 建群).
-RECRUITING_OPENS_BEFORE = datetime.timedelta(days=14)
 
 
 def topics_open_recruiting(*, now: datetime.datetime) -> list[Topic]:

@@ -7,6 +7,8 @@ from sessions.topics.models import Track, monday_of
 
 # How far ahead the slots are offered (scheduling) and looked for.
 UPCOMING_WEEKS = 12
+# DOMAIN.md: two weeks before its week a topic is promoted and its group recruited (宣传 + 建群).
+RECRUITING_OPENS_BEFORE = datetime.timedelta(days=14)
 
 
 def track_slots(

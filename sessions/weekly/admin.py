@@ -18,6 +18,7 @@ from sessions.weekly.scheduling import (
     MEETING_FIELDS,
     SchedulingError,
     free_slots,
+    preferred_slot,
     session_cancel,
     session_schedule,
     session_slip,
@@ -140,11 +141,11 @@ class SchedulingTopicAdmin(TopicAdmin):
         """The same service as the staff scheduling page, with its first suggestion."""
         now = timezone.now()
         for topic in queryset.select_related("track"):
-            slots = free_slots(track=topic.track, now=now, preferred_week=topic.preferred_week)
+            start = preferred_slot(free_slots(track=topic.track, now=now), topic.preferred_week)
             try:
-                if not slots:
+                if start is None:
                     raise SchedulingError(_("No free slot in the next weeks."))
-                session = session_schedule(topic=topic, start=slots[0], by=request.user, now=now)
+                session = session_schedule(topic=topic, start=start, by=request.user, now=now)
             except (SchedulingError, PermissionDenied) as error:
                 self.message_user(request, f"{topic}: {error}", messages.ERROR)
             else:

@@ -2,7 +2,7 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import User
@@ -30,6 +30,18 @@ class MeetingForm(forms.Form):
     )
 
 
+def slot_choices(slots: list[tuple[datetime.datetime, list[str]]]) -> list[tuple[str, str]]:
+    """Free slots as radio choices: the local date and time, then any warning."""
+    return [
+        (
+            start.isoformat(),
+            formats.date_format(timezone.localtime(start), "Y-m-d D H:i")
+            + (f" — {' '.join(warnings)}" if warnings else ""),
+        )
+        for start, warnings in slots
+    ]
+
+
 class ScheduleForm(MeetingForm):
     """Pick one of the track's free slots, or (with the override) any future time."""
 
@@ -48,16 +60,17 @@ class ScheduleForm(MeetingForm):
 
     field_order = ["slot", "custom_start", "override_slot"]
 
-    def __init__(self, *args, slots: list[tuple[datetime.datetime, list[str]]], **kwargs):
+    def __init__(
+        self,
+        *args,
+        slots: list[tuple[datetime.datetime, list[str]]],
+        preselect: datetime.datetime | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
-        self.fields["slot"].choices = [
-            (
-                start.isoformat(),
-                f"{timezone.localtime(start):%Y-%m-%d %a %H:%M}"
-                + (f" — {' '.join(warnings)}" if warnings else ""),
-            )
-            for start, warnings in slots
-        ]
+        self.fields["slot"].choices = slot_choices(slots)
+        if preselect is not None:
+            self.fields["slot"].initial = preselect.isoformat()
 
     def clean(self):
         cleaned = super().clean()
@@ -66,6 +79,25 @@ class ScheduleForm(MeetingForm):
             raise ValidationError(_("Pick one free slot, or enter another time — not both."))
         cleaned["start"] = datetime.datetime.fromisoformat(slot) if slot else custom
         return cleaned
+
+
+class MoveForm(forms.Form):
+    """Move a scheduled session to one of its track's free slots."""
+
+    slot = forms.ChoiceField(label=_("Free slots"), widget=forms.RadioSelect)
+    reason = LongTextFormField(
+        label=_("Reason (optional)"),
+        required=False,
+        max_length=REASON_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, slots: list[tuple[datetime.datetime, list[str]]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slot"].choices = slot_choices(slots)
+
+    def clean_slot(self):
+        return datetime.datetime.fromisoformat(self.cleaned_data["slot"])
 
 
 class ReasonForm(forms.Form):

@@ -134,6 +134,7 @@ class SessionChange(models.Model):
     class Kind(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
         SLIPPED = "slipped", _("Slipped to a later week")
+        MOVED = "moved", _("Moved to another slot")
         POSTPONED = "postponed", _("Postponed")
         CANCELLED = "cancelled", _("Cancelled")
         EDITED = "edited", _("Meeting details changed")

@@ -144,12 +144,13 @@ def notify_session_change(*, session: WeeklySession, change) -> None:
     kind = {
         change_kind.SCHEDULED: K.SESSION_SCHEDULED,
         change_kind.SLIPPED: K.SESSION_SLIPPED,
+        change_kind.MOVED: K.SESSION_SLIPPED,
         change_kind.POSTPONED: K.SESSION_CANCELLED,
         change_kind.CANCELLED: K.SESSION_CANCELLED,
     }.get(change.kind)
     if kind is None:
         return
-    if change.kind == SessionChange.Kind.SLIPPED:
+    if change.kind in {SessionChange.Kind.SLIPPED, SessionChange.Kind.MOVED}:
         notifications_cancel(
             subject=session, kinds=REMINDER_KINDS, keep_occasion=occasion_of(session)
         )

@@ -62,6 +62,7 @@ def session_actions(session: WeeklySession) -> set[str]:
     """The organisers' actions the session's status allows (their buttons on the manage page)."""
     allowed = {
         "slip": session.status in SLIPPABLE,
+        "move": session.status in SLIPPABLE,
         "postpone": session.status in POSTPONABLE,
         "cancel": session.status in CANCELLABLE,
         "attendance": session.status not in NOT_HELD,
@@ -81,9 +82,8 @@ def free_slots(
     track: Track,
     now: datetime.datetime,
     weeks: int = UPCOMING_WEEKS,
-    preferred_week: datetime.date | None = None,
 ) -> list[datetime.datetime]:
-    """The track's upcoming slots without a session, nearest to `preferred_week` first."""
+    """The track's upcoming slots without a session, in date order."""
     slots = track_slots(track=track, after=now, weeks=weeks)
     taken = set(
         WeeklySession.objects.filter(
@@ -93,23 +93,82 @@ def free_slots(
             start__lte=slots[-1],
         ).values_list("start", flat=True)
     )
-    free = [slot for slot in slots if slot not in taken]
-    if preferred_week:
-        # Weeks run Monday to Sunday: a slot inside the preferred week comes first, then the
-        # weeks around it, nearest first, earlier before later.
-        wanted = monday_of(preferred_week)
-        free.sort(key=lambda slot: (abs((monday_of(slot.date()) - wanted).days), slot))
-    return free
+    return [slot for slot in slots if slot not in taken]
 
 
-def slot_warnings(*, start: datetime.datetime, now: datetime.datetime) -> list[str]:
+def preferred_slot(
+    slots: list[datetime.datetime], preferred_week: datetime.date | None
+) -> datetime.datetime | None:
+    """The slot to preselect: the one in the preferred week, else the nearest week's (earlier
+    before later); without a preferred week the first."""
+    if not slots:
+        return None
+    if not preferred_week:
+        return slots[0]
+    wanted = monday_of(preferred_week)
+    return min(slots, key=lambda slot: (abs((monday_of(slot.date()) - wanted).days), slot))
+
+
+def overlapping_sessions(
+    *, track: Track, starts: list[datetime.datetime], duration_minutes: int, exclude=None
+) -> dict[datetime.datetime, list[WeeklySession]]:
+    """For each of `starts`, the other tracks' sessions (scheduled or live) that run at the
+    same time: one audience, two talks. One query for all of them."""
+    if not starts:
+        return {}
+    length = datetime.timedelta(minutes=duration_minutes)
+    others = (
+        WeeklySession.objects.filter(
+            status__in=UPCOMING_SESSION_STATUSES,
+            start__lt=max(starts) + length,
+            start__gt=min(starts) - datetime.timedelta(minutes=600),
+        )
+        .exclude(track=track)
+        .select_related("topic", "track")
+        .order_by("start", "id")
+    )
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    others = list(others)
+    return {
+        start: [other for other in others if other.start < start + length and other.end > start]
+        for start in starts
+    }
+
+
+def slot_warnings(
+    *,
+    start: datetime.datetime,
+    now: datetime.datetime,
+    overlaps: Iterable[WeeklySession] = (),
+) -> list[str]:
+    warnings = []
     if start - now < SHORT_PROMOTION:
         days = max(0, (start - now).days)
-        return [
+        warnings.append(
             _("This slot is only %(days)d days away: the two-week promotion will be short.")
             % {"days": days}
-        ]
-    return []
+        )
+    for other in overlaps:
+        warnings.append(
+            _("Overlaps “%(title)s” (%(track)s): one audience, two talks at once.")
+            % {"title": other.topic.title, "track": other.track.name}
+        )
+    return warnings
+
+
+def slots_with_warnings(
+    *, track: Track, now: datetime.datetime, duration_minutes: int, exclude=None
+) -> list[tuple[datetime.datetime, list[str]]]:
+    """The free slots in date order, each with its warnings (short promotion, overlaps)."""
+    slots = free_slots(track=track, now=now)
+    overlaps = overlapping_sessions(
+        track=track, starts=slots, duration_minutes=duration_minutes, exclude=exclude
+    )
+    return [
+        (slot, slot_warnings(start=slot, now=now, overlaps=overlaps.get(slot, [])))
+        for slot in slots
+    ]
 
 
 # --- Scheduling ------------------------------------------------------------------------------
@@ -283,6 +342,65 @@ def session_slip(
     raise SchedulingError(
         _("No free slot in the next %(weeks)d weeks.") % {"weeks": UPCOMING_WEEKS}
     )
+
+
+@transaction.atomic
+def session_move(
+    *,
+    session: WeeklySession,
+    start: datetime.datetime,
+    by: User,
+    reason: str = "",
+    now: datetime.datetime | None = None,
+) -> WeeklySession:
+    """Move a scheduled session to a chosen free slot of its track, earlier or later.
+
+    Side effects, as a slip: the history gets a change (moved), the sequence grows (calendars
+    update), the presenters' rows follow, the people concerned are told and the reminders of
+    the old time are cancelled (the sweep queues those of the new time). Refuses a session
+    that is not scheduled, a time that has passed or is not one of the track's slots, the
+    session's own time, a taken slot and a presenter busy then."""
+    require_perm(
+        by, "topic_sessions.schedule_sessions", message=_("Only organisers schedule sessions.")
+    )
+    now = now or timezone.now()
+    if timezone.is_naive(start):
+        raise SchedulingError(_("The start needs a time zone."))
+    session = _lock(session)
+    if session.status not in SLIPPABLE:
+        raise SchedulingError(_("Only a scheduled session can be moved."))
+    if start <= now:
+        raise SchedulingError(_("That time has already passed."))
+    if start == session.start:
+        raise SchedulingError(_("The session is already at that time."))
+    if not is_on_slot(track=session.track, start=start):
+        raise SchedulingError(_("That time is not one of the track's weekly slots."))
+    if (
+        WeeklySession.objects.filter(
+            track=session.track, start=start, status__in=ACTIVE_SESSION_STATUSES
+        )
+        .exclude(pk=session.pk)
+        .exists()
+    ):
+        raise SchedulingError(_("This slot already has a session."))
+    end = start + datetime.timedelta(minutes=session.duration_minutes)
+    _check_presenters_free(users=_presenters(session.topic), start=start, end=end, exclude=session)
+    old = session.start
+    session.start = start
+    session.sequence = F("sequence") + 1
+    _save_slot(session, ["start", "sequence", "updated_at"])
+    session.refresh_from_db(fields=["sequence"])
+    SessionPresenter.objects.filter(session=session).update(start=start)
+    change = SessionChange.objects.create(
+        session=session,
+        kind=SessionChange.Kind.MOVED,
+        from_start=old,
+        to_start=start,
+        by=by,
+        reason=(reason or "").strip(),
+    )
+    notify_session_change(session=session, change=change)
+    return session
 
 
 def _take_off_calendar(session: WeeklySession, status: str, by: User, reason: str, kind: str):

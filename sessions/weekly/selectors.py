@@ -8,14 +8,18 @@ from sessions.models import (
     RSVP,
     Attendance,
     Participation,
+    ReminderRule,
     Season,
     SessionPresenter,
     SessionStatus,
     Task,
     Topic,
+    TopicStatus,
     WeeklySession,
 )
 from sessions.topics.models import monday_of
+from sessions.topics.slots import slot_of_week
+from topicshare.notifications.models import NotificationKind
 
 # No session runs longer than this; used to bound queries on start times.
 _LONGEST = datetime.timedelta(minutes=600)
@@ -173,4 +177,65 @@ def season_activity(season: Season) -> SeasonActivity:
             "user",
             "session",
         ),
+    )
+
+
+# --- What waits for the organisers (the inbox, topicshare/forum/inbox.py) -----------------
+
+RECRUITMENT_CHECK_BEFORE = datetime.timedelta(days=7)
+MEETING_LINK_BEFORE = datetime.timedelta(days=1)
+
+
+def recruitment_minimum() -> int:
+    """The recruitment check's minimum group size (its reminder rule; the field's default
+    when there is no rule)."""
+    rule = ReminderRule.objects.filter(kind=NotificationKind.RECRUITMENT_CHECK).first()
+    if rule is None:
+        return ReminderRule._meta.get_field("minimum_group").default
+    return rule.minimum_group
+
+
+def groups_below_minimum(
+    *, now: datetime.datetime, minimum: int | None = None
+) -> list[tuple[Topic, datetime.datetime]]:
+    """Recruiting topics whose week's slot is at most seven days away (T-7) with fewer
+    participants than the recruitment check's minimum: (topic, slot), soonest first."""
+    minimum = recruitment_minimum() if minimum is None else minimum
+    horizon = now + RECRUITMENT_CHECK_BEFORE
+    candidates = (
+        Topic.objects.filter(
+            status=TopicStatus.RECRUITING,
+            preferred_week__isnull=False,
+            preferred_week__lte=horizon.date(),
+        )
+        .select_related("track", "proposer")
+        .defer("summary_html")
+        .annotate(
+            participant_total=Count(
+                "participations", filter=Q(participations__role=Participation.Role.PARTICIPANT)
+            )
+        )
+        .filter(participant_total__lt=minimum)
+    )
+    due = []
+    for topic in candidates:
+        slot = slot_of_week(track=topic.track, week=topic.preferred_week)
+        if slot is not None and slot <= horizon:
+            due.append((topic, slot))
+    return sorted(due, key=lambda row: (row[1], row[0].pk))
+
+
+def sessions_without_meeting_link(*, now: datetime.datetime) -> QuerySet[WeeklySession]:
+    """Scheduled sessions that start within a day (T-1), or have started, with neither a
+    meeting link nor a meeting ID, soonest first."""
+    return (
+        WeeklySession.objects.filter(
+            status__in=[SessionStatus.SCHEDULED, SessionStatus.LIVE],
+            start__lte=now + MEETING_LINK_BEFORE,
+            start__gt=now - _LONGEST,
+            meeting_url="",
+            meeting_id="",
+        )
+        .select_related("topic", "track")
+        .order_by("start", "id")
     )

@@ -16,23 +16,32 @@ from django.views.decorators.http import require_http_methods, require_POST
 from members.models import User
 from members.rules import require_perm
 from sessions.models import Attendance, Topic, TopicStatus, WeeklySession
-from sessions.weekly.forms import AttendanceForm, MeetingForm, ReasonForm, ScheduleForm
+from sessions.weekly.forms import (
+    AttendanceForm,
+    MeetingForm,
+    MoveForm,
+    ReasonForm,
+    ScheduleForm,
+)
 from sessions.weekly.scheduling import (
     MEETING_FIELDS,
     SchedulingError,
     attendance_check_in,
     attendance_record,
     check_in_open,
-    free_slots,
+    overlapping_sessions,
+    preferred_slot,
     rsvp_open,
     rsvp_set,
     session_actions,
     session_cancel,
+    session_move,
     session_postpone,
     session_schedule,
     session_slip,
     session_update_meeting,
     slot_warnings,
+    slots_with_warnings,
 )
 from sessions.weekly.selectors import (
     group_by_week,
@@ -154,10 +163,13 @@ def schedule_topic(request, topic_pk: int):
     if topic.status != TopicStatus.READY:
         messages.error(request, _("Only a topic that is ready can be scheduled."))
         return redirect("topics:detail", pk=topic.pk)
-    slots = free_slots(track=topic.track, now=now, preferred_week=topic.preferred_week)
+    slots = slots_with_warnings(
+        track=topic.track, now=now, duration_minutes=topic.track.duration_minutes
+    )
     form = ScheduleForm(
         request.POST if request.method == "POST" else None,
-        slots=[(start, slot_warnings(start=start, now=now)) for start in slots],
+        slots=slots,
+        preselect=preferred_slot([start for start, _warnings in slots], topic.preferred_week),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -174,7 +186,15 @@ def schedule_topic(request, topic_pk: int):
             form.add_error(None, str(error))
         else:
             messages.success(request, _("Scheduled."))
-            for warning in slot_warnings(start=session.start, now=now):
+            overlaps = overlapping_sessions(
+                track=session.track,
+                starts=[session.start],
+                duration_minutes=session.duration_minutes,
+                exclude=session,
+            )
+            for warning in slot_warnings(
+                start=session.start, now=now, overlaps=overlaps[session.start]
+            ):
                 messages.warning(request, warning)
             return redirect("sessions:detail", pk=session.pk)
     return render(request, "sessions/schedule_topic.html", {"topic": topic, "form": form})
@@ -211,10 +231,36 @@ def session_manage(request, pk: int):
     meeting_form = MeetingForm(initial={field: getattr(session, field) for field in MEETING_FIELDS})
     reason_form = ReasonForm()
     attendance_form = AttendanceForm(candidates=_attendance_candidates(session))
+    actions = session_actions(session)
+    move_slots = (
+        slots_with_warnings(
+            track=session.track,
+            now=timezone.now(),
+            duration_minutes=session.duration_minutes,
+            exclude=session,
+        )
+        if "move" in actions
+        else []
+    )
+    move_form = MoveForm(slots=move_slots)
     if request.method == "POST":
         action = request.POST.get("action")
         try:
-            if action == "meeting":
+            if action == "move":
+                move_form = MoveForm(request.POST, slots=move_slots)
+                if move_form.is_valid():
+                    session = session_move(
+                        session=session,
+                        start=move_form.cleaned_data["slot"],
+                        by=request.user,
+                        reason=move_form.cleaned_data["reason"],
+                    )
+                    start = timezone.localtime(session.start)
+                    messages.success(
+                        request, _("Moved to %(start)s.") % {"start": f"{start:%Y-%m-%d %H:%M}"}
+                    )
+                    return redirect("sessions:detail", pk=session.pk)
+            elif action == "meeting":
                 meeting_form = MeetingForm(request.POST)
                 if meeting_form.is_valid():
                     session_update_meeting(
@@ -254,7 +300,8 @@ def session_manage(request, pk: int):
             "meeting_form": meeting_form,
             "reason_form": reason_form,
             "attendance_form": attendance_form,
-            "actions": session_actions(session),
+            "move_form": move_form,
+            "actions": actions,
             "attendances": session.attendances.select_related("user"),
             "history": session.changes.select_related("by"),
         },

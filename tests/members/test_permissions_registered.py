@@ -19,7 +19,7 @@ from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ["members", "sessions", "library", "topicshare"]
-APP_LABELS = {"members", "topic_sessions", "library", "topicshare"}
+APP_LABELS = {"members", "topic_sessions", "library", "topicshare", "forum"}
 
 NAME = r"""["']([\w]+\.[\w]+)["']"""
 ASKED = [

@@ -30,6 +30,7 @@ from sessions.models import (
     WeeklySession,
 )
 from sessions.topics.services import TRANSITIONS
+from sessions.weekly.scheduling import free_slots
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.html_forms import html_forms
 
@@ -312,6 +313,7 @@ def test_session_manage_page_shows_exactly_the_actions_that_work(people, variant
     listener = UserFactory()
     RSVP.objects.create(session=session, user=listener)
     problems = []
+    now = timezone.now()
     for role in ("organiser", "superuser"):
         client = _client(getattr(people, role))
         url = reverse("sessions:manage", args=[session.pk])
@@ -324,6 +326,12 @@ def test_session_manage_page_shows_exactly_the_actions_that_work(people, variant
 
         attempts = {
             "slip": _attempt(client, url, {"action": "slip"}, lambda: changed("start")),
+            "move": _attempt(
+                client,
+                url,
+                {"action": "move", "slot": free_slots(track=session.track, now=now)[0].isoformat()},
+                lambda: changed("start"),
+            ),
             "postpone": _attempt(
                 client, url, {"action": "postpone", "reason": "测试"}, lambda: changed("status")
             ),

@@ -58,7 +58,7 @@ from sessions.models import (
     WeeklySession,
 )
 from sessions.weekly.calendar import calendar_token_for
-from sessions.weekly.scheduling import free_slots
+from sessions.weekly.scheduling import free_slots, preferred_slot
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from topicshare.forum.models import ForumSettings
 from topicshare.notifications.models import NotificationKind
@@ -95,6 +95,7 @@ EXPECTED = {
     "set_language": (NOT_ALLOWED,) * 5,
     "unsubscribe": PUBLIC,  # the signed token is the credential
     "dashboard": ORGANISERS,
+    "inbox": ORGANISERS,
     # --- admission (流入) ------------------------------------------------------------------
     "join-apply": SIGNED_IN,
     "join-status": SIGNED_IN,
@@ -627,8 +628,8 @@ def _topic_form(world) -> dict:
 
 def _first_free_slot(world) -> dict:
     topic = world.ready_topic
-    slots = free_slots(track=topic.track, now=timezone.now(), preferred_week=topic.preferred_week)
-    return {"slot": slots[0].isoformat()}
+    slots = free_slots(track=topic.track, now=timezone.now())
+    return {"slot": preferred_slot(slots, topic.preferred_week).isoformat()}
 
 
 NOT_ORGANISERS = {"anonymous": LOGIN, "audience": FORBIDDEN, "member": FORBIDDEN,
@@ -882,7 +883,7 @@ POST_CASES = {
 # Non-admin views that write nothing on POST (GET-only views answer 405 or the page; forms
 # of allauth are third-party). A bare POST by anonymous and audience must change nothing.
 POST_HARMLESS = {
-    "home", "join", "healthz", "dashboard", "join-status", "application-slides",
+    "home", "join", "healthz", "dashboard", "inbox", "join-status", "application-slides",
     # anyone may switch the language; it changes only the caller's own preference
     "set_language",
     "topics:sheet", "topics:export", "topics:detail", "topics:group-qr", "api-topics",

@@ -2,6 +2,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
+from topicshare.forum.inbox import cached_inbox_count
 from topicshare.forum.models import ForumSettings
 
 # (url name, label). Sections whose pages are not built yet are left out of the menu until
@@ -29,4 +30,6 @@ def forum(request) -> dict:
     return {
         "forum": SimpleLazyObject(ForumSettings.load),
         "nav_items": _nav_items(),
+        # Called only where a page shows it (the organisers' navigation): one cache read.
+        "inbox_count": cached_inbox_count,
     }

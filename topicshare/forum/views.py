@@ -1,5 +1,8 @@
+from collections import Counter
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader
@@ -7,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
 from members.forms import NotificationPreferencesForm, ProfileForm
@@ -19,6 +22,7 @@ from sessions.weekly.selectors import sessions_upcoming
 from topicshare.core.i18n import set_language_cookie
 from topicshare.core.links import absolute_url
 from topicshare.core.pagecache import public_page
+from topicshare.forum.inbox import KINDS, inbox_items
 from topicshare.notifications.models import NotificationKind
 
 
@@ -91,5 +95,25 @@ def profile(request):
             "calendar_url": calendar_url,
             "preferences": preferences,
             "invitations": invitations_open_for(user=request.user),
+        },
+    )
+
+
+@login_required
+@require_GET
+def staff_inbox(request):
+    """Organisers: what waits for them, oldest first, each with its action one click away."""
+    if not request.user.has_perm("forum.view_inbox"):
+        raise PermissionDenied
+    now = timezone.now()
+    items = inbox_items(now=now)
+    kinds = Counter(item.kind for item in items)
+    return render(
+        request,
+        "staff/inbox.html",
+        {
+            "items": items,
+            "now": now,
+            "kinds": [(kind, label, kinds[kind]) for kind, label in KINDS.items() if kinds[kind]],
         },
     )

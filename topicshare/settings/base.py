@@ -285,6 +285,8 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-notifications": {"task": "notifications.dispatch", "schedule": 60.0},
     # Admission votes close at their deadline (when the quorum is reached).
     "close-admission-votes": {"task": "admissions.close_due", "schedule": 300.0},
+    # The organisers' inbox count in the navigation (topicshare/forum/inbox.py).
+    "refresh-inbox-count": {"task": "forum.refresh_inbox_count", "schedule": 60.0},
 }
 # Absolute links in e-mails, calendar attachments and chat messages.
 TOPICSHARE_SITE_URL = env.str("TOPICSHARE_SITE_URL", default="http://127.0.0.1:8000")

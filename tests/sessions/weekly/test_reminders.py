@@ -13,7 +13,13 @@ from sessions.models import ReminderRule, TopicStatus
 from sessions.topics.services import group_join, topic_transition, topics_open_recruiting
 from sessions.topics.slots import track_slots
 from sessions.weekly.reminders import reminders_materialise
-from sessions.weekly.scheduling import rsvp_set, session_cancel, session_schedule, session_slip
+from sessions.weekly.scheduling import (
+    rsvp_set,
+    session_cancel,
+    session_move,
+    session_schedule,
+    session_slip,
+)
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from tests.topicshare.notifications.test_webhooks import _feishu_sign
 from topicshare.notifications.models import ChatWebhook, Notification, NotificationOptOut
@@ -178,6 +184,23 @@ def test_slip_replans_and_cancel_cancels_pending_reminders(forum):
         not Notification.objects.filter(status="pending").exclude(kind="session_cancelled").exists()
     )
     assert _sweep(session.start - datetime.timedelta(days=1)).keys() == {"session_cancelled"}
+
+
+def test_move_to_an_earlier_slot_tells_everyone_and_replans_reminders(forum):
+    session, organiser = forum["session"], forum["organiser"]
+    two_weeks_before = START - datetime.timedelta(days=14)
+    reminders_materialise(now=two_weeks_before)
+    earlier = START - datetime.timedelta(weeks=1)
+
+    session = session_move(session=session, start=earlier, by=organiser, now=two_weeks_before)
+
+    assert Notification.objects.filter(kind="promotion", status="pending").count() == 0
+    assert _sweep(two_weeks_before + MINUTE).get("session_slipped") == {
+        "proposer@example.org", "participant@example.org", "listener@example.org"
+    }  # fmt: skip
+    # The new time gets its own reminders: the day before the new start, not the old one.
+    assert "day_before" in _sweep(earlier - datetime.timedelta(days=1))
+    assert "day_before" not in _sweep(START - datetime.timedelta(days=1))
 
 
 def test_event_notices_reach_the_proposer(forum):

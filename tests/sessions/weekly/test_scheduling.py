@@ -3,6 +3,7 @@ import zoneinfo
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from sessions.models import (
     Attendance,
@@ -18,14 +19,17 @@ from sessions.weekly.scheduling import (
     attendance_check_in,
     attendance_record,
     free_slots,
+    preferred_slot,
     rsvp_set,
     session_cancel,
+    session_move,
     session_postpone,
     session_schedule,
     session_slip,
     session_update_meeting,
     sessions_advance,
     slot_warnings,
+    slots_with_warnings,
 )
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 
@@ -82,7 +86,7 @@ def test_at_least_twelve_upcoming_slots_by_default():
 
 def test_schedule_ready_topic_in_a_slot(organiser):
     topic = _ready_topic(preferred_week=datetime.date(2027, 1, 4))
-    start = free_slots(track=topic.track, now=NOW, preferred_week=topic.preferred_week)[0]
+    start = preferred_slot(free_slots(track=topic.track, now=NOW), topic.preferred_week)
 
     session = session_schedule(
         topic=topic,
@@ -334,3 +338,106 @@ def test_sessions_advance_live_then_done_and_topic_presented(organiser):
     assert session.status == SessionStatus.DONE
     assert session.topic.status == TopicStatus.PRESENTED
     assert session.topic.transitions.last().by is None
+
+
+# --- Free slots in date order, the preferred week's preselected, overlaps, moving ------------
+
+
+def test_free_slots_are_in_date_order_and_the_preferred_weeks_slot_is_preselected():
+    track = _saturday_track()
+
+    slots = free_slots(track=track, now=NOW)
+
+    assert slots == sorted(slots)
+    assert preferred_slot(slots, datetime.date(2027, 1, 13)).isoformat() == (
+        "2027-01-16T20:30:00+08:00"
+    )
+    assert preferred_slot(slots, None) == slots[0]
+    assert preferred_slot([], datetime.date(2027, 1, 13)) is None
+
+
+def test_schedule_page_preselects_the_preferred_week(client, organiser):
+    topic = _ready_topic(preferred_week=datetime.date(2027, 1, 13))
+    client.force_login(organiser)
+
+    response = client.get(f"/sessions/schedule/{topic.pk}/")
+
+    slot = preferred_slot(free_slots(track=topic.track, now=timezone.now()), topic.preferred_week)
+    html = response.content.decode()
+    checked = html.split(f'value="{slot.isoformat()}"', 1)[1].split(">", 1)[0]
+    assert "checked" in checked
+    assert html.count("checked") == 1
+
+
+def test_slot_overlapping_another_tracks_session_is_warned(organiser):
+    nlp = _saturday_track(slug="nlp")
+    recsys = TrackFactory(slug="recsys", weekday=5, local_time=datetime.time(21, 0))
+    slots = track_slots(track=nlp, after=NOW)
+    other = session_schedule(
+        topic=_ready_topic(recsys, title="推荐系统"),
+        start=track_slots(track=recsys, after=NOW)[2],
+        by=organiser,
+        now=NOW,
+    )
+
+    warned = dict(slots_with_warnings(track=nlp, now=NOW, duration_minutes=90))
+
+    # 20:30–22:00 against 21:00: the same audience, two talks at once.
+    assert len(warned[slots[2]]) == 1
+    assert "推荐系统" in warned[slots[2]][0] and other.track.name in warned[slots[2]][0]
+    overlapping = [start for start, warnings in warned.items() if "推荐系统" in " ".join(warnings)]
+    assert overlapping == [slots[2]]
+
+
+def test_move_to_a_chosen_free_slot(organiser):
+    track = _saturday_track()
+    slots = track_slots(track=track, after=NOW)
+    session = session_schedule(topic=_ready_topic(track), start=slots[3], by=organiser, now=NOW)
+
+    session = session_move(session=session, start=slots[1], by=organiser, reason="提前", now=NOW)
+
+    assert (session.start, session.sequence) == (slots[1], 1)
+    change = session.changes.get(kind=SessionChange.Kind.MOVED)
+    assert (change.from_start, change.to_start, change.reason) == (slots[3], slots[1], "提前")
+    assert session.presenters.get().start == slots[1]
+
+
+def test_move_refusals(organiser, member):
+    track = _saturday_track()
+    slots = track_slots(track=track, after=NOW)
+    session = session_schedule(topic=_ready_topic(track), start=slots[2], by=organiser, now=NOW)
+    session_schedule(topic=_ready_topic(track), start=slots[4], by=organiser, now=NOW)
+
+    with pytest.raises(PermissionDenied):
+        session_move(session=session, start=slots[1], by=member, now=NOW)
+    with pytest.raises(SchedulingError, match="taken|already has"):
+        session_move(session=session, start=slots[4], by=organiser, now=NOW)
+    with pytest.raises(SchedulingError, match="already at that time"):
+        session_move(session=session, start=slots[2], by=organiser, now=NOW)
+    with pytest.raises(SchedulingError, match="passed"):
+        session_move(session=session, start=NOW - datetime.timedelta(days=1), by=organiser, now=NOW)
+    with pytest.raises(SchedulingError, match="weekly slots"):
+        session_move(
+            session=session, start=slots[1] + datetime.timedelta(hours=1), by=organiser, now=NOW
+        )
+    session_cancel(session=session, by=organiser, reason="病了")
+    with pytest.raises(SchedulingError, match="Only a scheduled session"):
+        session_move(session=session, start=slots[1], by=organiser, now=NOW)
+    assert WeeklySession.objects.get(pk=session.pk).start == slots[2]
+
+
+def test_manage_page_moves_a_session_to_the_chosen_slot(client, organiser):
+    track = _saturday_track()
+    now = timezone.now()
+    slots = free_slots(track=track, now=now)
+    session = session_schedule(topic=_ready_topic(track), start=slots[4], by=organiser)
+    client.force_login(organiser)
+
+    page = client.get(f"/sessions/{session.pk}/manage/").content.decode()
+    response = client.post(
+        f"/sessions/{session.pk}/manage/", {"action": "move", "slot": slots[0].isoformat()}
+    )
+
+    assert 'value="move"' in page and slots[0].isoformat() in page
+    assert response.status_code == 302
+    assert WeeklySession.objects.get(pk=session.pk).start == slots[0]
