@@ -675,7 +675,7 @@ POST_CASES = {
             done=to("topics:detail"),
         ),
         Post(
-            data=lambda world: {"to": TopicStatus.CANCELLED, "reason": "No time"},
+            data=lambda world: {"to": TopicStatus.CANCELLED, "reason": "No time", "confirm": "1"},
             refused={**NOT_ORGANISERS, "participant": FORBIDDEN},
             allowed="proposer",
             done=to("topics:detail"),
@@ -757,7 +757,11 @@ POST_CASES = {
             done=to("sessions:manage"),
         ),
         Post(
-            data=lambda world: {"action": "cancel", "reason": "The presenter is ill"},
+            data=lambda world: {
+                "action": "cancel",
+                "cancel-reason": "The presenter is ill",
+                "confirm": "1",
+            },
             refused=NOT_ORGANISERS,
             allowed="organiser",
             done=to("sessions:detail"),
