@@ -13,14 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-
-from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
 from django.views.decorators.http import require_http_methods, require_POST
 
 from members.models import User
 from members.rules import require_perm
 from sessions.models import Attendance, Topic, TopicStatus, WeeklySession
 from sessions.weekly.forms import AttendanceForm, MeetingForm, ReasonForm, ScheduleForm
+from sessions.weekly.notices import participants_of, presenters_of, rsvps_of
 from sessions.weekly.scheduling import (
     MEETING_FIELDS,
     SchedulingError,
@@ -39,7 +38,6 @@ from sessions.weekly.scheduling import (
     slip_target,
     slot_warnings,
 )
-from sessions.weekly.notices import participants_of, presenters_of, rsvps_of
 from sessions.weekly.selectors import (
     group_by_week,
     rsvped_session_ids,
@@ -47,6 +45,7 @@ from sessions.weekly.selectors import (
     sessions_past,
     sessions_upcoming,
 )
+from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
 from topicshare.core.pagecache import public_page
 
 UPCOMING_WEEKS_SHOWN = 12
