@@ -65,7 +65,9 @@
     event.preventDefault();
     var data = submitter ? new FormData(form, submitter) : new FormData(form);
     data.delete("confirm");
-    fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+    // Not form.action: a field named "action" shadows it.
+    var url = form.getAttribute("action") || window.location.href;
+    fetch(url, { method: "POST", body: data, credentials: "same-origin" })
       .then(function (response) { return response.text(); })
       .then(function (html) {
         var page = new DOMParser().parseFromString(html, "text/html");
