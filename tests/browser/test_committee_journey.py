@@ -85,6 +85,7 @@ def test_a_committee_member_votes_and_closes_on_a_phone(live_server, page_for, l
     page.fill("textarea[name=comment]", "Clear talk, good answers.")
     page.locator("input[name=final]").check()
     _no_sideways_scroll(page)
+    page.evaluate("window.scrollTo(0, 0)")
     _docs_shot(page, f"committee-{lang(locale)}-390")
     page.locator("[data-action=vote]").click()
 
