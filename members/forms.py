@@ -77,3 +77,64 @@ class ApplicationForm(forms.Form):
         if not url.lower().startswith(("http://", "https://")):
             raise forms.ValidationError(_("Give an http(s) link."))
         return url
+
+
+class VoteForm(forms.Form):
+    """One's own vote on /committee/ (members.admission.vote_cast)."""
+
+    choice = forms.ChoiceField(label=_("Your vote"), widget=forms.RadioSelect, choices=())
+    comment = forms.CharField(
+        label=_("Questions asked and your assessment"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    final = forms.BooleanField(
+        label=_("Make my vote final and show me the others' votes"),
+        required=False,
+        help_text=_("Until then your vote stays yours to change; a final vote cannot change."),
+    )
+
+    def __init__(self, *args, with_final: bool, **kwargs):
+        from members.models import Vote
+
+        super().__init__(*args, **kwargs)
+        self.fields["choice"].choices = Vote.Choice.choices
+        if not with_final:
+            del self.fields["final"]
+
+
+class ConflictForm(forms.Form):
+    reason = forms.CharField(label=_("I step aside because"), max_length=200)
+
+
+class CommitteeCloseForm(forms.Form):
+    feedback = forms.CharField(
+        label=_("Feedback for the applicant"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_(
+            "Sent with the decision and shown on their status page (never who voted what)."
+        ),
+    )
+    override_reason = forms.CharField(
+        label=_("Decide before the review talk, because"),
+        required=False,
+        max_length=500,
+        help_text=_("Organisers only. Recorded with the decision in the audit trail."),
+    )
+
+    def __init__(self, *args, may_override: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_override:
+            del self.fields["override_reason"]
+
+
+class FeedbackForm(forms.Form):
+    feedback = forms.CharField(
+        label=_("Feedback for the applicant"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Write it now; the applicant gets it with the decision."),
+    )

@@ -7,7 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from members.ledger.models import LedgerExemption
@@ -21,6 +23,7 @@ from members.ledger.services import (
 )
 from members.models import User
 from sessions.models import Season
+from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
 from topicshare.core.spreadsheet import spreadsheet_writer
 
 
@@ -45,6 +48,10 @@ def season_review(request, pk: int):
     _require_reviewer(request)
     season = get_object_or_404(Season, pk=pk)
     if request.method == "POST":
+        if ("remove_selected" in request.POST or "remove" in request.POST) and not confirmed(
+            request
+        ):
+            return _removal_confirmation(request, season)
         _review_action(request, season)
         return redirect("ledger:season-review", pk=season.pk)
     return render(
@@ -55,6 +62,42 @@ def season_review(request, pk: int):
             "seasons": Season.objects.order_by("-order", "-id"),
         },
     )
+
+
+def _removal_ids(data) -> list[int]:
+    return _ids(data.getlist("user")) if "remove_selected" in data else _ids([data["remove"]])
+
+
+def _removal_confirmation(request, season: Season):
+    """Moving members back to the audience asks once: who (those the policy flags now), what
+    changes for them, and that each is told."""
+    ledger = season_ledger(season)
+    wanted = set(_removal_ids(request.POST))
+    rows = [row for row in ledger.flagged if row.user.pk in wanted]
+    if not rows:
+        messages.error(request, _("Select at least one flagged member."))
+        return redirect("ledger:season-review", pk=season.pk)
+    names = "、".join(row.user.name for row in rows)
+    confirmation = Confirmation(
+        title=ngettext(
+            "Move %(count)d member to the audience?",
+            "Move %(count)d members to the audience?",
+            len(rows),
+        )
+        % {"count": len(rows)},
+        button=_("Yes, move to the audience"),
+        happens=[
+            _("%(names)s: back to the audience after %(season)s.")
+            % {"names": names, "season": season.label},
+            _(
+                "What is for members only is no longer open to them; they can apply to join "
+                "again. The change is in the audit trail."
+            ),
+        ],
+        told=[_("Each of them: a polite notice explaining how to re-apply.")],
+        back_url=reverse("ledger:season-review", args=[season.pk]),
+    )
+    return confirmation_page(request, confirmation, carry={"remove", "remove_selected", "user"})
 
 
 def _ids(values) -> list[int]:
@@ -69,7 +112,7 @@ def _ids(values) -> list[int]:
 def _review_action(request, season: Season) -> None:
     data = request.POST
     if "remove_selected" in data or "remove" in data:
-        ids = _ids(data.getlist("user")) if "remove_selected" in data else _ids([data["remove"]])
+        ids = _removal_ids(data)
         if not ids:
             messages.error(request, _("Select at least one flagged member."))
             return

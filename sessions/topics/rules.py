@@ -96,6 +96,8 @@ rules.add_perm(
 rules.add_perm("topic_sessions.moderate_topic", is_organiser)
 rules.add_perm("topic_sessions.advance_own_topic", is_proposer)
 rules.add_perm("topic_sessions.cancel_topic", is_organiser | is_proposer)
+# A withdrawn topic: its proposer may propose it again (WITHDRAWN → PROPOSED).
+rules.add_perm("topic_sessions.reopen_topic", is_proposer)
 rules.add_perm("topic_sessions.view_group", is_organiser | is_group_member)
 rules.add_perm("topic_sessions.join_group", may_join_group)
 rules.add_perm("topic_sessions.leave_group", may_leave_group)

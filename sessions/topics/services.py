@@ -56,6 +56,9 @@ class Transition:
     # Why the topic cannot take this step now (a rule of the step, not of the role), or "".
     # The button and the service ask the same function.
     blocked: Callable[[Topic, datetime.datetime], str] = _never_blocked
+    # Asked for once before it is taken (a confirmation that says what will happen and who
+    # will be told: topicshare.core.confirm).
+    confirm: bool = False
 
     def allowed(self, user, topic: Topic) -> bool:
         return user is not None and user.has_perm(self.permission, topic)
@@ -71,13 +74,18 @@ def _checklist_open(topic: Topic, now: datetime.datetime) -> str:
 _ORGANISER = "topic_sessions.moderate_topic"
 _PROPOSER = "topic_sessions.advance_own_topic"
 _ORGANISER_OR_PROPOSER = "topic_sessions.cancel_topic"
+_REOPEN = "topic_sessions.reopen_topic"
 
 _BEFORE_PRESENTED = [S.PROPOSED, S.ACCEPTED, S.RECRUITING, S.PREPARING, S.READY, S.SCHEDULED]
 
 TRANSITIONS: dict[tuple[str, str], Transition] = {
     (S.PROPOSED, S.ACCEPTED): Transition(gettext_lazy("Accept"), _ORGANISER),
-    (S.PROPOSED, S.REJECTED): Transition(gettext_lazy("Reject"), _ORGANISER, needs_reason=True),
-    (S.PROPOSED, S.WITHDRAWN): Transition(gettext_lazy("Withdraw"), _PROPOSER),
+    (S.PROPOSED, S.REJECTED): Transition(
+        gettext_lazy("Reject"), _ORGANISER, needs_reason=True, confirm=True
+    ),
+    (S.PROPOSED, S.WITHDRAWN): Transition(gettext_lazy("Withdraw"), _PROPOSER, confirm=True),
+    # The proposer changes their mind: a withdrawn topic is proposed again, for review.
+    (S.WITHDRAWN, S.PROPOSED): Transition(gettext_lazy("Reopen"), _REOPEN),
     (S.ACCEPTED, S.RECRUITING): Transition(gettext_lazy("Start recruiting"), _ORGANISER),
     (S.RECRUITING, S.PREPARING): Transition(
         gettext_lazy("Close the group, start preparing"), _ORGANISER
@@ -92,7 +100,7 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     (S.SCHEDULED, S.READY): Transition(gettext_lazy("Postpone"), _ORGANISER, manual=False),
     **{
         (status, S.CANCELLED): Transition(
-            gettext_lazy("Cancel"), _ORGANISER_OR_PROPOSER, needs_reason=True
+            gettext_lazy("Cancel"), _ORGANISER_OR_PROPOSER, needs_reason=True, confirm=True
         )
         for status in _BEFORE_PRESENTED
     },
@@ -120,6 +128,37 @@ def transitions_for(
         for (frm, to), transition in TRANSITIONS.items()
         if frm == topic.status and transition.manual and transition.allowed(user, topic)
     ]
+
+
+def transition_check(
+    *,
+    topic: Topic,
+    to: str,
+    by: User | None,
+    reason: str = "",
+    internal: bool = False,
+    now: datetime.datetime,
+) -> Transition:
+    """Whether `by` may move `topic` to `to` now; raises what topic_transition would (the
+    confirmation page asks this before it asks the person)."""
+    transition = TRANSITIONS.get((topic.status, to))
+    if transition is None:
+        raise TopicError(
+            _("A topic that is “%(current)s” cannot become “%(target)s”.")
+            % {"current": S(topic.status).label, "target": S(to).label if to in S.values else to}
+        )
+    if not transition.manual and not internal:
+        # e.g. "scheduled": only scheduling a session (which picks the slot) may do it.
+        raise TopicError(_("This step happens elsewhere: topics are scheduled with a session."))
+    system = internal and by is None  # the forum itself, e.g. a session that has ended
+    if not system and not transition.allowed(by, topic):
+        raise PermissionDenied(_("You may not do this with this topic."))
+    if transition.needs_reason and not (reason or "").strip():
+        raise TopicError(_("Please give a reason."))
+    blocked = transition.blocked(topic, now)
+    if blocked:
+        raise TopicError(blocked)
+    return transition
 
 
 def _record(*, topic: Topic, to: str, by: User | None, reason: str = "") -> TopicTransition:
@@ -160,24 +199,8 @@ def topic_transition(
     lets other services (scheduling) make the transitions that have no button."""
     now = now or timezone.now()
     topic = Topic.objects.select_for_update().get(pk=topic.pk)
-    transition = TRANSITIONS.get((topic.status, to))
-    if transition is None:
-        raise TopicError(
-            _("A topic that is “%(current)s” cannot become “%(target)s”.")
-            % {"current": S(topic.status).label, "target": S(to).label if to in S.values else to}
-        )
-    if not transition.manual and not internal:
-        # e.g. "scheduled": only scheduling a session (which picks the slot) may do it.
-        raise TopicError(_("This step happens elsewhere: topics are scheduled with a session."))
-    system = internal and by is None  # the forum itself, e.g. a session that has ended
-    if not system and not transition.allowed(by, topic):
-        raise PermissionDenied(_("You may not do this with this topic."))
+    transition_check(topic=topic, to=to, by=by, reason=reason, internal=internal, now=now)
     reason = (reason or "").strip()
-    if transition.needs_reason and not reason:
-        raise TopicError(_("Please give a reason."))
-    blocked = transition.blocked(topic, now)
-    if blocked:
-        raise TopicError(blocked)
     if topic.status == S.SCHEDULED:
         scheduled_topic_moving.send(sender=Topic, topic=topic, to=to, by=by, reason=reason, now=now)
     _record(topic=topic, to=to, by=by, reason=reason)

@@ -11,11 +11,12 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from sessions.topics.filters import TopicFilter
 from sessions.topics.forms import TaskForm, TaskMoveForm, TopicForm, TopicGroupForm, TransitionForm
-from sessions.topics.models import CoPresenterInvitation, Task, Topic
+from sessions.topics.models import CoPresenterInvitation, Task, Topic, TopicStatus
 from sessions.topics.rules import JOINABLE
 from sessions.topics.selectors import invitations_open_for, topic_list
 from sessions.topics.selectors import topic_detail as select_topic
 from sessions.topics.services import (
+    TRANSITIONS,
     TopicError,
     group_join,
     group_leave,
@@ -25,8 +26,10 @@ from sessions.topics.services import (
     topic_propose,
     topic_transition,
     topic_update,
+    transition_check,
     transitions_for,
 )
+from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
 from topicshare.core.markup import render_markdown
 from topicshare.core.pagecache import public_page
 from topicshare.core.uploads import serve_image
@@ -135,6 +138,65 @@ def topic_edit(request, pk: int):
     return render(request, "sessions/topic_form.html", {"form": form, "topic": topic})
 
 
+def _transition_confirmation(topic: Topic, to: str, reason: str) -> Confirmation:
+    """What rejecting, withdrawing or cancelling a topic does, and who hears of it (the
+    notices of sessions.topics.notices and, for a scheduled topic, of its session)."""
+    reason = " ".join(reason.split())
+    presenters = "、".join(person.name for person in [topic.proposer, *topic.co_presenters.all()])
+    back = reverse("topics:detail", args=[topic.pk])
+    if to == TopicStatus.REJECTED:
+        return Confirmation(
+            title=_("Reject “%(title)s”?") % {"title": topic.title},
+            button=_("Yes, reject the topic"),
+            happens=[
+                _("The topic is marked “not accepted” and leaves the active sheet."),
+                _("It cannot be reopened."),
+                _("Reason: %(reason)s") % {"reason": reason},
+            ],
+            told=[_("%(names)s: an e-mail with your reason.") % {"names": presenters}],
+            back_url=back,
+        )
+    if to == TopicStatus.WITHDRAWN:
+        return Confirmation(
+            title=_("Withdraw “%(title)s”?") % {"title": topic.title},
+            button=_("Yes, withdraw it"),
+            happens=[
+                _("The topic is withdrawn: the organisers no longer review it."),
+                _("You can reopen it later on this page."),
+            ],
+            back_url=back,
+        )
+    happens = [_("The topic is cancelled for good: it cannot be reopened.")]
+    told = []
+    if topic.status == TopicStatus.SCHEDULED:
+        happens.append(
+            _(
+                "Its session is cancelled: the slot is free again, calendars show it as "
+                "cancelled and its reminders stop."
+            )
+        )
+        told.append(
+            _(
+                "%(names)s, the participant group (%(count)d) and everyone who RSVP'd: a "
+                "notice that the session is cancelled."
+            )
+            % {"names": presenters, "count": topic.participant_count}
+        )
+    elif topic.participant_count:
+        happens.append(
+            _("The participant group (%(count)d) closes; its tasks stay as they are.")
+            % {"count": topic.participant_count}
+        )
+    happens.append(_("Reason: %(reason)s") % {"reason": reason})
+    return Confirmation(
+        title=_("Cancel “%(title)s”?") % {"title": topic.title},
+        button=_("Yes, cancel the topic"),
+        happens=happens,
+        told=told,
+        back_url=back,
+    )
+
+
 @login_required
 @require_POST
 def topic_transition_view(request, pk: int):
@@ -143,12 +205,24 @@ def topic_transition_view(request, pk: int):
     if not form.is_valid():
         messages.error(request, _("The request was incomplete; nothing changed."))
         return redirect("topics:detail", pk=pk)
+    to, reason = form.cleaned_data["to"], form.cleaned_data["reason"]
+    transition = TRANSITIONS.get((topic.status, to))
+    if transition is not None and transition.confirm and not confirmed(request):
+        # Asked once, after the same checks as the step itself: nothing changes here.
+        try:
+            transition_check(topic=topic, to=to, by=request.user, reason=reason, now=timezone.now())
+        except TopicError as error:
+            messages.error(request, str(error))
+            return redirect("topics:detail", pk=pk)
+        return confirmation_page(
+            request, _transition_confirmation(_get_topic(pk), to, reason), carry={"to", "reason"}
+        )
     try:
         topic = topic_transition(
             topic=topic,
-            to=form.cleaned_data["to"],
+            to=to,
             by=request.user,
-            reason=form.cleaned_data["reason"],
+            reason=reason,
         )
     except TopicError as error:
         messages.error(request, str(error))

@@ -302,6 +302,21 @@ def _lock(session: WeeklySession) -> WeeklySession:
     )
 
 
+def slip_target(*, session: WeeklySession, now: datetime.datetime) -> datetime.datetime | None:
+    """Where slipping would move the session: its track's next free slot after the current
+    one at which the presenters are free (None: none in the coming weeks)."""
+    after = max(session.start, now)
+    presenters = _presenters(session.topic)
+    for start in free_slots(track=session.track, now=after, weeks=UPCOMING_WEEKS):
+        end = start + datetime.timedelta(minutes=session.duration_minutes)
+        try:
+            _check_presenters_free(users=presenters, start=start, end=end, exclude=session)
+        except SchedulingError:
+            continue
+        return start
+    return None
+
+
 @transaction.atomic
 def session_slip(
     *, session: WeeklySession, by: User, reason: str = "", now: datetime.datetime | None = None
@@ -314,15 +329,8 @@ def session_slip(
     session = _lock(session)
     if session.status not in SLIPPABLE:
         raise SchedulingError(_("Only a scheduled session can slip."))
-    after = max(session.start, now)
-    candidates = free_slots(track=session.track, now=after, weeks=UPCOMING_WEEKS)
-    presenters = _presenters(session.topic)
-    for start in candidates:
-        end = start + datetime.timedelta(minutes=session.duration_minutes)
-        try:
-            _check_presenters_free(users=presenters, start=start, end=end, exclude=session)
-        except SchedulingError:
-            continue
+    start = slip_target(session=session, now=now)
+    if start is not None:
         old = session.start
         session.start = start
         session.sequence = F("sequence") + 1

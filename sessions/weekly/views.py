@@ -9,8 +9,10 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from members.models import User
@@ -23,6 +25,7 @@ from sessions.weekly.forms import (
     ReasonForm,
     ScheduleForm,
 )
+from sessions.weekly.notices import participants_of, presenters_of, rsvps_of
 from sessions.weekly.scheduling import (
     MEETING_FIELDS,
     SchedulingError,
@@ -40,6 +43,7 @@ from sessions.weekly.scheduling import (
     session_schedule,
     session_slip,
     session_update_meeting,
+    slip_target,
     slot_warnings,
     slots_with_warnings,
 )
@@ -50,6 +54,7 @@ from sessions.weekly.selectors import (
     sessions_past,
     sessions_upcoming,
 )
+from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
 from topicshare.core.pagecache import public_page
 
 UPCOMING_WEEKS_SHOWN = 12
@@ -222,6 +227,71 @@ def _take_off_or_move(request, session: WeeklySession, action: str, reason: str)
     return redirect("sessions:detail", pk=session.pk)
 
 
+# The manage page's three ways to take a session off its date: one form each, with its own
+# reason (optional for slipping) and a confirmation before anything happens.
+MOVE_ACTIONS = {
+    "slip": gettext_lazy("Slip to the next free week"),
+    "postpone": gettext_lazy("Postpone (no new date)"),
+    "cancel": gettext_lazy("Cancel the session"),
+}
+
+
+def _move_confirmation(session: WeeklySession, action: str, reason: str) -> Confirmation:
+    """What slipping, postponing or cancelling does, and who is told (notify_session_change:
+    the presenters, the participant group, everyone who RSVP'd)."""
+    reason = " ".join(reason.split())
+    when = timezone.localtime(session.start)
+    counts = {
+        "presenters": presenters_of(session).count(),
+        "group": participants_of(session.topic).count(),
+        "rsvps": rsvps_of(session).count(),
+    }
+    told = [
+        _(
+            "The presenters (%(presenters)d), the participant group (%(group)d) and everyone "
+            "who RSVP'd (%(rsvps)d) get a notice."
+        )
+        % counts
+    ]
+    happens = []
+    if action == "slip":
+        target = slip_target(session=session, now=timezone.now())
+        if target is None:
+            happens.append(_("There is no free slot in the coming weeks: nothing will move."))
+        else:
+            happens.append(
+                _("The session moves from %(old)s to %(new)s (Asia/Shanghai).")
+                % {"old": f"{when:%Y-%m-%d %H:%M}",
+                   "new": f"{timezone.localtime(target):%Y-%m-%d %H:%M}"}
+            )  # fmt: skip
+        happens.append(_("Calendars update; the reminders move with it."))
+        title, button = _("Slip this session a week?"), _("Yes, slip it")
+    elif action == "postpone":
+        happens += [
+            _("The session of %(when)s is taken off the calendar without a new date.")
+            % {"when": f"{when:%Y-%m-%d %H:%M}"},
+            _("The topic is ready to be scheduled again; its reminders stop."),
+        ]
+        title, button = _("Postpone this session?"), _("Yes, postpone it")
+    else:
+        happens += [
+            _("The session of %(when)s and its topic are cancelled for good.")
+            % {"when": f"{when:%Y-%m-%d %H:%M}"},
+            _("The slot is free again, calendars show it as cancelled, its reminders stop."),
+        ]
+        title, button = _("Cancel this session?"), _("Yes, cancel the session")
+    if reason:
+        happens.append(_("Reason: %(reason)s") % {"reason": reason})
+    return Confirmation(
+        title=title,
+        button=button,
+        happens=happens,
+        told=told,
+        back_url=reverse("sessions:manage", args=[session.pk]),
+        danger=action == "cancel",
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def session_manage(request, pk: int):
@@ -229,7 +299,7 @@ def session_manage(request, pk: int):
     require_perm(request.user, "topic_sessions.schedule_sessions")
     session = get_object_or_404(WeeklySession.objects.select_related("topic", "track"), pk=pk)
     meeting_form = MeetingForm(initial={field: getattr(session, field) for field in MEETING_FIELDS})
-    reason_form = ReasonForm()
+    reason_forms = {action: ReasonForm(prefix=action) for action in MOVE_ACTIONS}
     attendance_form = AttendanceForm(candidates=_attendance_candidates(session))
     actions = session_actions(session)
     move_slots = (
@@ -268,11 +338,19 @@ def session_manage(request, pk: int):
                     )
                     messages.success(request, _("Meeting details saved."))
                     return redirect("sessions:manage", pk=pk)
-            elif action in {"slip", "postpone", "cancel"}:
-                reason_form = ReasonForm(request.POST)
+            elif action in MOVE_ACTIONS:
+                form = reason_forms[action] = ReasonForm(request.POST, prefix=action)
                 # Slipping a week may go without a reason; postponing and cancelling may not.
-                if reason_form.is_valid() or action == "slip":
-                    reason = reason_form.cleaned_data.get("reason", "")
+                if form.is_valid() or action == "slip":
+                    reason = form.cleaned_data.get("reason", "")
+                    if action not in actions:
+                        raise SchedulingError(
+                            _("This session is “%(status)s”: it cannot be moved or called off.")
+                            % {"status": session.get_status_display()}
+                        )
+                    if not confirmed(request):
+                        confirmation = _move_confirmation(session, action, reason)
+                        return confirmation_page(request, confirmation)
                     return _take_off_or_move(request, session, action, reason)
             elif action == "attendance":
                 attendance_form = AttendanceForm(
@@ -298,7 +376,11 @@ def session_manage(request, pk: int):
         {
             "session": session,
             "meeting_form": meeting_form,
-            "reason_form": reason_form,
+            "move_forms": [
+                (action, MOVE_ACTIONS[action], reason_forms[action])
+                for action in MOVE_ACTIONS
+                if action in actions
+            ],
             "attendance_form": attendance_form,
             "move_form": move_form,
             "actions": actions,

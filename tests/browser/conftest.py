@@ -100,7 +100,10 @@ def page_for(chromium):
 
     def open_page(locale: str = "zh-CN", **options):
         context = chromium.new_context(
-            locale=locale, timezone_id="Asia/Shanghai", viewport=VIEWPORT, **options
+            locale=locale,
+            timezone_id="Asia/Shanghai",
+            viewport=options.pop("viewport", VIEWPORT),
+            **options,
         )
         context.set_default_timeout(15_000)
         context.add_init_script(REPORT_VIOLATIONS)

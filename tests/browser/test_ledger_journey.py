@@ -121,6 +121,7 @@ def test_organiser_reviews_the_season_and_moves_a_flagged_member(live_server, pa
     screenshot(page, f"season-review-{lang(locale)}")
 
     page.locator(f"[data-action=remove-{quiet.pk}]").click()
+    page.locator("dialog.confirm-dialog [data-role=confirm]").click()  # it asks once
     expect(page.locator(".message.success")).to_have_text(text["moved"])
     expect(quiet_row).to_have_attribute("data-status", "removed")
     expect(quiet_row.locator(".badge")).to_have_text(text["removed"])

@@ -224,7 +224,7 @@ def _session_cancel():
     return (
         UserFactory(role=Role.ORGANISER),
         reverse("sessions:manage", args=[session.pk]),
-        {"action": "cancel", "reason": "no presenter"},
+        {"action": "cancel", "cancel-reason": "no presenter", "confirm": "1"},
         lambda: WeeklySession.objects.get(pk=session.pk).status,
     )
 

@@ -167,7 +167,7 @@ def _topic_page_problems(variant: str, role: str, people) -> list[str]:
         f"to:{to}": _attempt(
             client,
             reverse("topics:transition", args=[topic.pk]),
-            {"to": to, "reason": "测试"},
+            {"to": to, "reason": "测试", "confirm": "1"},
             status_becomes(to),
         )
         for (frm, to) in TRANSITIONS
@@ -325,7 +325,9 @@ def test_session_manage_page_shows_exactly_the_actions_that_work(people, variant
             )
 
         attempts = {
-            "slip": _attempt(client, url, {"action": "slip"}, lambda: changed("start")),
+            "slip": _attempt(
+                client, url, {"action": "slip", "confirm": "1"}, lambda: changed("start")
+            ),
             "move": _attempt(
                 client,
                 url,
@@ -333,10 +335,16 @@ def test_session_manage_page_shows_exactly_the_actions_that_work(people, variant
                 lambda: changed("start"),
             ),
             "postpone": _attempt(
-                client, url, {"action": "postpone", "reason": "测试"}, lambda: changed("status")
+                client,
+                url,
+                {"action": "postpone", "postpone-reason": "测试", "confirm": "1"},
+                lambda: changed("status"),
             ),
             "cancel": _attempt(
-                client, url, {"action": "cancel", "reason": "测试"}, lambda: changed("status")
+                client,
+                url,
+                {"action": "cancel", "cancel-reason": "测试", "confirm": "1"},
+                lambda: changed("status"),
             ),
             "attendance": _attempt(
                 client,

@@ -72,7 +72,7 @@ def test_cancelling_a_scheduled_topic_on_its_page_cancels_the_session(client, fo
 
     response = client.post(
         reverse("topics:transition", args=[topic.pk]),
-        {"to": S.CANCELLED, "reason": "换工作了，没时间准备"},
+        {"to": S.CANCELLED, "reason": "换工作了，没时间准备", "confirm": "1"},
     )
 
     assert response.status_code == 302

@@ -101,6 +101,12 @@ EXPECTED = {
     "join-status": SIGNED_IN,
     "application-slides": (LOGIN, FORBIDDEN, FORBIDDEN, OK, OK),  # applicant + committee
     "join-withdraw": POST_ONLY,
+    # /committee/: the review committee (organisers too) outside the admin.
+    "members:committee": (LOGIN, FORBIDDEN, FORBIDDEN, OK, OK),
+    "members:committee-application": (LOGIN, FORBIDDEN, FORBIDDEN, OK, OK),
+    "members:committee-step-aside": POST_ONLY,
+    "members:committee-feedback": POST_ONLY,
+    "members:committee-close": POST_ONLY,
     # --- topic sheet ------------------------------------------------------------------------
     "topics:sheet": PUBLIC,
     "topics:export": ORGANISERS,
@@ -255,6 +261,10 @@ ADMIN_UNNAMED_PREFIX = "admin/"
 ARGS = {
     "application-slides": {"pk": "application"},
     "join-withdraw": {"pk": "application"},
+    "members:committee-application": {"pk": "application"},
+    "members:committee-step-aside": {"pk": "application"},
+    "members:committee-feedback": {"pk": "application"},
+    "members:committee-close": {"pk": "application"},
     "unsubscribe": {"token": "unsubscribe_token"},
     "topics:detail": {"pk": "topic"},
     "topics:edit": {"pk": "topic"},
@@ -676,7 +686,7 @@ POST_CASES = {
             done=to("topics:detail"),
         ),
         Post(
-            data=lambda world: {"to": TopicStatus.CANCELLED, "reason": "No time"},
+            data=lambda world: {"to": TopicStatus.CANCELLED, "reason": "No time", "confirm": "1"},
             refused={**NOT_ORGANISERS, "participant": FORBIDDEN},
             allowed="proposer",
             done=to("topics:detail"),
@@ -758,7 +768,11 @@ POST_CASES = {
             done=to("sessions:manage"),
         ),
         Post(
-            data=lambda world: {"action": "cancel", "reason": "The presenter is ill"},
+            data=lambda world: {
+                "action": "cancel",
+                "cancel-reason": "The presenter is ill",
+                "confirm": "1",
+            },
             refused=NOT_ORGANISERS,
             allowed="organiser",
             done=to("sessions:detail"),
@@ -840,6 +854,40 @@ POST_CASES = {
     ],
     # The committee's admission views and the organisers' imports in the admin.
     # The vote is a field of the application's one change form (its main Save sends it).
+    "members:committee-application": [
+        Post(
+            data=lambda world: {"choice": "approve", "comment": "Good"},
+            refused={"anonymous": LOGIN, "audience": FORBIDDEN, "member": FORBIDDEN},
+            allowed="committee",
+            done=to("members:committee-application"),
+        )
+    ],
+    "members:committee-step-aside": [
+        Post(
+            data=lambda world: {"reason": "I referred them"},
+            refused={"anonymous": LOGIN, "audience": FORBIDDEN, "member": FORBIDDEN},
+            allowed="committee",
+            done=to("members:committee-application"),
+        )
+    ],
+    "members:committee-feedback": [
+        Post(
+            data=lambda world: {"feedback": "Clear talk."},
+            refused={"anonymous": LOGIN, "audience": FORBIDDEN, "member": FORBIDDEN},
+            allowed="committee",
+            done=to("members:committee-application"),
+        )
+    ],
+    # Before a review talk nothing closes; with or without the confirmation.
+    "members:committee-close": [
+        Post(
+            data=lambda world: {"feedback": "Welcome.", "confirm": "1"},
+            refused={
+                **{"anonymous": LOGIN, "audience": FORBIDDEN, "member": FORBIDDEN},
+                "committee": OK,
+            },
+        )
+    ],
     "admin:members_application_change": [
         Post(
             data=lambda world: {"vote_choice": "approve", "vote_comment": "Good", "_save": "1"},
@@ -884,6 +932,7 @@ POST_CASES = {
 # of allauth are third-party). A bare POST by anonymous and audience must change nothing.
 POST_HARMLESS = {
     "home", "join", "healthz", "dashboard", "inbox", "join-status", "application-slides",
+    "members:committee",
     # anyone may switch the language; it changes only the caller's own preference
     "set_language",
     "topics:sheet", "topics:export", "topics:detail", "topics:group-qr", "api-topics",

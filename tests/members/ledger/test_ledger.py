@@ -282,7 +282,9 @@ def test_review_page_lists_flagged_first_and_removes_in_bulk(client, season, org
     response = client.post(url, {"remove_selected": ""}, follow=True)
     assert "至少选择一位" in response.content.decode()
     response = client.post(
-        url, {"remove_selected": "", "user": [quiet.pk, quieter.pk, busy.pk, "x"]}, follow=True
+        url,
+        {"remove_selected": "", "user": [quiet.pk, quieter.pk, busy.pk, "x"], "confirm": "1"},
+        follow=True,
     )
     page = response.content.decode()
     assert response.status_code == 200

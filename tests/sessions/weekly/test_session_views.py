@@ -160,13 +160,19 @@ def test_manage_slip_and_cancel(client, organiser):
     client.force_login(organiser)
     url = reverse("sessions:manage", args=[session.pk])
 
-    client.post(url, {"action": "slip"})
-    no_reason = client.post(url, {"action": "cancel", "reason": ""})
-    client.post(url, {"action": "cancel", "reason": "Presenter is travelling"})
+    client.post(url, {"action": "slip", "confirm": "1"})
+    no_reason = client.post(url, {"action": "cancel", "cancel-reason": "", "confirm": "1"})
+    client.post(
+        url, {"action": "cancel", "cancel-reason": "Presenter is travelling", "confirm": "1"}
+    )
 
     session.refresh_from_db()
     assert no_reason.status_code == 200
-    assert "reason" in no_reason.context["reason_form"].errors
+    assert [form.errors for action, _label, form in no_reason.context["move_forms"]] == [
+        {},
+        {},
+        {"reason": ["这个字段是必填项。"]},
+    ]
     assert session.sequence == 2
     assert session.status == SessionStatus.CANCELLED
     assert list(session.changes.values_list("kind", flat=True)) == [
