@@ -113,6 +113,8 @@ EXPECTED = {
     # The group's QR image: the world's topic has none, so the organiser gets a 404.
     "topics:group-qr": (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
     "topics:task-move": POST_ONLY,
+    "topics:task-claim": POST_ONLY,
+    "topics:task-finish": POST_ONLY,
     "topics:invitation": POST_ONLY,  # answered by the invited person (POST_CASES)
     "api-topics": PUBLIC,
     # --- weekly sessions --------------------------------------------------------------------
@@ -263,6 +265,8 @@ ARGS = {
     "topics:group": {"pk": "topic"},
     "topics:group-qr": {"pk": "topic"},
     "topics:task-move": {"pk": "topic", "task_pk": "task"},
+    "topics:task-claim": {"pk": "topic", "task_pk": "task"},
+    "topics:task-finish": {"pk": "topic", "task_pk": "task"},
     "topics:invitation": {"pk": "invitation"},
     "sessions:detail": {"pk": "session"},
     "sessions:rsvp": {"pk": "session"},
@@ -725,6 +729,18 @@ POST_CASES = {
             allowed="participant",
             done=to("topics:group"),
         )
+    ],
+    # 我来 is for the group's own people (an organiser outside it is refused); 完成 also for
+    # the organisers.
+    "topics:task-claim": [
+        Post(
+            refused={**NOT_ORGANISERS, "organiser": FORBIDDEN},
+            allowed="participant",
+            done=to("topics:group"),
+        )
+    ],
+    "topics:task-finish": [
+        Post(refused=NOT_ORGANISERS, allowed="participant", done=to("topics:group"))
     ],
     "topics:invitation": [
         # Someone else's invitation does not exist for them; the invited person accepts.
