@@ -6,8 +6,9 @@ from sessions.topics.models import (
     Participation,
     Task,
     Topic,
+    TopicStatus,
 )
-from sessions.topics.rules import EDITABLE_BY_PROPOSER
+from sessions.topics.rules import EDITABLE_BY_PROPOSER, JOINABLE
 
 
 # No session runs longer than this; used to bound queries on start times.
@@ -75,3 +76,47 @@ def group_member_ids(topic: Topic) -> set[int]:
     ids |= {user.pk for user in topic.co_presenters.all()}
     ids.add(topic.proposer_id)
     return ids
+
+
+# A group starts when its topic recruits and works until the session.
+GROUP_AT_WORK = [*JOINABLE, TopicStatus.READY, TopicStatus.SCHEDULED]
+
+
+def groups_of(*, user) -> list[Topic]:
+    """The groups `user` works in (as proposer, co-presenter or participant) from the moment
+    they recruit until the session, with their tasks, people and participant count. Four
+    queries whatever the number."""
+    return list(
+        Topic.objects.filter(Q(participations__user=user) | Q(co_presenters=user))
+        .filter(status__in=GROUP_AT_WORK)
+        .distinct()
+        .select_related("track", "proposer")
+        .prefetch_related(
+            "co_presenters",
+            "participations",
+            Prefetch("tasks", queryset=Task.objects.select_related("assignee")),
+        )
+        .annotate(
+            participant_total=Count(
+                "participations",
+                filter=Q(participations__role=Participation.Role.PARTICIPANT),
+                distinct=True,
+            )
+        )
+        .order_by("preferred_week", "id")
+    )
+
+
+def proposals_of(*, user) -> QuerySet[Topic]:
+    """The topics `user` proposed, newest first, with what a row shows."""
+    return (
+        Topic.objects.filter(proposer=user)
+        .select_related("track")
+        .defer("summary_html")
+        .annotate(
+            participant_total=Count(
+                "participations", filter=Q(participations__role=Participation.Role.PARTICIPANT)
+            )
+        )
+        .order_by("-created_at", "-id")
+    )
