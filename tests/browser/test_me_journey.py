@@ -98,6 +98,7 @@ def test_a_members_week_on_me(live_server, page_for, locale):
     expect(page.locator(".message.success")).to_have_text(text["claimed"])
     expect(page.locator(f".column[data-column=doing] #task-{code.pk}")).to_contain_text("Ann")
     _no_sideways_scroll(page)
+    screenshot(page, f"me-group-{lang(locale)}-390")
 
     # Friday: /me/ lists it as hers; one tap on 完成 finishes it and ticks the checklist.
     page.goto(base + "/me/")

@@ -143,6 +143,7 @@ EXPECTED = {
     "api-library-items": PUBLIC,
     # --- members, season review (流出) --------------------------------------------------------
     "profile": SIGNED_IN,
+    "me": SIGNED_IN,
     "members:notifications": POST_ONLY,
     "members:detail": SIGNED_IN,  # the WeChat ID only for the person and organisers (scan)
     # The co-presenter picker's search (JSON): names of verified members, never addresses.
@@ -898,7 +899,7 @@ POST_CASES = {
 # Non-admin views that write nothing on POST (GET-only views answer 405 or the page; forms
 # of allauth are third-party). A bare POST by anonymous and audience must change nothing.
 POST_HARMLESS = {
-    "home", "join", "healthz", "dashboard", "join-status", "application-slides",
+    "home", "me", "join", "healthz", "dashboard", "join-status", "application-slides",
     # anyone may switch the language; it changes only the caller's own preference
     "set_language",
     "topics:sheet", "topics:export", "topics:detail", "topics:group-qr", "api-topics",
