@@ -14,6 +14,7 @@ from topicshare.notifications import views as notification_views
 urlpatterns = [
     path("", views.home, name="home"),
     path("join/", views.join, name="join"),
+    path("me/", views.me, name="me"),
     path("profile/", views.profile, name="profile"),
     path("join/apply/", member_views.join_apply, name="join-apply"),
     path("join/status/", member_views.join_status, name="join-status"),

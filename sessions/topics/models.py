@@ -279,8 +279,25 @@ class Topic(RenderedMarkdown, models.Model):
         return self.title
 
     @property
+    def label(self) -> str:
+        """The title, in the reader's language for the checklist's own tasks."""
+        return str(dict(CHECKLIST)[self.checklist_item]) if self.checklist_item else self.title
+
+    @property
     def checklist(self) -> list[tuple[str, str, bool]]:
         return [(field, label, getattr(self, field)) for field, label in CHECKLIST]
+
+    @property
+    def checklist_tasks(self) -> list[tuple[str, str, bool, "Task | None"]]:
+        """The checklist with each item's task, if the group has one (uses prefetched tasks)."""
+        tasks = {task.checklist_item: task for task in self.tasks.all() if task.checklist_item}
+        return [
+            (field, label, getattr(self, field), tasks.get(field)) for field, label in CHECKLIST
+        ]
+
+    @property
+    def checklist_missing(self) -> list[tuple[str, str]]:
+        return [(field, label) for field, label in CHECKLIST if not getattr(self, field)]
 
     @property
     def checklist_done(self) -> bool:
@@ -423,6 +440,11 @@ class Task(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.TODO
     )
     due_date = models.DateField(_("due date"), null=True, blank=True)
+    # One of the five things every share covers (CHECKLIST): a new group starts with them as
+    # tasks, and finishing such a task ticks the topic's checklist (and the other way round).
+    checklist_item = models.CharField(
+        _("checklist item"), max_length=20, choices=CHECKLIST, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -430,6 +452,18 @@ class Task(models.Model):
         verbose_name = _("task")
         verbose_name_plural = _("tasks")
         ordering = ["status", "due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "checklist_item"],
+                condition=~models.Q(checklist_item=""),
+                name="one_task_per_checklist_item",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def label(self) -> str:
+        """The title, in the reader's language for the checklist's own tasks."""
+        return str(dict(CHECKLIST)[self.checklist_item]) if self.checklist_item else self.title

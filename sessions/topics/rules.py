@@ -3,7 +3,7 @@
 import rules
 
 from members.rules import is_audience, is_member, is_organiser
-from sessions.topics.models import CoPresenterInvitation, Participation, TopicStatus
+from sessions.topics.models import CoPresenterInvitation, Participation, Task, TopicStatus
 
 EDITABLE_BY_PROPOSER = {
     TopicStatus.PROPOSED,
@@ -86,6 +86,32 @@ def may_answer_invitation(user, invitation) -> bool:
     )
 
 
+@rules.predicate
+def task_is_open(user, task) -> bool:
+    """Not done yet, in a group that still works."""
+    return task is not None and task.status != Task.Status.DONE and task.topic.status not in CLOSED
+
+
+@rules.predicate
+def task_is_unassigned(user, task) -> bool:
+    return task is not None and task.assignee_id is None
+
+
+@rules.predicate
+def is_task_assignee(user, task) -> bool:
+    return task is not None and is_audience(user) and task.assignee_id == user.pk
+
+
+@rules.predicate
+def in_task_group(user, task) -> bool:
+    return task is not None and is_group_member(user, task.topic)
+
+
+@rules.predicate
+def presents_task_topic(user, task) -> bool:
+    return task is not None and is_presenter(user, task.topic)
+
+
 rules.add_perm("topic_sessions.propose_topic", is_audience)
 rules.add_perm("topic_sessions.answer_invitation", may_answer_invitation)
 rules.add_perm(
@@ -102,5 +128,16 @@ rules.add_perm("topic_sessions.view_group", is_organiser | is_group_member)
 rules.add_perm("topic_sessions.join_group", may_join_group)
 rules.add_perm("topic_sessions.leave_group", may_leave_group)
 rules.add_perm("topic_sessions.manage_tasks", (is_organiser | is_group_member) & topic_is_open)
+# The task board in one tap: "我来" takes a task nobody has (for oneself, in one's own group);
+# "完成" finishes one's own task, a task nobody has, or any task of a topic one presents or
+# (organisers) runs.
+rules.add_perm("topic_sessions.claim_task", task_is_open & task_is_unassigned & in_task_group)
+rules.add_perm(
+    "topic_sessions.finish_task",
+    task_is_open
+    & (
+        is_task_assignee | (task_is_unassigned & in_task_group) | presents_task_topic | is_organiser
+    ),
+)
 rules.add_perm("topic_sessions.export_topics", is_organiser)
 rules.add_perm("topic_sessions.import_topics", is_organiser)

@@ -10,7 +10,7 @@ from sessions.topics.models import (
     Topic,
     TopicStatus,
 )
-from sessions.topics.rules import EDITABLE_BY_PROPOSER
+from sessions.topics.rules import EDITABLE_BY_PROPOSER, JOINABLE
 from sessions.topics.slots import RECRUITING_OPENS_BEFORE, slot_of_week
 
 
@@ -129,4 +129,48 @@ def topics_ready_unscheduled() -> QuerySet[Topic]:
             ready_since=Max("transitions__at", filter=Q(transitions__to_status=TopicStatus.READY))
         )
         .order_by(F("ready_since").asc(nulls_first=True), "id")
+    )
+
+
+# A group starts when its topic recruits and works until the session.
+GROUP_AT_WORK = [*JOINABLE, TopicStatus.READY, TopicStatus.SCHEDULED]
+
+
+def groups_of(*, user) -> list[Topic]:
+    """The groups `user` works in (as proposer, co-presenter or participant) from the moment
+    they recruit until the session, with their tasks, people and participant count. Four
+    queries whatever the number."""
+    return list(
+        Topic.objects.filter(Q(participations__user=user) | Q(co_presenters=user))
+        .filter(status__in=GROUP_AT_WORK)
+        .distinct()
+        .select_related("track", "proposer")
+        .prefetch_related(
+            "co_presenters",
+            "participations",
+            Prefetch("tasks", queryset=Task.objects.select_related("assignee")),
+        )
+        .annotate(
+            participant_total=Count(
+                "participations",
+                filter=Q(participations__role=Participation.Role.PARTICIPANT),
+                distinct=True,
+            )
+        )
+        .order_by("preferred_week", "id")
+    )
+
+
+def proposals_of(*, user) -> QuerySet[Topic]:
+    """The topics `user` proposed, newest first, with what a row shows."""
+    return (
+        Topic.objects.filter(proposer=user)
+        .select_related("track")
+        .defer("summary_html")
+        .annotate(
+            participant_total=Count(
+                "participations", filter=Q(participations__role=Participation.Role.PARTICIPANT)
+            )
+        )
+        .order_by("-created_at", "-id")
     )

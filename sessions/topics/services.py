@@ -4,9 +4,10 @@ import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from members.models import User
 from members.selectors import verified_members
 from sessions.topics.models import (
+    CHECKLIST,
     MAX_PAPER_LINKS,
     CoPresenterInvitation,
     Participation,
@@ -30,7 +32,7 @@ from sessions.topics.notices import (
     notify_group_joined,
     notify_topic_transition,
 )
-from sessions.topics.rules import JOINABLE, is_group_member, is_group_participant
+from sessions.topics.rules import CLOSED, JOINABLE, is_group_member, is_group_participant
 from sessions.topics.signals import recruiting_opened, scheduled_topic_moving
 from sessions.topics.slots import RECRUITING_OPENS_BEFORE, slot_of_week
 
@@ -172,6 +174,8 @@ def _record(*, topic: Topic, to: str, by: User | None, reason: str = "") -> Topi
         topic.reason = reason
         fields.append("reason")
     topic.save(update_fields=fields)
+    if to == S.RECRUITING:
+        checklist_tasks_create(topic=topic)
     notify_topic_transition(topic=topic, transition=transition)
     return transition
 
@@ -308,6 +312,7 @@ def topic_update(*, topic: Topic, by: User, co_presenters=None, **changes) -> To
         )
     _validate(topic)
     topic.save(update_fields=[*changes, "updated_at"])
+    _checklist_to_tasks(topic, {field for field in changes if field in dict(CHECKLIST)})
     if co_presenters is not None:
         co_presenters_want(topic=topic, by=by, people=co_presenters)
     return topic
@@ -475,6 +480,109 @@ def task_update(*, task: Task, by: User, **changes) -> Task:
         setattr(task, field, value)
     task.full_clean(exclude=["topic", "assignee"])
     task.save(update_fields=[*changes, "updated_at"])
+    if "status" in changes:
+        _task_to_checklist(task)
+    return task
+
+
+def checklist_tasks_create(*, topic: Topic) -> list[Task]:
+    """A group starts with the five things every share covers (CHECKLIST) as its first tasks,
+    done where the topic's checklist is ticked already. Idempotent: an item that has its task
+    gets no second one. Called when recruiting opens (the group starts)."""
+    have = set(
+        Task.objects.filter(topic=topic)
+        .exclude(checklist_item="")
+        .values_list("checklist_item", flat=True)
+    )
+    # Stored in the forum's language; pages show the label in the reader's (Task.label).
+    with translation.override(settings.LANGUAGE_CODE):
+        tasks = [
+            Task(
+                topic=topic,
+                title=str(label),
+                checklist_item=field,
+                status=Task.Status.DONE if getattr(topic, field) else Task.Status.TODO,
+            )
+            for field, label in CHECKLIST
+            if field not in have
+        ]
+    return Task.objects.bulk_create(tasks, ignore_conflicts=True)
+
+
+def _task_to_checklist(task: Task) -> None:
+    """A checklist task done (or reopened) ticks (or unticks) its item of the checklist."""
+    if not task.checklist_item:
+        return
+    done = task.status == Task.Status.DONE
+    topic = task.topic
+    if getattr(topic, task.checklist_item) != done:
+        setattr(topic, task.checklist_item, done)
+        topic.save(update_fields=[task.checklist_item, "updated_at"])
+
+
+def _checklist_to_tasks(topic: Topic, fields: set[str]) -> None:
+    """Items ticked (or unticked) on the topic finish (or reopen) their tasks."""
+    for field in fields:
+        tasks = Task.objects.filter(topic=topic, checklist_item=field)
+        if getattr(topic, field):
+            tasks.exclude(status=Task.Status.DONE).update(
+                status=Task.Status.DONE, updated_at=timezone.now()
+            )
+        else:
+            tasks.filter(status=Task.Status.DONE).update(
+                status=Task.Status.TODO, updated_at=timezone.now()
+            )
+
+
+def _locked_task(task: Task) -> Task:
+    return Task.objects.select_for_update().select_related("topic").get(pk=task.pk)
+
+
+def _task_refusal(task: Task, by: User) -> Exception:
+    """Why `by` may not claim or finish `task`, as the error to raise."""
+    if not by.has_perm("topic_sessions.view_group", task.topic):
+        return PermissionDenied(_("Only the group works on its tasks."))
+    if task.topic.status in CLOSED:
+        return TopicError(_("This topic is closed."))
+    if task.status == Task.Status.DONE:
+        return TopicError(_("This task is done already."))
+    if task.assignee_id == by.pk:
+        return TopicError(_("You are on this task already."))
+    if task.assignee_id is not None:
+        return TopicError(_("%(name)s is on this task already.") % {"name": task.assignee.name})
+    return PermissionDenied(_("Only the group works on its tasks."))
+
+
+@transaction.atomic
+def task_claim(*, task: Task, by: User) -> Task:
+    """我来: `by` takes a task nobody has, in their own group; a task not started is now
+    under way (doing)."""
+    task = _locked_task(task)
+    if not by.has_perm("topic_sessions.claim_task", task):
+        raise _task_refusal(task, by)
+    task.assignee = by
+    fields = ["assignee", "updated_at"]
+    if task.status == Task.Status.TODO:
+        task.status = Task.Status.DOING
+        fields.append("status")
+    task.save(update_fields=fields)
+    return task
+
+
+@transaction.atomic
+def task_finish(*, task: Task, by: User) -> Task:
+    """完成: the task is done. One nobody had becomes the finisher's when they are in the
+    group; a checklist task ticks its item of the topic's checklist."""
+    task = _locked_task(task)
+    if not by.has_perm("topic_sessions.finish_task", task):
+        raise _task_refusal(task, by)
+    task.status = Task.Status.DONE
+    fields = ["status", "updated_at"]
+    if task.assignee_id is None and is_group_member(by, task.topic):
+        task.assignee = by
+        fields.append("assignee")
+    task.save(update_fields=fields)
+    _task_to_checklist(task)
     return task
 
 

@@ -15,5 +15,7 @@ urlpatterns = [
     path("<int:pk>/group/", views.topic_group, name="group"),
     path("<int:pk>/group/qr/", views.topic_group_qr, name="group-qr"),
     path("<int:pk>/tasks/<int:task_pk>/", views.task_move, name="task-move"),
+    path("<int:pk>/tasks/<int:task_pk>/claim/", views.task_claim_view, name="task-claim"),
+    path("<int:pk>/tasks/<int:task_pk>/finish/", views.task_finish_view, name="task-finish"),
     path("invitations/<int:pk>/", views.invitation_answer_view, name="invitation"),
 ]

@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -21,7 +22,9 @@ from sessions.topics.services import (
     group_join,
     group_leave,
     invitation_answer,
+    task_claim,
     task_create,
+    task_finish,
     task_update,
     topic_propose,
     topic_transition,
@@ -351,6 +354,42 @@ def task_move(request, pk: int, task_pk: int):
     else:
         messages.success(request, _("Task updated."))
     return redirect(reverse("topics:group", args=[pk]) + f"#task-{task.pk}")
+
+
+def _back_to(request, pk: int, task: Task) -> str:
+    """Where a one-tap task button returns: the page it was on (?next=, this site only), or
+    the task on the group page."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("topics:group", args=[pk]) + f"#task-{task.pk}"
+
+
+def _one_tap(request, pk: int, task_pk: int, service, done_message: str):
+    task = get_object_or_404(Task.objects.select_related("topic"), pk=task_pk, topic_id=pk)
+    try:
+        service(task=task, by=request.user)
+    except TopicError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done_message)
+    return redirect(_back_to(request, pk, task))
+
+
+@login_required
+@require_POST
+def task_claim_view(request, pk: int, task_pk: int):
+    """我来: the task is mine."""
+    return _one_tap(request, pk, task_pk, task_claim, _("The task is yours."))
+
+
+@login_required
+@require_POST
+def task_finish_view(request, pk: int, task_pk: int):
+    """完成: the task is done."""
+    return _one_tap(request, pk, task_pk, task_finish, _("Task done. Thank you!"))
 
 
 @login_required

@@ -218,6 +218,7 @@ def test_participant_joins_the_group_and_takes_a_task(live_server, page_for, loc
     # She takes the unassigned task and starts on it.
     card = page.locator(f"#task-{task.pk}")
     expect(page.locator(".column[data-column=todo]")).to_contain_text("复现模型代码")
+    card.locator("details.task-more summary").click()
     card.locator("select[name=assignee]").select_option(label="Ann")
     card.locator("select[name=status]").select_option(value=Task.Status.DOING)
     card.get_by_role("button", name=text["update"]).click()

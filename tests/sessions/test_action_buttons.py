@@ -382,6 +382,18 @@ def test_group_page_shows_exactly_the_task_actions_that_work(people, status):
                 {"status": Task.Status.DONE},
                 lambda: Task.objects.get(pk=task.pk).status == Task.Status.DONE,
             ),
+            "claim": _attempt(
+                client,
+                reverse("topics:task-claim", args=[topic.pk, task.pk]),
+                {},
+                lambda: Task.objects.get(pk=task.pk).assignee_id is not None,
+            ),
+            "finish": _attempt(
+                client,
+                reverse("topics:task-finish", args=[topic.pk, task.pk]),
+                {},
+                lambda: Task.objects.get(pk=task.pk).status == Task.Status.DONE,
+            ),
         }
         problems += _check(f"{status} as {role}", shown, attempts)
     assert problems == []

@@ -120,6 +120,8 @@ EXPECTED = {
     # The group's QR image: the world's topic has none, so the organiser gets a 404.
     "topics:group-qr": (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
     "topics:task-move": POST_ONLY,
+    "topics:task-claim": POST_ONLY,
+    "topics:task-finish": POST_ONLY,
     "topics:invitation": POST_ONLY,  # answered by the invited person (POST_CASES)
     "api-topics": PUBLIC,
     # --- weekly sessions --------------------------------------------------------------------
@@ -148,6 +150,7 @@ EXPECTED = {
     "api-library-items": PUBLIC,
     # --- members, season review (流出) --------------------------------------------------------
     "profile": SIGNED_IN,
+    "me": SIGNED_IN,
     "members:notifications": POST_ONLY,
     "members:detail": SIGNED_IN,  # the WeChat ID only for the person and organisers (scan)
     # The co-presenter picker's search (JSON): names of verified members, never addresses.
@@ -274,6 +277,8 @@ ARGS = {
     "topics:group": {"pk": "topic"},
     "topics:group-qr": {"pk": "topic"},
     "topics:task-move": {"pk": "topic", "task_pk": "task"},
+    "topics:task-claim": {"pk": "topic", "task_pk": "task"},
+    "topics:task-finish": {"pk": "topic", "task_pk": "task"},
     "topics:invitation": {"pk": "invitation"},
     "sessions:detail": {"pk": "session"},
     "sessions:rsvp": {"pk": "session"},
@@ -737,6 +742,18 @@ POST_CASES = {
             done=to("topics:group"),
         )
     ],
+    # 我来 is for the group's own people (an organiser outside it is refused); 完成 also for
+    # the organisers.
+    "topics:task-claim": [
+        Post(
+            refused={**NOT_ORGANISERS, "organiser": FORBIDDEN},
+            allowed="participant",
+            done=to("topics:group"),
+        )
+    ],
+    "topics:task-finish": [
+        Post(refused=NOT_ORGANISERS, allowed="participant", done=to("topics:group"))
+    ],
     "topics:invitation": [
         # Someone else's invitation does not exist for them; the invited person accepts.
         Post(
@@ -931,7 +948,7 @@ POST_CASES = {
 # Non-admin views that write nothing on POST (GET-only views answer 405 or the page; forms
 # of allauth are third-party). A bare POST by anonymous and audience must change nothing.
 POST_HARMLESS = {
-    "home", "join", "healthz", "dashboard", "inbox", "join-status", "application-slides",
+    "home", "me", "join", "healthz", "dashboard", "inbox", "join-status", "application-slides",
     "members:committee",
     # anyone may switch the language; it changes only the caller's own preference
     "set_language",

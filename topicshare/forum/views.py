@@ -10,7 +10,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 from django.views.i18n import set_language as django_set_language
 
 from members.forms import NotificationPreferencesForm, ProfileForm
@@ -23,6 +28,7 @@ from topicshare.core.i18n import set_language_cookie
 from topicshare.core.links import absolute_url
 from topicshare.core.pagecache import public_page
 from topicshare.forum.inbox import KINDS, inbox_items
+from topicshare.forum.me import me_context
 from topicshare.notifications.models import NotificationKind
 
 
@@ -67,6 +73,13 @@ def page_not_found(request, exception=None):
 def server_error(request):
     # Rendered without context processors: the database may be why we got here.
     return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+@login_required
+@require_safe
+def me(request):
+    """My page: my sessions, groups and tasks, proposals, application and calendar."""
+    return render(request, "me.html", me_context(user=request.user, now=timezone.now()))
 
 
 @login_required
