@@ -12,10 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from members.ledger.models import LedgerExemption
 from members.ledger.services import (
+    OVERRIDE_REASON_MAX_LENGTH,
     current_season,
     ledger_exempt,
     ledger_exemption_revoke,
     ledger_table,
+    season_has_ended,
     season_ledger,
     season_removals_confirm,
 )
@@ -53,6 +55,8 @@ def season_review(request, pk: int):
         {
             "ledger": season_ledger(season),
             "seasons": Season.objects.order_by("-order", "-id"),
+            "season_ended": season_has_ended(season),
+            "override_max_length": OVERRIDE_REASON_MAX_LENGTH,
         },
     )
 
@@ -73,7 +77,16 @@ def _review_action(request, season: Season) -> None:
         if not ids:
             messages.error(request, _("Select at least one flagged member."))
             return
-        report = season_removals_confirm(season=season, user_ids=ids, by=request.user)
+        try:
+            report = season_removals_confirm(
+                season=season,
+                user_ids=ids,
+                by=request.user,
+                override_reason=data.get("override_reason", ""),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return
         if report.removed:
             messages.success(
                 request,

@@ -9,13 +9,14 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from members.models import User
 from members.rules import require_perm
-from sessions.models import Attendance, Topic, TopicStatus, WeeklySession
+from sessions.models import Attendance, Topic, TopicStatus, Track, WeeklySession
 from sessions.weekly.forms import AttendanceForm, MeetingForm, ReasonForm, ScheduleForm
 from sessions.weekly.scheduling import (
     MEETING_FIELDS,
@@ -41,6 +42,7 @@ from sessions.weekly.selectors import (
     sessions_past,
     sessions_upcoming,
 )
+from topicshare.core.links import absolute_url
 from topicshare.core.pagecache import public_page
 
 UPCOMING_WEEKS_SHOWN = 12
@@ -64,6 +66,11 @@ def session_list(request):
             "more_weeks": min(52, weeks + UPCOMING_WEEKS_SHOWN) if weeks < 52 else None,
             "rsvped": rsvped_session_ids(user=request.user, session_ids=[s.pk for s in sessions]),
             "now": now,
+            "all_feed_url": absolute_url(reverse("sessions:calendar-all")),
+            "track_feeds": [
+                (track, absolute_url(reverse("sessions:calendar-track", args=[track.slug])))
+                for track in Track.objects.all()
+            ],
         },
     )
 
@@ -102,6 +109,9 @@ def session_page(request, pk: int):
             "checked_in": checked_in,
             "is_past": session.end <= now,
             "can_manage": user.has_perm("topic_sessions.schedule_sessions"),
+            "track_feed_url": absolute_url(
+                reverse("sessions:calendar-track", args=[session.track.slug])
+            ),
         },
     )
 
@@ -237,6 +247,7 @@ def session_manage(request, pk: int):
                         session=session,
                         users=attendance_form.cleaned_data["people"],
                         by=request.user,
+                        now=timezone.now(),
                     )
                     messages.success(
                         request, _("%(count)d attendance(s) recorded.") % {"count": count}
@@ -254,7 +265,7 @@ def session_manage(request, pk: int):
             "meeting_form": meeting_form,
             "reason_form": reason_form,
             "attendance_form": attendance_form,
-            "actions": session_actions(session),
+            "actions": session_actions(session, now=timezone.now()),
             "attendances": session.attendances.select_related("user"),
             "history": session.changes.select_related("by"),
         },
