@@ -32,11 +32,12 @@ def start_end(session, style: str = "long"):
     differs."""
     if session is None or not getattr(session, "start", None):
         return ""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     return format_html(
         '<time class="start-end" datetime="{}" data-end="{}" data-local'
         ' data-local-label="{}" title="{}">{}</time>',
-        session.start.isoformat(),
-        session.end.isoformat(),
+        session.start.astimezone(zone).isoformat(),
+        session.end.astimezone(zone).isoformat(),
         _("your time: "),
         settings.TIME_ZONE,
         start_end_text(session.start, session.end, style=style),

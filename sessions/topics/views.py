@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from sessions.topics.filters import TopicFilter
 from sessions.topics.forms import TaskForm, TaskMoveForm, TopicForm, TopicGroupForm, TransitionForm
-from sessions.topics.models import CoPresenterInvitation, Task, Topic
+from sessions.topics.models import CoPresenterInvitation, Task, Topic, TopicStatus
 from sessions.topics.rules import JOINABLE
 from sessions.topics.selectors import invitations_open_for, topic_list
 from sessions.topics.selectors import topic_detail as select_topic
@@ -93,11 +93,19 @@ def topic_new(request):
 def topic_detail(request, pk: int):
     topic = _get_topic(pk)
     user = request.user
+    # A scheduled (or presented) topic links to its session: the one scheduled last (a
+    # slipped session keeps its row; a postponed one is replaced by a newer one).
+    session = (
+        topic.sessions.order_by("-created_at", "-id").first()
+        if topic.status in (TopicStatus.SCHEDULED, TopicStatus.PRESENTED)
+        else None
+    )
     return render(
         request,
         "sessions/topic_detail.html",
         {
             "topic": topic,
+            "session": session,
             "transitions": transitions_for(topic=topic, user=user, now=timezone.now()),
             "can_edit": user.has_perm("topic_sessions.change_topic", topic),
             "can_view_group": user.has_perm("topic_sessions.view_group", topic),

@@ -196,3 +196,19 @@ def test_session_cards_show_start_end(client, nlp, organiser):
     expected_end = timezone.localtime(session.end).strftime("%H:%M")
     assert f"{local:%m-%d}" in html
     assert f"{local:%H:%M}–{expected_end}</time>" in html
+
+
+def test_a_scheduled_topic_page_shows_its_date_and_links_to_its_session(client, nlp, organiser):
+    session = _schedule(track=nlp, by=organiser)
+    proposed = TopicFactory(status=TopicStatus.PROPOSED, track=nlp)
+
+    html = client.get(
+        reverse("topics:detail", args=[session.topic_id]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    other = client.get(reverse("topics:detail", args=[proposed.pk])).content.decode()
+
+    assert 'data-role="topic-session"' in html
+    assert f'href="/sessions/{session.pk}/"' in html
+    assert f'datetime="{timezone.localtime(session.start).isoformat()}"' in html
+    assert "Scheduled:" in html
+    assert 'data-role="topic-session"' not in other
