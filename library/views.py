@@ -137,14 +137,30 @@ def item_page(request, pk: int):
     if item.parent_id:
         related = [c for c in visible_items(user=request.user).filter(parent_id=item.parent_id)
                    if c.pk != item.pk]  # fmt: skip
+    can_edit = request.user.has_perm("library.change_materials", item)
     return render(
         request,
         "library/detail.html",
         {
             "item": item,
             "related": related,
-            "can_edit": request.user.has_perm("library.change_materials", item),
+            "can_edit": can_edit,
             "slides_is_pdf": item.slides_file and item.slides_file.name.endswith(".pdf"),
+            # Boxes with nothing in them are left out.
+            "has_materials": can_edit
+            or any(
+                getattr(item, field)
+                for field in (
+                    "slides_file",
+                    "slides_url",
+                    "paper_url",
+                    "source_url",
+                    "recording_url",
+                    "note",
+                    "session_id",
+                )
+            ),  # fmt: skip
+            "has_related": bool(related or item.child_list or item.tag_list),
         },
     )
 

@@ -63,6 +63,14 @@ def member_detail(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def join_apply(request):
+    # Said at once, before anyone fills in the form the service would refuse.
+    open_application = (
+        request.user.applications.filter(status__in=Application.OPEN)
+        .order_by("-created_at")
+        .first()
+    )
+    if open_application is not None:
+        return render(request, "members/join_apply.html", {"open_application": open_application})
     form = ApplicationForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,

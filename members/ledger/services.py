@@ -181,13 +181,58 @@ class RemovalReport:
     skipped: list[tuple[User, str]] = field(default_factory=list)
 
 
+OVERRIDE_REASON_MAX_LENGTH = 500
+
+
+def season_has_ended(season: Season, *, now: datetime.datetime | None = None) -> bool:
+    """A season has ended after its end date (in the forum's time zone). One without an end
+    date has ended only when it is no longer the current one."""
+    if season.end_date is None:
+        return not season.is_current
+    return timezone.localdate(now or timezone.now()) > season.end_date
+
+
 @transaction.atomic
-def season_removals_confirm(*, season: Season, user_ids, by: User) -> RemovalReport:
+def season_removals_check(
+    *, season: Season, override_reason: str = "", now: datetime.datetime | None = None
+) -> str:
+    """Whether removals may happen now (ValidationError if not): after the season has ended,
+    or before with an override reason. Returns the cleaned reason. The confirmation step
+    asks it first, so that a refused removal is refused before it is confirmed."""
+    override_reason = (override_reason or "").strip()
+    if len(override_reason) > OVERRIDE_REASON_MAX_LENGTH:
+        raise ValidationError(
+            {"override_reason": _("Keep the reason under %(max)d characters.")
+             % {"max": OVERRIDE_REASON_MAX_LENGTH}}
+        )  # fmt: skip
+    if not override_reason and not season_has_ended(season, now=now):
+        raise ValidationError(
+            {"override_reason": _(
+                "%(season)s has not ended yet: its numbers may still change. Members are moved "
+                "to the audience after the season ends, or now with a reason."
+            ) % {"season": season.label}}
+        )  # fmt: skip
+    return override_reason
+
+
+def season_removals_confirm(
+    *,
+    season: Season,
+    user_ids,
+    by: User,
+    override_reason: str = "",
+    now: datetime.datetime | None = None,
+) -> RemovalReport:
     """An organiser confirms that these flagged members go back to the audience. Only rows
     the policy flags (now, not when the page was loaded) are removed; the others are
     reported with the reason. Each removal: role → Audience, an audit event, a polite
-    notice on how to re-apply."""
+    notice on how to re-apply.
+
+    Before the season has ended the numbers are not final: removals are refused unless the
+    organiser gives `override_reason`, which each removal's audit event records."""
     require_perm(by, "members.change_ledger", message=_("Only organisers can do this."))
+    override_reason = season_removals_check(season=season, override_reason=override_reason, now=now)
+    early = not season_has_ended(season, now=now)
     ledger = season_ledger(season)
     report = RemovalReport()
     for user_id in dict.fromkeys(int(pk) for pk in user_ids):
@@ -197,27 +242,30 @@ def season_removals_confirm(*, season: Season, user_ids, by: User) -> RemovalRep
         if not row.flagged:
             report.skipped.append((row.user, row.status_label))
             continue
-        _remove(row=row, ledger=ledger, by=by)
+        _remove(row=row, ledger=ledger, by=by, override_reason=override_reason if early else "")
         report.removed.append(row.user)
     return report
 
 
-def _remove(*, row: LedgerRow, ledger: SeasonLedger, by: User) -> None:
+def _remove(*, row: LedgerRow, ledger: SeasonLedger, by: User, override_reason: str) -> None:
     season, user = ledger.season, row.user
     role_set(user=user, role=Role.AUDIENCE, by=by)
+    details = {
+        "season_id": season.pk,
+        "season": season.label,
+        "from": row.role.value,
+        "sessions_held": ledger.sessions_held,
+        "attended": row.attended,
+        "presented": row.presented,
+        "tasks_done": row.tasks_done,
+    }
+    if override_reason:
+        details |= {"before_season_end": True, "override_reason": override_reason}
     AuditEvent.objects.create(
         actor=by,
         action=AuditEvent.Action.SEASON_REMOVAL,
         subject_user=user,
-        details={
-            "season_id": season.pk,
-            "season": season.label,
-            "from": row.role.value,
-            "sessions_held": ledger.sessions_held,
-            "attended": row.attended,
-            "presented": row.presented,
-            "tasks_done": row.tasks_done,
-        },
+        details=details,
     )
     held, attended = ledger.sessions_held, row.attended
     notification_enqueue(

@@ -14,11 +14,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from members.ledger.models import LedgerExemption
 from members.ledger.services import (
+    OVERRIDE_REASON_MAX_LENGTH,
     current_season,
     ledger_exempt,
     ledger_exemption_revoke,
     ledger_table,
+    season_has_ended,
     season_ledger,
+    season_removals_check,
     season_removals_confirm,
 )
 from members.models import User
@@ -60,6 +63,8 @@ def season_review(request, pk: int):
         {
             "ledger": season_ledger(season),
             "seasons": Season.objects.order_by("-order", "-id"),
+            "season_ended": season_has_ended(season),
+            "override_max_length": OVERRIDE_REASON_MAX_LENGTH,
         },
     )
 
@@ -71,6 +76,13 @@ def _removal_ids(data) -> list[int]:
 def _removal_confirmation(request, season: Season):
     """Moving members back to the audience asks once: who (those the policy flags now), what
     changes for them, and that each is told."""
+    try:
+        season_removals_check(
+            season=season, override_reason=request.POST.get("override_reason", "")
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("ledger:season-review", pk=season.pk)
     ledger = season_ledger(season)
     wanted = set(_removal_ids(request.POST))
     rows = [row for row in ledger.flagged if row.user.pk in wanted]
@@ -97,7 +109,9 @@ def _removal_confirmation(request, season: Season):
         told=[_("Each of them: a polite notice explaining how to re-apply.")],
         back_url=reverse("ledger:season-review", args=[season.pk]),
     )
-    return confirmation_page(request, confirmation, carry={"remove", "remove_selected", "user"})
+    return confirmation_page(
+        request, confirmation, carry={"remove", "remove_selected", "user", "override_reason"}
+    )
 
 
 def _ids(values) -> list[int]:
@@ -116,7 +130,16 @@ def _review_action(request, season: Season) -> None:
         if not ids:
             messages.error(request, _("Select at least one flagged member."))
             return
-        report = season_removals_confirm(season=season, user_ids=ids, by=request.user)
+        try:
+            report = season_removals_confirm(
+                season=season,
+                user_ids=ids,
+                by=request.user,
+                override_reason=data.get("override_reason", ""),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return
         if report.removed:
             messages.success(
                 request,

@@ -99,11 +99,19 @@ def topic_new(request):
 def topic_detail(request, pk: int):
     topic = _get_topic(pk)
     user = request.user
+    # A scheduled (or presented) topic links to its session: the one scheduled last (a
+    # slipped session keeps its row; a postponed one is replaced by a newer one).
+    session = (
+        topic.sessions.order_by("-created_at", "-id").first()
+        if topic.status in (TopicStatus.SCHEDULED, TopicStatus.PRESENTED)
+        else None
+    )
     return render(
         request,
         "sessions/topic_detail.html",
         {
             "topic": topic,
+            "session": session,
             "transitions": transitions_for(topic=topic, user=user, now=timezone.now()),
             "can_edit": user.has_perm("topic_sessions.change_topic", topic),
             "can_view_group": user.has_perm("topic_sessions.view_group", topic),

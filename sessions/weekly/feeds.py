@@ -17,16 +17,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from members.models import User
-from sessions.models import Track
+from sessions.models import Track, WeeklySession
 from sessions.weekly.calendar import build_calendar, calendar_sessions, calendar_token_regenerate
+from sessions.weekly.selectors import session_detail
 from topicshare.core.links import site_url
 
 TOKEN_MAX_LENGTH = User._meta.get_field("calendar_token").max_length
 
 
-def _ics_response(content: bytes, filename: str) -> HttpResponse:
+def _ics_response(content: bytes, filename: str, *, disposition: str = "inline") -> HttpResponse:
     response = HttpResponse(content, content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return response
 
 
@@ -78,6 +79,30 @@ def calendar_track(request, slug: str):
 
 
 @require_safe
+def calendar_event(request, pk: int):
+    """One session as a one-event .ics download ("add to calendar"). The meeting details are
+    in it only for those who may see them, and then no shared cache keeps a copy."""
+    try:
+        session = session_detail(pk=pk)
+    except WeeklySession.DoesNotExist:
+        raise Http404 from None
+    include_meeting = request.user.has_perm("topic_sessions.view_meeting")
+    content = build_calendar(
+        sessions=[session],
+        name=session.topic.title,
+        include_meeting=include_meeting,
+        base_url=site_url(),
+        now=timezone.now(),
+    )
+    response = _ics_response(
+        content, f"topicshare-session-{session.pk}.ics", disposition="attachment"
+    )
+    if include_meeting:
+        patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_safe
 def calendar_personal(request, token: str):
     """The sessions of the person whose token is in the address, with the meeting details.
     Calendar apps send no cookies: the token is the only credential."""
@@ -122,7 +147,10 @@ def calendar_token_regenerate_view(request):
 
 urlpatterns = [
     path("calendar.ics", calendar_all, name="calendar-all"),
-    path("calendar/<slug:slug>.ics", calendar_track, name="calendar-track"),
+    # A track's public feed; the older calendar/<slug>.ics keeps working for subscribers.
+    path("tracks/<slug:slug>.ics", calendar_track, name="calendar-track"),
+    path("calendar/<slug:slug>.ics", calendar_track, name="calendar-track-old"),
+    path("<int:pk>/calendar.ics", calendar_event, name="calendar-event"),
     path("calendar/me/<str:token>.ics", calendar_personal, name="calendar-personal"),
     path("calendar/token/", calendar_token_regenerate_view, name="calendar-token"),
 ]

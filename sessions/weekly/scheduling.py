@@ -58,14 +58,16 @@ def session_not_started(topic: Topic, now: datetime.datetime) -> str:
     return ""
 
 
-def session_actions(session: WeeklySession) -> set[str]:
-    """The organisers' actions the session's status allows (their buttons on the manage page)."""
+def session_actions(session: WeeklySession, *, now: datetime.datetime | None = None) -> set[str]:
+    """The organisers' actions the session's status (and the clock) allow: their buttons on
+    the manage page. Attendance only once the session has started."""
+    now = now or timezone.now()
     allowed = {
         "slip": session.status in SLIPPABLE,
         "move": session.status in SLIPPABLE,
         "postpone": session.status in POSTPONABLE,
         "cancel": session.status in CANCELLABLE,
-        "attendance": session.status not in NOT_HELD,
+        "attendance": session.status not in NOT_HELD and session.start <= now,
     }
     return {action for action, ok in allowed.items() if ok}
 
@@ -571,14 +573,23 @@ def attendance_check_in(
 
 
 @transaction.atomic
-def attendance_record(*, session: WeeklySession, users: Iterable[User], by: User) -> int:
-    """An organiser records who attended (for those who could not check in). Returns how
-    many new attendances were recorded."""
+def attendance_record(
+    *,
+    session: WeeklySession,
+    users: Iterable[User],
+    by: User,
+    now: datetime.datetime | None = None,
+) -> int:
+    """An organiser records who attended (for those who could not check in), once the session
+    has started. Returns how many new attendances were recorded."""
+    now = now or timezone.now()
     require_perm(
         by, "topic_sessions.schedule_sessions", message=_("Only organisers schedule sessions.")
     )
     if session.status in NOT_HELD:
         raise SchedulingError(_("Nobody attends a session that did not take place."))
+    if session.start > now:
+        raise SchedulingError(_("Attendance can be recorded once the session has started."))
     already = set(Attendance.objects.filter(session=session).values_list("user_id", flat=True))
     new = [
         Attendance(session=session, user=user, how=Attendance.How.ORGANISER, recorded_by=by)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from members.models import User
 from members.rules import require_perm
-from sessions.models import Attendance, Topic, TopicStatus, WeeklySession
+from sessions.models import Attendance, Topic, TopicStatus, Track, WeeklySession
 from sessions.weekly.forms import (
     AttendanceForm,
     MeetingForm,
@@ -55,6 +55,7 @@ from sessions.weekly.selectors import (
     sessions_upcoming,
 )
 from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
+from topicshare.core.links import absolute_url
 from topicshare.core.pagecache import public_page
 
 UPCOMING_WEEKS_SHOWN = 12
@@ -78,6 +79,11 @@ def session_list(request):
             "more_weeks": min(52, weeks + UPCOMING_WEEKS_SHOWN) if weeks < 52 else None,
             "rsvped": rsvped_session_ids(user=request.user, session_ids=[s.pk for s in sessions]),
             "now": now,
+            "all_feed_url": absolute_url(reverse("sessions:calendar-all")),
+            "track_feeds": [
+                (track, absolute_url(reverse("sessions:calendar-track", args=[track.slug])))
+                for track in Track.objects.all()
+            ],
         },
     )
 
@@ -116,6 +122,9 @@ def session_page(request, pk: int):
             "checked_in": checked_in,
             "is_past": session.end <= now,
             "can_manage": user.has_perm("topic_sessions.schedule_sessions"),
+            "track_feed_url": absolute_url(
+                reverse("sessions:calendar-track", args=[session.track.slug])
+            ),
         },
     )
 
@@ -301,7 +310,7 @@ def session_manage(request, pk: int):
     meeting_form = MeetingForm(initial={field: getattr(session, field) for field in MEETING_FIELDS})
     reason_forms = {action: ReasonForm(prefix=action) for action in MOVE_ACTIONS}
     attendance_form = AttendanceForm(candidates=_attendance_candidates(session))
-    actions = session_actions(session)
+    actions = session_actions(session, now=timezone.now())
     move_slots = (
         slots_with_warnings(
             track=session.track,
@@ -361,6 +370,7 @@ def session_manage(request, pk: int):
                         session=session,
                         users=attendance_form.cleaned_data["people"],
                         by=request.user,
+                        now=timezone.now(),
                     )
                     messages.success(
                         request, _("%(count)d attendance(s) recorded.") % {"count": count}

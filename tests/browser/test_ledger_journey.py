@@ -47,7 +47,7 @@ PRESENTERS = ["林一", "王小明", "陈洁", "赵磊", "孙悦"]
 
 
 def _season_with_five_sessions(organiser):
-    """Topic 7 started eight weeks ago; five weekly sessions have been held since."""
+    """Topic 7 started eight weeks ago and ended yesterday; five weekly sessions were held."""
     now = timezone.now()
     nlp = TrackFactory(
         slug="nlp", name_zh="自然语言处理", name_en="NLP", weekday=5,
@@ -56,6 +56,7 @@ def _season_with_five_sessions(organiser):
     season = Season.objects.create(
         label="Topic 7", order=7, is_current=True,
         start_date=(now - datetime.timedelta(weeks=8)).date(),
+        end_date=(now - datetime.timedelta(days=1)).date(),  # ended: removals are final
     )  # fmt: skip
     TopicFactory(title="LoRA 低秩微调", track=nlp, season=season, status=TopicStatus.RECRUITING)
     sessions = []

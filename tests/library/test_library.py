@@ -282,3 +282,31 @@ def test_cached_facets_keep_the_chosen_values_and_follow_renamed_seasons(client)
     # A bad value is reported on its field, not cached as if it were a good one.
     assert "选择一个有效的选项" in client.get(url, {"season": 999}).content.decode()
     assert "选择一个有效的选项" not in client.get(url).content.decode()
+
+
+def test_detail_hides_empty_boxes(client):
+    bare = _item("只有标题的文章")
+    with_tag = _item("Only tagged", tags=["推荐"])
+    with_paper = _item("Only a paper", paper_url="https://arxiv.org/abs/1706.03762")
+
+    bare_html = client.get(reverse("library:detail", args=[bare.pk])).content.decode()
+    tag_html = client.get(reverse("library:detail", args=[with_tag.pk])).content.decode()
+    paper_html = client.get(reverse("library:detail", args=[with_paper.pk])).content.decode()
+
+    assert 'data-role="materials"' not in bare_html
+    assert 'data-role="related"' not in bare_html
+    assert 'data-role="materials"' not in tag_html
+    assert 'data-role="related"' in tag_html
+    assert 'data-role="materials"' in paper_html
+    assert 'data-role="related"' not in paper_html
+    assert 'class="grid two"' not in paper_html
+
+
+def test_detail_shows_the_materials_box_to_who_may_add_them(client):
+    bare = _item("只有标题的文章")
+    client.force_login(UserFactory(role=Role.ORGANISER))
+
+    html = client.get(reverse("library:detail", args=[bare.pk])).content.decode()
+
+    assert 'data-role="materials"' in html
+    assert 'data-action="materials"' in html

@@ -137,3 +137,17 @@ def test_password_reset_sends_mail(client, mailoutbox):
     assert response.status_code == 302
     assert len(mailoutbox) == 1
     assert "/accounts/password/reset/key/" in mailoutbox[0].body
+
+
+@pytest.mark.django_db
+def test_confirming_the_email_signs_you_in(client, mailoutbox, settings):
+    assert settings.ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION is True
+    client.post(reverse("account_signup"), SIGNUP)
+    assert client.get(reverse("profile")).status_code == 302  # not signed in yet
+
+    confirmed = client.post(_confirmation_link(mailoutbox[0]))
+
+    user = User.objects.get(email="newcomer@example.org")
+    assert confirmed.status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert client.get(reverse("profile")).status_code == 200

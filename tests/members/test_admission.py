@@ -737,3 +737,31 @@ def test_an_over_long_conflict_reason_is_refused_not_cut(committee):
     assert not Conflict.objects.filter(application=application).exists()
     conflict_declare(application=application, member=committee, reason="y" * limit)
     assert Conflict.objects.get(application=application).reason == "y" * limit
+
+
+def test_apply_page_says_at_once_that_an_application_is_open(client):
+    application = _apply()
+    client.force_login(application.applicant)
+
+    page = client.get(reverse("join-apply"), HTTP_ACCEPT_LANGUAGE="en")
+    again = client.post(
+        reverse("join-apply"),
+        {"motivation": "Again", "paper_title": "BERT", "paper_url": "https://arxiv.org/abs/1"},
+    )
+
+    html = page.content.decode()
+    assert 'data-role="open-application"' in html
+    assert "You already have an open application" in html
+    assert 'name="motivation"' not in html
+    assert "form" not in page.context
+    assert again.status_code == 200
+    assert Application.objects.count() == 1
+
+
+def test_apply_page_shows_the_form_without_an_open_application(client):
+    client.force_login(UserFactory(role=Role.AUDIENCE))
+
+    html = client.get(reverse("join-apply")).content.decode()
+
+    assert 'name="motivation"' in html
+    assert 'data-role="open-application"' not in html

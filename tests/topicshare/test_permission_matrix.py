@@ -135,6 +135,8 @@ EXPECTED = {
     "sessions:schedule": ORGANISERS,
     "sessions:calendar-all": PUBLIC,
     "sessions:calendar-track": PUBLIC,
+    "sessions:calendar-track-old": PUBLIC,
+    "sessions:calendar-event": PUBLIC,  # the meeting link only for the signed-in (secret scan)
     "sessions:calendar-personal": PUBLIC,  # the secret token is the credential
     "sessions:calendar-token": (NOT_ALLOWED,) * 5,  # require_POST runs before login_required
     "api-sessions": PUBLIC,
@@ -286,6 +288,8 @@ ARGS = {
     "sessions:manage": {"pk": "session"},
     "sessions:schedule": {"topic_pk": "ready_topic"},
     "sessions:calendar-track": {"slug": "track.slug"},
+    "sessions:calendar-track-old": {"slug": "track.slug"},
+    "sessions:calendar-event": {"pk": "session"},
     "sessions:calendar-personal": {"token": "calendar_token"},
     "library:detail": {"pk": "item"},
     "library:slides": {"pk": "item"},
@@ -955,6 +959,7 @@ POST_HARMLESS = {
     "topics:sheet", "topics:export", "topics:detail", "topics:group-qr", "api-topics",
     "sessions:upcoming", "sessions:past", "sessions:detail", "sessions:schedule-index",
     "sessions:calendar-all", "sessions:calendar-track", "sessions:calendar-personal",
+    "sessions:calendar-track-old", "sessions:calendar-event",
     "api-sessions",
     "library:index", "library:open-source", "library:feed", "library:feed-atom",
     "library:detail", "library:slides", "api-library-items",

@@ -17,6 +17,7 @@ from members.ledger.services import (
     Status,
     ledger_exempt,
     ledger_exemption_revoke,
+    season_has_ended,
     season_ledger,
     season_removals_confirm,
 )
@@ -454,3 +455,118 @@ def test_bar_chart_scales_stacks_and_colours_every_series():
     widths = [part.split('"')[0] for part in svg.split('width="')[1:]]
     assert widths == ["173.0", "173.0", "346.0"]
     assert svg.count("<rect") == 3
+
+
+def _member_since_long_ago():
+    """A member made before the season began (not in the newcomers' grace)."""
+    user = UserFactory(role=Role.MEMBER)
+    AuditEvent.objects.filter(subject_user=user, action=AuditEvent.Action.ROLE_CHANGED).update(
+        at=datetime.datetime(2026, 1, 1, tzinfo=TZ)
+    )
+    return user
+
+
+def _ongoing(season):
+    """The same season, still running: it ends next month."""
+    season.end_date = timezone.localdate() + datetime.timedelta(days=30)
+    season.is_current = True
+    season.save(update_fields=["end_date", "is_current"])
+    return season
+
+
+def test_season_has_ended_after_its_end_date_or_when_no_longer_current(season):
+    season, _sessions = season
+    end = datetime.datetime(2026, 10, 31, 23, 59, tzinfo=TZ)
+
+    assert not season_has_ended(season, now=end)
+    assert season_has_ended(season, now=end + datetime.timedelta(minutes=1))
+    season.end_date = None
+    season.is_current = True
+    assert not season_has_ended(season)
+    season.is_current = False
+    assert season_has_ended(season)
+
+
+def test_removal_before_the_season_ends_is_refused_without_a_reason(season, organiser):
+    season, _sessions = season
+    season = _ongoing(season)
+    quiet = _member_since_long_ago()
+
+    with pytest.raises(ValidationError, match="has not ended yet"):
+        season_removals_confirm(season=season, user_ids=[quiet.pk], by=organiser)
+    with pytest.raises(ValidationError, match="has not ended yet"):
+        season_removals_confirm(
+            season=season, user_ids=[quiet.pk], by=organiser, override_reason="   "
+        )
+    with pytest.raises(ValidationError):
+        season_removals_confirm(
+            season=season, user_ids=[quiet.pk], by=organiser, override_reason="x" * 501
+        )
+
+    assert User.objects.get(pk=quiet.pk).role == Role.MEMBER
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.SEASON_REMOVAL).exists()
+
+
+def test_organiser_override_before_the_season_ends_is_audited_with_the_reason(season, organiser):
+    season, _sessions = season
+    season = _ongoing(season)
+    quiet = _member_since_long_ago()
+
+    with pytest.raises(PermissionDenied):
+        season_removals_confirm(
+            season=season, user_ids=[quiet.pk], by=UserFactory(role=Role.COMMITTEE),
+            override_reason="离开小组",
+        )  # fmt: skip
+    report = season_removals_confirm(
+        season=season, user_ids=[quiet.pk], by=organiser, override_reason=" 本人申请退出 "
+    )
+
+    assert report.removed == [quiet]
+    assert User.objects.get(pk=quiet.pk).role == Role.AUDIENCE
+    event = AuditEvent.objects.get(action=AuditEvent.Action.SEASON_REMOVAL)
+    assert event.actor == organiser
+    assert event.details["before_season_end"] is True
+    assert event.details["override_reason"] == "本人申请退出"
+
+
+def test_removal_after_the_season_ends_records_no_override(season, organiser):
+    season, _sessions = season
+    quiet = _member_since_long_ago()
+
+    season_removals_confirm(season=season, user_ids=[quiet.pk], by=organiser)
+
+    event = AuditEvent.objects.get(action=AuditEvent.Action.SEASON_REMOVAL)
+    assert "override_reason" not in event.details
+
+
+def test_review_page_before_the_season_ends_offers_only_the_override(client, season, organiser):
+    season, _sessions = season
+    season = _ongoing(season)
+    quiet = _member_since_long_ago()
+    url = reverse("ledger:season-review", args=[season.pk])
+    client.force_login(organiser)
+
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    refused = client.post(
+        url, {"remove_selected": "", "user": [quiet.pk]}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    still_member = User.objects.get(pk=quiet.pk).role
+    done = client.post(
+        url,
+        {
+            "remove_selected": "",
+            "user": [quiet.pk],
+            "override_reason": "本人申请退出",
+            "confirm": "1",
+        },
+        follow=True,
+    )
+
+    assert f'data-action="remove-{quiet.pk}"' not in page
+    assert 'data-action="remove-selected"' not in page
+    assert 'data-action="remove-selected-early"' in page
+    assert 'name="override_reason"' in page
+    assert "has not ended yet" in refused.content.decode()
+    assert still_member == Role.MEMBER
+    assert done.status_code == 200
+    assert User.objects.get(pk=quiet.pk).role == Role.AUDIENCE

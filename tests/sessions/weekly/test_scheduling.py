@@ -21,6 +21,7 @@ from sessions.weekly.scheduling import (
     free_slots,
     preferred_slot,
     rsvp_set,
+    session_actions,
     session_cancel,
     session_move,
     session_postpone,
@@ -316,12 +317,26 @@ def test_organiser_records_attendance_once(organiser, audience, member):
     session = _scheduled(organiser)
     attendance_check_in(session=session, user=audience, now=session.start)
 
-    added = attendance_record(session=session, users=[audience, member], by=organiser)
+    added = attendance_record(
+        session=session, users=[audience, member], by=organiser, now=session.start
+    )
 
     assert added == 1
     assert set(session.attendances.values_list("how", flat=True)) == {"self", "organiser"}
     with pytest.raises(PermissionDenied):
-        attendance_record(session=session, users=[member], by=member)
+        attendance_record(session=session, users=[member], by=member, now=session.start)
+
+
+def test_attendance_cannot_be_recorded_before_the_session_starts(organiser, member):
+    session = _scheduled(organiser)
+    early = session.start - datetime.timedelta(minutes=1)
+
+    with pytest.raises(SchedulingError, match="once the session has started"):
+        attendance_record(session=session, users=[member], by=organiser, now=early)
+
+    assert session.attendances.count() == 0
+    assert "attendance" not in session_actions(session, now=early)
+    assert "attendance" in session_actions(session, now=session.start)
 
 
 def test_sessions_advance_live_then_done_and_topic_presented(organiser):

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members.roles import Role
-from sessions.models import SessionStatus, TopicStatus, WeeklySession
+from sessions.models import RSVP, SessionStatus, TopicStatus, WeeklySession
 from sessions.topics.slots import track_slots
 from sessions.weekly.scheduling import free_slots, session_schedule
 from tests.factories import TopicFactory, TrackFactory, UserFactory
@@ -40,8 +40,9 @@ def test_upcoming_sessions_query_count_is_flat(client, organiser, django_assert_
         _schedule(organiser, tracks[index % 5], index // 5)
     ForumSettings.load()
 
-    # the page cache's version (a miss), sessions (+ co-presenters prefetch), forum settings
-    with django_assert_num_queries(4):
+    # the page cache's version (a miss), sessions (+ co-presenters prefetch), forum settings,
+    # the tracks (their calendar feeds)
+    with django_assert_num_queries(5):
         response = client.get(reverse("sessions:upcoming"))
 
     assert sum(len(sessions) for _monday, sessions in response.context["weeks"]) == count
@@ -202,3 +203,24 @@ def test_admin_schedules_nearest_slot_with_the_same_service(client, organiser):
     )
 
     assert WeeklySession.objects.get(topic=topic).start == expected
+
+
+def test_manage_page_offers_attendance_only_once_the_session_started(client, organiser, member):
+    session = _schedule(organiser)
+    RSVP.objects.create(session=session, user=member)
+    url = reverse("sessions:manage", args=[session.pk])
+    client.force_login(organiser)
+
+    before = client.get(url).content.decode()
+    refused = client.post(
+        url, {"action": "attendance", "people": [member.pk]}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    WeeklySession.objects.filter(pk=session.pk).update(
+        start=timezone.now() - datetime.timedelta(minutes=5)
+    )
+    after = client.get(url).content.decode()
+
+    assert 'data-action="attendance"' not in before
+    assert "once the session has started" in refused.content.decode()
+    assert not session.attendances.exists()
+    assert 'data-action="attendance"' in after
