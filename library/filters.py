@@ -1,32 +1,51 @@
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from library.models import LibraryItem
 from library.search import search
 from sessions.models import Season, Track
+
+# A facet left open: 不限 / Any, never django's "---------" or "未知".
+ANY = pgettext_lazy("a filter left open", "Any")
+
+
+class YesNoAny(forms.NullBooleanSelect):
+    """Django's NullBooleanSelect with "Any" for the open choice instead of "Unknown"."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", ANY), ("true", _("Yes")), ("false", _("No"))]
 
 
 class LibraryFilter(django_filters.FilterSet):
     """The library's facets; the same ones serve /library/, the feed and the JSON API."""
 
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    season = django_filters.ModelChoiceFilter(label=_("Season"), queryset=Season.objects.all())
-    domain = django_filters.ModelChoiceFilter(
-        label=_("Domain"), queryset=Track.objects.all(), to_field_name="slug"
+    season = django_filters.ModelChoiceFilter(
+        label=_("Season"), queryset=Season.objects.all(), empty_label=ANY
     )
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=LibraryItem.Kind.choices)
+    domain = django_filters.ModelChoiceFilter(
+        label=_("Domain"), queryset=Track.objects.all(), to_field_name="slug", empty_label=ANY
+    )
+    kind = django_filters.ChoiceFilter(
+        label=_("Kind"), choices=LibraryItem.Kind.choices, empty_label=ANY
+    )
     # Text, not a list of choices: with thousands of items the choices would cost more than
     # the results. A number is a person's id; other text matches names.
     presenter = django_filters.CharFilter(label=_("Presenter"), method="filter_presenter")
     tag = django_filters.CharFilter(label=_("Tag"), field_name="tags__name")
     year = django_filters.NumberFilter(label=_("Year"), min_value=1990, max_value=2100)
-    has_slides = django_filters.BooleanFilter(label=_("Has slides"), method="filter_has_slides")
+    has_slides = django_filters.BooleanFilter(
+        label=_("Has slides"), method="filter_has_slides", widget=YesNoAny
+    )
     has_recording = django_filters.BooleanFilter(
-        label=_("Has a recording"), method="filter_has_recording"
+        label=_("Has a recording"), method="filter_has_recording", widget=YesNoAny
     )
     top_level = django_filters.BooleanFilter(
-        label=_("Top level only"), field_name="parent", lookup_expr="isnull"
+        label=_("Top level only"), field_name="parent", lookup_expr="isnull", widget=YesNoAny
     )
 
     class Meta:

@@ -7,13 +7,26 @@ from topicshare.core.uploads import validate_slides_file
 from topicshare.notifications.models import NotificationKind
 
 
+class LanguageSelect(forms.Select):
+    """Each language named in itself and marked so (lang="..."), as the language switch does."""
+
+    def create_option(self, *args, **kwargs):
+        option = super().create_option(*args, **kwargs)
+        if option["value"]:
+            option["attrs"]["lang"] = option["value"]
+        return option
+
+
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["display_name", "wechat_id", "tracks_of_interest", "preferred_language"]
         # The tracks come from the relation the User model declares (no import of sessions).
         labels = {"tracks_of_interest": _("Tracks of interest")}
-        widgets = {"tracks_of_interest": forms.CheckboxSelectMultiple}
+        widgets = {
+            "tracks_of_interest": forms.CheckboxSelectMultiple,
+            "preferred_language": LanguageSelect,
+        }
 
     def clean_display_name(self) -> str:
         # Invisible and control characters are refused by the model field's validator.

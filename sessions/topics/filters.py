@@ -6,22 +6,32 @@ from django.utils.translation import pgettext_lazy
 from members.models import User
 from sessions.topics.models import Season, Topic, TopicStatus, Track
 
+# A filter left open: 不限 / Any, never django's "---------".
+ANY = pgettext_lazy("a filter left open", "Any")
+
 
 class TopicFilter(django_filters.FilterSet):
     """The sheet's filters; the same ones serve /topics/, the CSV export and /api/topics/."""
 
     q = django_filters.CharFilter(label=_("Search"), method="search")
     track = django_filters.ModelChoiceFilter(
-        label=_("Track"), queryset=Track.objects.all(), to_field_name="slug"
+        label=_("Track"),
+        queryset=Track.objects.all(),
+        to_field_name="slug",
+        empty_label=ANY,
     )
-    season = django_filters.ModelChoiceFilter(label=_("Season"), queryset=Season.objects.all())
+    season = django_filters.ModelChoiceFilter(
+        label=_("Season"), queryset=Season.objects.all(), empty_label=ANY
+    )
     status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=TopicStatus.choices)
     proposer = django_filters.ModelChoiceFilter(
         label=_("Proposer"),
         queryset=User.objects.filter(proposed_topics__isnull=False).distinct(),
+        empty_label=ANY,
     )
     o = django_filters.OrderingFilter(
         label=_("Sort by"),
+        empty_label=pgettext_lazy("sort the topic sheet by", "Default order"),
         fields=[
             ("created_at", "created"),
             ("title", "title"),
@@ -35,6 +45,13 @@ class TopicFilter(django_filters.FilterSet):
             "week": _("Preferred week"),
             "status": _("Status"),
             "track": _("Track"),
+            # Our own words for the other direction: django-filter's "%s (descending)" has no
+            # Chinese and is formatted once, in the language of the first request.
+            "-created": pgettext_lazy("sort the topic sheet by", "Proposed, newest first"),
+            "-title": pgettext_lazy("sort the topic sheet by", "Title, Z to A"),
+            "-week": pgettext_lazy("sort the topic sheet by", "Preferred week, latest first"),
+            "-status": pgettext_lazy("sort the topic sheet by", "Status, reversed"),
+            "-track": pgettext_lazy("sort the topic sheet by", "Track, reversed"),
         },
     )
 

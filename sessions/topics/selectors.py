@@ -13,11 +13,17 @@ from sessions.topics.models import (
 from sessions.topics.rules import EDITABLE_BY_PROPOSER, JOINABLE
 from sessions.topics.slots import RECRUITING_OPENS_BEFORE, slot_of_week
 
-
 # No session runs longer than this; used to bound queries on start times.
-def topic_list(*, filters: dict | None = None) -> tuple[TopicFilter, QuerySet[Topic]]:
+# Topics that are over without a talk: the sheet shows them only when asked (a status filter).
+CLOSED_STATUSES = (TopicStatus.REJECTED, TopicStatus.WITHDRAWN, TopicStatus.CANCELLED)
+
+
+def topic_list(
+    *, filters: dict | None = None, hide_closed: bool = False
+) -> tuple[TopicFilter, QuerySet[Topic]]:
     """The sheet: topics with what a row shows, filtered and sorted. A fixed number of
-    queries whatever the number of rows."""
+    queries whatever the number of rows. `hide_closed` leaves out rejected, withdrawn and
+    cancelled topics unless the filters choose statuses."""
     queryset = (
         Topic.objects.select_related("track", "season", "proposer")
         .defer("summary_html")  # a row never shows it
@@ -28,7 +34,10 @@ def topic_list(*, filters: dict | None = None) -> tuple[TopicFilter, QuerySet[To
         )
         .order_by("-created_at", "-id")  # Meta.ordering does not apply to grouped queries
     )
-    topic_filter = TopicFilter(filters or {}, queryset=queryset)
+    filters = filters or {}
+    if hide_closed and not filters.get("status"):
+        queryset = queryset.exclude(status__in=CLOSED_STATUSES)
+    topic_filter = TopicFilter(filters, queryset=queryset)
     return topic_filter, topic_filter.qs
 
 

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +14,7 @@ from sessions.topics.filters import TopicFilter
 from sessions.topics.forms import TaskForm, TaskMoveForm, TopicForm, TopicGroupForm, TransitionForm
 from sessions.topics.models import CoPresenterInvitation, Task, Topic, TopicStatus
 from sessions.topics.rules import JOINABLE
-from sessions.topics.selectors import invitations_open_for, topic_list
+from sessions.topics.selectors import CLOSED_STATUSES, invitations_open_for, topic_list
 from sessions.topics.selectors import topic_detail as select_topic
 from sessions.topics.services import (
     TRANSITIONS,
@@ -58,14 +58,22 @@ def _form_errors_from(error: ValidationError, form) -> None:
 
 @public_page(params=(*TopicFilter.base_filters, "page"))
 def topic_sheet(request):
-    topic_filter, topics = topic_list(filters=request.GET)
+    topic_filter, topics = topic_list(filters=request.GET, hide_closed=True)
     page = Paginator(topics, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    closed = QueryDict(mutable=True)
+    closed.setlist("status", list(CLOSED_STATUSES))
     return render(
         request,
         "sessions/topic_sheet.html",
-        {"filter": topic_filter, "page": page, "query": query.urlencode()},
+        {
+            "filter": topic_filter,
+            "page": page,
+            "query": query.urlencode(),
+            "closed_hidden": not request.GET.getlist("status"),
+            "closed_query": closed.urlencode(),
+        },
     )
 
 

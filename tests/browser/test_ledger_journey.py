@@ -22,7 +22,7 @@ TEXT = {
     "zh": {
         "dashboard": "看板",
         "charts": ["每场出席人数", "各方向 Topic 状态", "从旁听到成员", "各方向分享人数"],
-        "review": "季度考核：Topic 7",
+        "review": "赛季考核：Topic 7",
         "flagged": "已标记",
         "active": "活跃",
         "removed": "已移回旁听",

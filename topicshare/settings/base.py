@@ -202,7 +202,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# locale/allauth: allauth's Chinese entries that say 您, reworded with 你 (they win over the
+# package's own catalogue).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale" / "allauth"]
 # ISO first in every language's input formats: date fields must not render 2027/01/04.
 FORMAT_MODULE_PATH = ["topicshare.formats"]
 TIME_ZONE = "Asia/Shanghai"
