@@ -5,6 +5,7 @@ main navigation and of the cards at least 44 px high."""
 import os
 
 import pytest
+from django.core.files.base import ContentFile
 
 from library.models import LibraryItem
 from members.ledger.services import current_season
@@ -128,3 +129,33 @@ def test_every_main_page_fits_a_phone(live_server, page_for, locale, role):
                 DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(DOCS_SCREENSHOTS / f"{shot}.png"), full_page=True)
     assert not problems, "\n".join(problems)
+
+
+PDF = (
+    b"%PDF-1.4\n"
+    b"1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+OPEN_SLIDES = {"zh": "打开课件（PDF）", "en": "Open the slides (PDF)"}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_slides_on_a_phone_are_a_link_not_an_empty_frame(live_server, page_for, locale):
+    demo_seed()
+    item = LibraryItem.objects.filter(visibility="public").order_by("pk").first()
+    item.slides_file.save("slides.pdf", ContentFile(PDF))
+    base = live_server.url
+    page = page_for(locale, viewport=PHONE, user_agent=WECHAT)
+
+    page.goto(f"{base}/library/{item.pk}/")
+
+    link = page.locator("[data-action=open-slides]")
+    assert link.text_content() == OPEN_SLIDES[lang(locale)]
+    assert link.is_visible() and link.bounding_box()["height"] >= MIN_TAP
+    assert page.locator("[data-action=download-slides]").is_visible()
+    assert not page.locator("iframe.pdf-viewer").is_visible()
+    response = page.request.get(base + link.get_attribute("href"))
+    assert response.ok and response.body() == PDF
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
