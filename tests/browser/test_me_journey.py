@@ -1,6 +1,8 @@
 """A member's week on /me/, on a phone (390 px, WeChat): RSVP a session, take a task of her
 group (我来) and finish it (完成)."""
 
+import os
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -40,9 +42,11 @@ TEXT = {
 
 
 def _shot(page, name: str) -> None:
+    """Kept under var/ every run; into docs/screenshots/ only when asked (README)."""
     screenshot(page, name)
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=True)
+    if os.environ.get("TOPICSHARE_DOCS_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def _no_sideways_scroll(page) -> None:
