@@ -42,6 +42,13 @@ VIEWPORT = {"width": 1280, "height": 800}
 LOCALES = [pytest.param("zh-CN", id="zh"), pytest.param("en-US", id="en")]
 HTML_LANG = {"zh-CN": "zh-hans", "en-US": "en"}
 
+# A phone in WeChat: the design width and the user agent members open links with.
+PHONE = {"width": 390, "height": 844}
+WECHAT = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN"
+)
+
 
 def lang(locale: str) -> str:
     """The language part of a locale, zh or en: the suffix of screenshot names and the key of

@@ -12,16 +12,11 @@ from playwright.sync_api import expect
 from members.roles import Role
 from sessions.models import TopicStatus
 from sessions.weekly.scheduling import free_slots, session_schedule
-from tests.browser.conftest import CHROMIUM_ARGS, DOCS_SCREENSHOTS, SCREENSHOTS  # noqa: F401
+from tests.browser.conftest import CHROMIUM_ARGS, DOCS_SCREENSHOTS, PHONE, SCREENSHOTS, WECHAT  # noqa: F401
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-WECHAT = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-    "Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN"
-)
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 
 

@@ -12,15 +12,18 @@ from members.admission import application_schedule_review, application_submit, v
 from members.models import AdmissionSettings, Application, Vote
 from members.roles import Role
 from sessions.models import SessionStatus, Topic, TopicStatus, WeeklySession
-from tests.browser.conftest import DOCS_SCREENSHOTS, LOCALES, lang, log_in, screenshot
+from tests.browser.conftest import (
+    DOCS_SCREENSHOTS,
+    LOCALES,
+    PHONE,
+    WECHAT,
+    lang,
+    log_in,
+    screenshot,
+)
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PHONE = {"width": 390, "height": 844}
-WECHAT = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-    "Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN"
-)
 MENU = {"zh": "审核组", "en": "Committee"}
 
 

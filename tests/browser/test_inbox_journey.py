@@ -16,9 +16,11 @@ from tests.browser.conftest import (
     DOCS_SCREENSHOTS,
     HTML_LANG,
     LOCALES,
+    PHONE,
     POLICY_MESSAGES,
     REPORT_VIOLATIONS,
     SCREENSHOTS,
+    WECHAT,
     lang,
     log_in,
 )
@@ -26,11 +28,6 @@ from tests.factories import TopicFactory, TrackFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-WECHAT = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-    "Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN"
-)
-PHONE = {"width": 390, "height": 844}
 TEXT = {
     "zh": {"inbox": "待办", "empty": "没有待办事项，干得好！", "review": "审核 Topic"},
     "en": {

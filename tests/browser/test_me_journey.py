@@ -11,16 +11,19 @@ from members.roles import Role
 from sessions.models import RSVP, Participation, Task, TopicStatus
 from sessions.topics.services import checklist_tasks_create
 from sessions.weekly.scheduling import free_slots, session_schedule
-from tests.browser.conftest import DOCS_SCREENSHOTS, LOCALES, lang, log_in, screenshot
+from tests.browser.conftest import (
+    DOCS_SCREENSHOTS,
+    LOCALES,
+    PHONE,
+    WECHAT,
+    lang,
+    log_in,
+    screenshot,
+)
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
-WECHAT = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-    "Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN"
-)
 TEXT = {
     "zh": {
         "claim": "我来",

@@ -10,16 +10,11 @@ from django.core.files.base import ContentFile
 from library.models import LibraryItem
 from members.ledger.services import current_season
 from sessions.weekly.models import WeeklySession
-from tests.browser.conftest import DOCS_SCREENSHOTS, LOCALES, lang, screenshot
+from tests.browser.conftest import DOCS_SCREENSHOTS, LOCALES, PHONE, WECHAT, lang, screenshot
 from topicshare.forum.demo import DEMO_PASSWORD, demo_seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
-WECHAT = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-    "Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN"
-)
 ROLES = {
     "anonymous": None,
     "member": "member@demo.topicshare.local",
