@@ -223,40 +223,50 @@ def committee_application(request, pk: int):
     return _page(request, application, vote_form=form)
 
 
+def _form_action(request, application, form, *, page_key: str, act, done: str):
+    """Bind `form`, call the service (`act(cleaned_data)`); a refusal becomes the form's error
+    on the page, success a message and back to the application."""
+    if form.is_valid():
+        try:
+            act(form.cleaned_data)
+        except (AdmissionError, PermissionDenied) as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, done)
+            return redirect("members:committee-application", pk=application.pk)
+    return _page(request, application, **{page_key: form})
+
+
 @login_required
 @require_POST
 def committee_step_aside(request, pk: int):
     application = _application_for(request, pk)
-    form = ConflictForm(request.POST)
-    if form.is_valid():
-        try:
-            conflict_declare(
-                application=application, member=request.user, reason=form.cleaned_data["reason"]
-            )
-        except (AdmissionError, PermissionDenied) as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, _("You stepped aside from this application."))
-            return redirect("members:committee-application", pk=pk)
-    return _page(request, application, conflict_form=form)
+    return _form_action(
+        request,
+        application,
+        ConflictForm(request.POST),
+        page_key="conflict_form",
+        act=lambda data: conflict_declare(
+            application=application, member=request.user, reason=data["reason"]
+        ),
+        done=_("You stepped aside from this application."),
+    )
 
 
 @login_required
 @require_POST
 def committee_feedback(request, pk: int):
     application = _application_for(request, pk)
-    form = FeedbackForm(request.POST)
-    if form.is_valid():
-        try:
-            application_set_feedback(
-                application=application, by=request.user, feedback=form.cleaned_data["feedback"]
-            )
-        except (AdmissionError, PermissionDenied) as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, _("The feedback is saved."))
-            return redirect("members:committee-application", pk=pk)
-    return _page(request, application, feedback_form=form)
+    return _form_action(
+        request,
+        application,
+        FeedbackForm(request.POST),
+        page_key="feedback_form",
+        act=lambda data: application_set_feedback(
+            application=application, by=request.user, feedback=data["feedback"]
+        ),
+        done=_("The feedback is saved."),
+    )
 
 
 @login_required
