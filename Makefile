@@ -35,10 +35,18 @@ run: install
 	$(PY) manage.py seed_demo
 	$(PY) manage.py run_local $(ADDR)
 
-# The suite's system packages (Chromium, CJK fonts) are installed first where that is possible.
+# The suite's system packages (Chromium, CJK fonts, npm) are installed first where that is
+# possible; then the browser tests' npm lock (axe-core, the accessibility check).
 test: install
 	.ci/system-packages.sh --soft test
+	$(MAKE) --no-print-directory $(AXE)
 	$(VENV)/bin/pytest
+
+# Exactly tests/browser/package-lock.json (integrity-checked by npm ci); no install scripts run.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: the accessibility check will skip (apt-get install -y npm)"; exit 0; }; \
+	  cd tests/browser && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch node_modules/axe-core/axe.min.js
 
 # Every Debian package of .ci/system-packages (PostgreSQL, Redis, Chromium, fonts, wrk).
 system:
@@ -76,4 +84,4 @@ compose-smoke: install
 	$(PY) .ci/compose_smoke.py
 
 clean:
-	rm -rf $(VENV) var staticfiles
+	rm -rf $(VENV) var staticfiles tests/browser/node_modules

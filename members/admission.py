@@ -120,7 +120,7 @@ def application_submit(
         actor=applicant, action=AuditEvent.Action.APPLICATION_SUBMITTED,
         application=application, subject_user=applicant,
     )  # fmt: skip
-    url = absolute_url(reverse("admin:members_application_change", args=[application.pk]))
+    url = absolute_url(reverse("members:committee-application", args=[application.pk]))
     notification_enqueue(
         kind=NotificationKind.APPLICATION_RECEIVED,
         subject=application,
@@ -150,13 +150,57 @@ def application_withdraw(*, application: Application, by: User) -> Application:
     )
     if not application.is_open:
         raise AdmissionError(_("This application is already closed."))
+    talk_planned = application.status == Application.Status.REVIEW_SCHEDULED
     application.status = Application.Status.WITHDRAWN
     application.save(update_fields=["status", "updated_at"])
     AuditEvent.objects.create(
         actor=by, action=AuditEvent.Action.APPLICATION_WITHDRAWN, application=application,
         subject_user=by,
     )  # fmt: skip
+    applicant = application.applicant
+    when = timezone.localtime(application.review_at) if application.review_at else None
+    notification_enqueue(
+        kind=NotificationKind.APPLICATION_WITHDRAWN,
+        subject=application,
+        occasion="withdrawn",
+        recipients=_committee().exclude(pk=applicant.pk),
+        render=lambda: Message(
+            _("Application withdrawn: %(name)s") % {"name": applicant.name},
+            [
+                _("%(name)s has withdrawn the application to present “%(paper)s”.")
+                % {"name": applicant.name, "paper": application.paper_title},
+                _("The review talk on %(when)s does not take place.")
+                % {"when": f"{when:%Y-%m-%d %H:%M}"}
+                if talk_planned and when
+                else _("No vote is needed any more."),
+            ],
+            absolute_url(reverse("members:committee")),
+        ),  # fmt: skip
+        due_at=timezone.now(),
+    )
     return application
+
+
+def application_withdraw_consequences(application: Application) -> tuple[list[str], list[str]]:
+    """What withdrawing this application does, and who is told: the confirmation's text,
+    from the same rules as application_withdraw."""
+    happens = [
+        _(
+            "Your application “%(paper)s” closes: the committee stops reviewing it and takes "
+            "no vote."
+        )
+        % {"paper": application.paper_title},
+        _("You can apply again whenever you like, with a new application."),
+    ]
+    if application.status == Application.Status.REVIEW_SCHEDULED and application.review_at:
+        when = timezone.localtime(application.review_at)
+        happens.insert(
+            1,
+            _("Your review talk on %(when)s is called off.") % {"when": f"{when:%Y-%m-%d %H:%M}"},
+        )
+    count = _committee().exclude(pk=application.applicant_id).count()
+    told = [_("The review committee (%(count)s people): an e-mail.") % {"count": count}]
+    return happens, told if count else []
 
 
 # --- Committee -----------------------------------------------------------------------------

@@ -3,13 +3,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from members.admission import AdmissionError, application_submit, application_withdraw
+from members.admission import (
+    AdmissionError,
+    application_submit,
+    application_withdraw,
+    application_withdraw_consequences,
+)
 from members.forms import ApplicationForm, NotificationPreferencesForm
 from members.models import Application, User
 from members.selectors import member_search, public_label
+from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
 from topicshare.core.uploads import serve_file
 from topicshare.notifications.models import NotificationKind
 from topicshare.notifications.services import notification_preferences_set
@@ -115,6 +122,18 @@ def application_slides(request, pk: int):
 @require_POST
 def join_withdraw(request, pk: int):
     application = get_object_or_404(Application, pk=pk, applicant=request.user)
+    if application.is_open and not confirmed(request):
+        happens, told = application_withdraw_consequences(application)
+        return confirmation_page(
+            request,
+            Confirmation(
+                title=_("Withdraw your application?"),
+                button=_("Yes, withdraw it"),
+                happens=happens,
+                told=told,
+                back_url=reverse("join-status"),
+            ),
+        )
     try:
         application_withdraw(application=application, by=request.user)
     except AdmissionError as error:

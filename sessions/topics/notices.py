@@ -108,7 +108,28 @@ def topic_message(kind: str, topic: Topic, *, reason: str = "", who: User | None
              % {"count": topic.participant_count, "capacity": topic.capacity}],
             absolute_url(reverse("topics:group", args=[topic.pk])),
         )  # fmt: skip
+    if kind == K.TOPIC_CANCELLED:
+        return Message(
+            _("Cancelled: %(title)s") % {"title": topic.title},
+            [
+                _("%(name)s cancelled “%(title)s”: it will not be presented, and its participant "
+                  "group is closed.") % {"name": who.name if who else "—", "title": topic.title},
+                _("Reason: %(reason)s") % {"reason": reason or "—"},
+            ],
+            url,
+        )  # fmt: skip
     raise ValueError(kind)
+
+
+def topic_cancel_recipients(topic: Topic, *, by: User | None):
+    """Who hears that a topic not yet on the calendar is cancelled: its presenters and its
+    participant group, but not whoever cancelled it. (A scheduled topic's people hear of it
+    through its session's cancellation notice instead.)"""
+    presenters = people().filter(
+        Q(pk=topic.proposer_id) | Q(pk__in=topic.co_presenters.values("pk"))
+    )
+    recipients = (presenters | participants_of(topic)).distinct()
+    return recipients.exclude(pk=by.pk) if by else recipients
 
 
 # --- Event notices (called by the services, inside their transaction) -----------------------
@@ -120,15 +141,21 @@ def notify_topic_transition(*, topic: Topic, transition) -> None:
         TopicStatus.REJECTED: K.TOPIC_REJECTED,
         TopicStatus.RECRUITING: K.RECRUITING_OPENED,
     }.get(transition.to_status)
+    recipients = [topic.proposer, *topic.co_presenters.all()]
+    if (
+        transition.to_status == TopicStatus.CANCELLED
+        and transition.from_status != TopicStatus.SCHEDULED
+    ):
+        kind = K.TOPIC_CANCELLED
+        recipients = topic_cancel_recipients(topic, by=transition.by)
     if kind is None:
         return
-    recipients = [topic.proposer, *topic.co_presenters.all()]
     notification_enqueue(
         kind=kind,
         subject=topic,
         occasion=str(transition.pk),
         recipients=recipients,
-        render=lambda: topic_message(kind, topic, reason=transition.reason),
+        render=lambda: topic_message(kind, topic, reason=transition.reason, who=transition.by),
         due_at=transition.at,
     )
 

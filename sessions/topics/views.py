@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from sessions.topics.filters import TopicFilter
 from sessions.topics.forms import TaskForm, TaskMoveForm, TopicForm, TopicGroupForm, TransitionForm
 from sessions.topics.models import CoPresenterInvitation, Task, Topic, TopicStatus
+from sessions.topics.notices import topic_cancel_recipients
 from sessions.topics.rules import JOINABLE
 from sessions.topics.selectors import CLOSED_STATUSES, invitations_open_for, topic_list
 from sessions.topics.selectors import topic_detail as select_topic
@@ -157,11 +158,13 @@ def topic_edit(request, pk: int):
     return render(request, "sessions/topic_form.html", {"form": form, "topic": topic})
 
 
-def _transition_confirmation(topic: Topic, to: str, reason: str) -> Confirmation:
+def _transition_confirmation(topic: Topic, to: str, reason: str, by) -> Confirmation:
     """What rejecting, withdrawing or cancelling a topic does, and who hears of it (the
     notices of sessions.topics.notices and, for a scheduled topic, of its session)."""
     reason = " ".join(reason.split())
-    presenters = "、".join(person.name for person in [topic.proposer, *topic.co_presenters.all()])
+    presenters = _(", ").join(
+        person.name for person in [topic.proposer, *topic.co_presenters.all()]
+    )
     back = reverse("topics:detail", args=[topic.pk])
     if to == TopicStatus.REJECTED:
         return Confirmation(
@@ -201,11 +204,18 @@ def _transition_confirmation(topic: Topic, to: str, reason: str) -> Confirmation
             )
             % {"names": presenters, "count": topic.participant_count}
         )
-    elif topic.participant_count:
-        happens.append(
-            _("The participant group (%(count)d) closes; its tasks stay as they are.")
-            % {"count": topic.participant_count}
-        )
+    else:
+        if topic.participant_count:
+            happens.append(
+                _("The participant group (%(count)d) closes; its tasks stay as they are.")
+                % {"count": topic.participant_count}
+            )
+        names = [person.name for person in topic_cancel_recipients(topic, by=by).order_by("pk")]
+        if names:
+            told.append(
+                _("%(names)s: an e-mail that the topic is cancelled, with your reason.")
+                % {"names": _(", ").join(names[:8]) + ("…" if len(names) > 8 else "")}
+            )
     happens.append(_("Reason: %(reason)s") % {"reason": reason})
     return Confirmation(
         title=_("Cancel “%(title)s”?") % {"title": topic.title},
@@ -234,7 +244,9 @@ def topic_transition_view(request, pk: int):
             messages.error(request, str(error))
             return redirect("topics:detail", pk=pk)
         return confirmation_page(
-            request, _transition_confirmation(_get_topic(pk), to, reason), carry={"to", "reason"}
+            request,
+            _transition_confirmation(_get_topic(pk), to, reason, request.user),
+            carry={"to", "reason"},
         )
     try:
         topic = topic_transition(

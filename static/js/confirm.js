@@ -35,7 +35,11 @@
     actions.appendChild(no);
     dialog.appendChild(actions);
     document.body.appendChild(dialog);
-    dialog.addEventListener("close", function () { dialog.remove(); });
+    dialog.addEventListener("close", function () {
+      dialog.remove();
+      // Back where the keyboard was: the button that asked.
+      if (!form.dataset.confirmed && submitter) submitter.focus();
+    });
     dialog.addEventListener("click", function (event) {
       if (event.target === dialog) dialog.close();  // a tap on the backdrop
     });

@@ -125,10 +125,10 @@ def page_for(chromium):
         pytest.fail("The pages broke their policies:\n" + "\n".join(dict.fromkeys(violations)))
 
 
-def log_in(page, base_url: str, email: str) -> None:
+def log_in(page, base_url: str, email: str, password: str = PASSWORD) -> None:
     page.goto(base_url + "/accounts/login/")
     page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.locator("form button[type=submit]").last.click()
     page.wait_for_url(base_url + "/")
 
@@ -141,6 +141,20 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=False)
 
 
+def docs_shot(page, name: str, *, full_page: bool = True) -> None:
+    """A screenshot of the new pages: kept under test-results/ every run and, with
+    TOPICSHARE_DOCS_SCREENSHOTS=1, written to docs/screenshots/ for the README."""
+    screenshot(page, name)
+    if os.environ.get("TOPICSHARE_DOCS_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def assert_no_sideways_scroll(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{page.url}: {width}px wide"
+
+
 def nav(page, label: str):
     """A link of the site's main navigation, by its visible label."""
     return page.locator(".site-nav .nav-main").get_by_role("link", name=label, exact=True)
@@ -149,3 +163,61 @@ def nav(page, label: str):
 def scroll_to(locator) -> None:
     """Bring an element to the top of the viewport, so that a viewport screenshot shows it."""
     locator.evaluate("el => { el.scrollIntoView({block: 'start'}); window.scrollBy(0, -16); }")
+
+
+# The demo forum's people (topicshare.forum.demo), by the role each journey signs in with.
+DEMO_ROLES = {
+    "anonymous": None,
+    "member": "member@demo.topicshare.local",
+    "organiser": "organiser@demo.topicshare.local",
+}
+
+
+def log_in_demo(page, base_url: str, email: str) -> None:
+    """log_in with the demo forum's password (topicshare.forum.demo)."""
+    from topicshare.forum.demo import DEMO_PASSWORD
+
+    log_in(page, base_url, email, DEMO_PASSWORD)
+
+
+def demo_pages() -> dict[str, str]:
+    """The main pages of the demo forum (after demo_seed()), by name: what a member and an
+    organiser open in a week, forms included. A page its viewer may not see answers with the
+    login page or a refusal, which must fit and be accessible too."""
+    from library.models import LibraryItem
+    from members.ledger.services import current_season
+    from members.models import Application
+    from sessions.weekly.models import WeeklySession
+
+    session = WeeklySession.objects.order_by("-start").first()
+    topic = session.topic
+    item = LibraryItem.objects.order_by("pk").first()
+    season = current_season()
+    application = Application.objects.order_by("pk").first()
+    return {
+        "home": "/",
+        "me": "/me/",
+        "sheet": "/topics/",
+        "sheet-filtered": "/topics/?status=proposed&status=accepted&q=BERT",
+        "topic": f"/topics/{topic.pk}/",
+        "group": f"/topics/{topic.pk}/group/",
+        "propose": "/topics/new/",
+        "sessions": "/sessions/",
+        "past-sessions": "/sessions/past/",
+        "session": f"/sessions/{session.pk}/",
+        "manage": f"/sessions/{session.pk}/manage/",
+        "schedule": "/sessions/schedule/",
+        "library": "/library/",
+        "library-filtered": "/library/?kind=talk&has_slides=true",
+        "item": f"/library/{item.pk}/",
+        "join": "/join/",
+        "apply": "/join/apply/",
+        "profile": "/profile/",
+        "committee": "/committee/",
+        "application": f"/committee/{application.pk}/",
+        "inbox": "/staff/inbox/",
+        "dashboard": "/staff/dashboard/",
+        "season-review": f"/staff/seasons/{season.pk}/review/",
+        "login": "/accounts/login/",
+        "signup": "/accounts/signup/",
+    }

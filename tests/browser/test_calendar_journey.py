@@ -12,7 +12,14 @@ from playwright.sync_api import expect
 from members.roles import Role
 from sessions.models import TopicStatus
 from sessions.weekly.scheduling import free_slots, session_schedule
-from tests.browser.conftest import CHROMIUM_ARGS, DOCS_SCREENSHOTS, PHONE, SCREENSHOTS, WECHAT  # noqa: F401
+from tests.browser.conftest import (  # noqa: F401
+    CHROMIUM_ARGS,
+    DOCS_SCREENSHOTS,
+    PHONE,
+    SCREENSHOTS,
+    WECHAT,
+    assert_no_sideways_scroll,
+)
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -58,10 +65,6 @@ def _save(page, name: str) -> None:
         page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def _no_sideways_scroll(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
 @pytest.mark.parametrize(
     ("locale", "lang", "viewport", "width"),
     [
@@ -94,7 +97,7 @@ def test_subscribe_and_add_to_calendar(live_server, chromium, locale, lang, view
     expect(button).to_have_text("已复制" if lang == "zh" else "Copied")
     # (The site's Permissions-Policy lets the page write the clipboard, not read it back.)
     expect(button).to_have_attribute("data-copy", base + "/sessions/calendar.ics")
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     _save(page, f"sessions-{lang}-{width}")
 
     # A session: start–end in Shanghai (the viewer is there: no second time), add to calendar.
@@ -113,7 +116,7 @@ def test_subscribe_and_add_to_calendar(live_server, chromium, locale, lang, view
     expect(page.locator("[data-role=calendars] [data-action=webcal]")).to_have_attribute(
         "href", "webcal://" + base.split("://", 1)[1] + "/sessions/tracks/recsys.ics"
     )
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     page.locator("[data-role=calendars]").scroll_into_view_if_needed()
     _save(page, f"session-{lang}-{width}")
     context.close()

@@ -2,7 +2,6 @@
 its confirmation; an organiser's confirmation dialog refuses to act when dismissed."""
 
 import datetime
-import os
 
 import pytest
 from django.utils import timezone
@@ -13,13 +12,14 @@ from members.models import AdmissionSettings, Application, Vote
 from members.roles import Role
 from sessions.models import SessionStatus, Topic, TopicStatus, WeeklySession
 from tests.browser.conftest import (
-    DOCS_SCREENSHOTS,
     LOCALES,
     PHONE,
+    VIEWPORT,
     WECHAT,
+    assert_no_sideways_scroll,
+    docs_shot,
     lang,
     log_in,
-    screenshot,
 )
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 
@@ -29,18 +29,6 @@ MENU = {"zh": "审核组", "en": "Committee"}
 
 def _phone(page_for, locale):
     return page_for(locale, viewport=PHONE, user_agent=WECHAT, is_mobile=True, has_touch=True)
-
-
-def _docs_shot(page, name: str) -> None:
-    """docs/screenshots/<name>.png with TOPICSHARE_DOCS_SCREENSHOTS=1 (viewport-sized)."""
-    screenshot(page, name)
-    if os.environ.get("TOPICSHARE_DOCS_SCREENSHOTS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"))
-
-
-def _no_sideways_scroll(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def _open_application():
@@ -74,12 +62,12 @@ def test_a_committee_member_votes_and_closes_on_a_phone(live_server, page_for, l
     page = _phone(page_for, locale)
     log_in(page, base, "chair@example.org")
 
-    page.locator(".nav-toggle-label").click()
+    page.locator(".nav-toggle").click()
     page.locator(".site-nav").get_by_role("link", name=MENU[lang(locale)], exact=True).click()
     page.wait_for_url(base + "/committee/")
     card = page.locator("[data-role=to-vote] [data-application]")
     expect(card).to_have_count(1)
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     card.locator("[data-action=open-application]").click()
 
     expect(page.locator("[data-role=review-at] time")).to_be_visible()
@@ -87,9 +75,14 @@ def test_a_committee_member_votes_and_closes_on_a_phone(live_server, page_for, l
     page.locator("label.choice").first.click()  # approve
     page.fill("textarea[name=comment]", "Clear talk, good answers.")
     page.locator("input[name=final]").check()
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     page.evaluate("window.scrollTo(0, 0)")
-    _docs_shot(page, f"committee-{lang(locale)}-390")
+    docs_shot(page, f"committee-{lang(locale)}-390", full_page=False)
+    if lang(locale) == "zh":  # the second width
+        page.set_viewport_size(VIEWPORT)
+        assert_no_sideways_scroll(page)
+        docs_shot(page, "committee-zh-1280", full_page=False)
+        page.set_viewport_size(PHONE)
     page.locator("[data-action=vote]").click()
 
     expect(page.locator("[data-role=tally]")).to_be_visible()
@@ -126,9 +119,9 @@ def test_a_dismissed_confirmation_changes_nothing(live_server, page_for, locale)
     dialog = page.locator("dialog.confirm-dialog")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("Not for this forum")
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     if lang(locale) == "zh":
-        _docs_shot(page, "confirm-zh-390")
+        docs_shot(page, "confirm-zh-390", full_page=False)
     dialog.locator("[data-role=dismiss]").click()
     expect(dialog).to_have_count(0)
     assert Topic.objects.get(pk=topic.pk).status == TopicStatus.PROPOSED

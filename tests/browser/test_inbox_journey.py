@@ -3,7 +3,6 @@ English: reviews a proposed topic, schedules a ready one in the preselected slot
 the meeting link of tomorrow's session; then nothing waits and the count says so."""
 
 import datetime
-import os
 
 import pytest
 from django.utils import timezone
@@ -13,14 +12,14 @@ from members.roles import Role
 from sessions.models import TopicStatus, WeeklySession
 from sessions.topics.models import monday_of
 from tests.browser.conftest import (
-    DOCS_SCREENSHOTS,
     HTML_LANG,
     LOCALES,
     PHONE,
     POLICY_MESSAGES,
     REPORT_VIOLATIONS,
-    SCREENSHOTS,
     WECHAT,
+    assert_no_sideways_scroll,
+    docs_shot,
     lang,
     log_in,
 )
@@ -36,19 +35,6 @@ TEXT = {
         "review": "Review the topic",
     },
 }
-
-
-def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    if os.environ.get("TOPICSHARE_DOCS_SCREENSHOTS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def _no_sideways_scroll(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], width
 
 
 @pytest.fixture
@@ -115,8 +101,8 @@ def test_organiser_clears_the_inbox_on_a_phone(live_server, phone_for, locale):
     items = page.locator(".inbox-item")
     expect(items).to_have_count(3)
     expect(page.locator("[data-inbox-count]")).to_have_text("3")
-    _no_sideways_scroll(page)
-    _shot(page, f"inbox-{suffix}-390")
+    assert_no_sideways_scroll(page)
+    docs_shot(page, f"inbox-{suffix}-390")
     box = page.locator("[data-item^='review-'] .button").bounding_box()
     assert box["height"] >= 44
 
@@ -137,7 +123,7 @@ def test_organiser_clears_the_inbox_on_a_phone(live_server, phone_for, locale):
     expect(checked).to_have_count(1)
     chosen = datetime.datetime.fromisoformat(checked.get_attribute("value"))
     assert monday_of(timezone.localtime(chosen).date()) == preferred
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     page.locator("form button[type=submit].button").last.click()
     expect(page.locator(".message.success")).to_be_visible()
     ready.refresh_from_db()
@@ -168,5 +154,5 @@ def test_inbox_at_the_desk(live_server, page_for):
     page.goto(live_server.url + "/staff/inbox/")
     expect(page.locator(".inbox-item")).to_have_count(3)
     expect(page.locator(".site-nav [data-inbox-count]")).to_have_text("3")
-    _no_sideways_scroll(page)
-    _shot(page, "inbox-zh-1280")
+    assert_no_sideways_scroll(page)
+    docs_shot(page, "inbox-zh-1280")

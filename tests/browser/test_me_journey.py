@@ -1,8 +1,6 @@
 """A member's week on /me/, on a phone (390 px, WeChat): RSVP a session, take a task of her
 group (我来) and finish it (完成)."""
 
-import os
-
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -12,10 +10,11 @@ from sessions.models import RSVP, Participation, Task, TopicStatus
 from sessions.topics.services import checklist_tasks_create
 from sessions.weekly.scheduling import free_slots, session_schedule
 from tests.browser.conftest import (
-    DOCS_SCREENSHOTS,
     LOCALES,
     PHONE,
     WECHAT,
+    assert_no_sideways_scroll,
+    docs_shot,
     lang,
     log_in,
     screenshot,
@@ -42,18 +41,6 @@ TEXT = {
         "going": "You are going",
     },  # fmt: skip
 }
-
-
-def _shot(page, name: str) -> None:
-    """Kept under var/ every run; into docs/screenshots/ only when asked (README)."""
-    screenshot(page, name)
-    if os.environ.get("TOPICSHARE_DOCS_SCREENSHOTS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def _no_sideways_scroll(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -84,7 +71,7 @@ def test_a_members_week_on_me(live_server, page_for, locale):
     page.locator("[data-action=me]").click()
     page.wait_for_url(base + "/me/")
     expect(page.locator("[data-empty=sessions]")).to_be_visible()
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
 
     # Monday: she RSVPs to Saturday's session, and /me/ shows it with the meeting link.
     page.locator("[data-section=sessions] a.button").click()
@@ -104,15 +91,15 @@ def test_a_members_week_on_me(live_server, page_for, locale):
     card.get_by_role("button", name=text["claim"]).click()
     expect(page.locator(".message.success")).to_have_text(text["claimed"])
     expect(page.locator(f".column[data-column=doing] #task-{code.pk}")).to_contain_text("Ann")
-    _no_sideways_scroll(page)
+    assert_no_sideways_scroll(page)
     screenshot(page, f"me-group-{lang(locale)}-390")
 
     # Friday: /me/ lists it as hers; one tap on 完成 finishes it and ticks the checklist.
     page.goto(base + "/me/")
     mine = page.locator(f"[data-task='{code.pk}']")
     expect(mine).to_be_visible()
-    _no_sideways_scroll(page)
-    _shot(page, f"me-{lang(locale)}-390")
+    assert_no_sideways_scroll(page)
+    docs_shot(page, f"me-{lang(locale)}-390")
     mine.get_by_role("button", name=text["finish"]).click()
     page.wait_for_url(base + "/me/")
     expect(page.locator(".message.success")).to_have_text(text["finished"])
@@ -124,4 +111,4 @@ def test_a_members_week_on_me(live_server, page_for, locale):
     if lang(locale) == "zh":
         page.set_viewport_size({"width": 1280, "height": 800})
         page.goto(base + "/me/")
-        _shot(page, "me-zh-1280")
+        docs_shot(page, "me-zh-1280")

@@ -8,18 +8,21 @@ import pytest
 from django.core.files.base import ContentFile
 
 from library.models import LibraryItem
-from members.ledger.services import current_season
-from sessions.weekly.models import WeeklySession
-from tests.browser.conftest import DOCS_SCREENSHOTS, LOCALES, PHONE, WECHAT, lang, screenshot
-from topicshare.forum.demo import DEMO_PASSWORD, demo_seed
+from tests.browser.conftest import DEMO_ROLES as ROLES
+from tests.browser.conftest import (
+    DOCS_SCREENSHOTS,
+    LOCALES,
+    PHONE,
+    WECHAT,
+    demo_pages,
+    lang,
+    log_in_demo,
+    screenshot,
+)
+from topicshare.forum.demo import demo_seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ROLES = {
-    "anonymous": None,
-    "member": "member@demo.topicshare.local",
-    "organiser": "organiser@demo.topicshare.local",
-}
 MIN_TAP = 44
 
 # Tap targets of the main navigation and of the cards. Exceptions, with their reason:
@@ -60,49 +63,14 @@ TAP_TARGETS = """
 """
 
 
-def _pages() -> dict[str, str]:
-    session = WeeklySession.objects.order_by("-start").first()
-    topic = session.topic
-    item = LibraryItem.objects.order_by("pk").first()
-    season = current_season()
-    return {
-        "home": "/",
-        "me": "/me/",
-        "sheet": "/topics/",
-        "topic": f"/topics/{topic.pk}/",
-        "group": f"/topics/{topic.pk}/group/",
-        "sessions": "/sessions/",
-        "session": f"/sessions/{session.pk}/",
-        "manage": f"/sessions/{session.pk}/manage/",
-        "sheet-filtered": "/topics/?status=proposed&status=accepted&q=BERT",
-        "library": "/library/",
-        "library-filtered": "/library/?kind=talk&has_slides=true",
-        "item": f"/library/{item.pk}/",
-        "join": "/join/",
-        "profile": "/profile/",
-        "committee": "/committee/",
-        "inbox": "/staff/inbox/",
-        "dashboard": "/staff/dashboard/",
-        "season-review": f"/staff/seasons/{season.pk}/review/",
-    }
-
-
-def _log_in(page, base: str, email: str) -> None:
-    page.goto(base + "/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url(base + "/")
-
-
 @pytest.mark.parametrize("role", list(ROLES))
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_main_page_fits_a_phone(live_server, page_for, locale, role):
     demo_seed()
-    base, pages = live_server.url, _pages()
+    base, pages = live_server.url, demo_pages()
     page = page_for(locale, viewport=PHONE, user_agent=WECHAT)
     if ROLES[role]:
-        _log_in(page, base, ROLES[role])
+        log_in_demo(page, base, ROLES[role])
     problems = []
     for name, path in pages.items():
         page.goto(base + path)
@@ -113,11 +81,11 @@ def test_every_main_page_fits_a_phone(live_server, page_for, locale, role):
         if not page.locator(".lang-switch button").first.is_visible():
             problems.append(f"{name} {path}: no visible language switch")
         small = page.evaluate(TAP_TARGETS, [SELECTOR, MIN_TAP])
-        page.locator(".nav-toggle-label").click()
+        page.locator(".nav-toggle").click()
         small += [s for s in page.evaluate(TAP_TARGETS, [SELECTOR, MIN_TAP]) if s not in small]
         problems += [f"{name} {path}: tap target {s}" for s in small]
         if role == "organiser" and name in {"sheet", "library"} and lang(locale) == "zh":
-            page.locator(".nav-toggle-label").click()
+            page.locator(".nav-toggle").click()
             shot = f"{name}-zh-390"
             screenshot(page, shot)
             if os.environ.get("TOPICSHARE_DOCS_SCREENSHOTS") == "1":

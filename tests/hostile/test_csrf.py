@@ -162,7 +162,7 @@ def _join_withdraw():
     return (
         application.applicant,
         reverse("join-withdraw", args=[application.pk]),
-        {},
+        {"confirm": "1"},
         lambda: Application.objects.get(pk=application.pk).status,
     )
 

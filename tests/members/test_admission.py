@@ -765,3 +765,36 @@ def test_apply_page_shows_the_form_without_an_open_application(client):
 
     assert 'name="motivation"' in html
     assert 'data-role="open-application"' not in html
+
+
+def test_withdrawing_asks_first_then_tells_the_committee(client, committee_members):
+    organiser = UserFactory(role=Role.ORGANISER)
+    application = _apply()
+    application_schedule_review(
+        application=application, by=organiser, review_at=NOW + datetime.timedelta(days=3),
+        now=NOW,
+    )  # fmt: skip
+    client.force_login(application.applicant)
+    url = reverse("join-withdraw", args=[application.pk])
+
+    asked = client.post(url, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert "Withdraw your application?" in page
+    assert "Your review talk on 2026-12-04 20:00 is called off." in page
+    # The four committee members and the organiser (who is above the committee).
+    assert "The review committee (5 people): an e-mail." in page
+    assert Application.objects.get(pk=application.pk).status == Application.Status.REVIEW_SCHEDULED
+    assert not Notification.objects.filter(kind="application_withdrawn").exists()
+
+    done = client.post(url, {"confirm": "1"})
+
+    assert done.status_code == 302 and done["Location"] == reverse("join-status")
+    assert Application.objects.get(pk=application.pk).status == Application.Status.WITHDRAWN
+    notices = Notification.objects.filter(kind="application_withdrawn")
+    assert {n.recipient for n in notices} == {*committee_members, organiser}
+    assert all("2026-12-04 20:00" in n.body_text for n in notices)  # the talk that is off
+    # Withdrawn is closed: asking again says so and changes nothing.
+    again = client.post(url, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert "already closed" in again.content.decode()

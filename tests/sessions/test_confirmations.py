@@ -126,3 +126,31 @@ def test_each_session_action_has_its_own_form_and_reason(client):
         form = form[: form.index("</form>")]
         assert f'name="{action}-reason"' in form
         assert f'data-action="{action}"' in form
+
+
+def test_cancelling_a_topic_before_its_slot_tells_its_presenters_and_group(client):
+    from topicshare.notifications.models import Notification
+
+    proposer = UserFactory(role=Role.MEMBER, display_name="Proposer Li")
+    topic = TopicFactory(proposer=proposer, status=S.RECRUITING)
+    joined = [UserFactory(role=Role.MEMBER, display_name=f"Reader {n}") for n in range(2)]
+    for person in joined:
+        Participation.objects.create(topic=topic, user=person, role=Participation.Role.PARTICIPANT)
+    organiser = UserFactory(role=Role.ORGANISER, display_name="Organiser Wu")
+    client.force_login(organiser)
+    url = reverse("topics:transition", args=[topic.pk])
+    data = {"to": S.CANCELLED, "reason": "The proposer moved away"}
+
+    page = _confirmation(client.post(url, data, HTTP_ACCEPT_LANGUAGE="en"))
+
+    assert "Proposer Li, Reader 0, Reader 1: an e-mail that the topic is cancelled" in page
+    assert "Organiser Wu" not in page.split("Who will be told")[1]
+    assert "、" not in page  # an English page joins names the English way
+    assert not Notification.objects.filter(kind="topic_cancelled").exists()
+
+    client.post(url, {**data, "confirm": "1"})
+
+    assert Topic.objects.get(pk=topic.pk).status == S.CANCELLED
+    notices = Notification.objects.filter(kind="topic_cancelled")
+    assert {n.recipient for n in notices} == {proposer, *joined}
+    assert all("The proposer moved away" in n.body_text for n in notices)

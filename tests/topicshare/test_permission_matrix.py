@@ -671,6 +671,7 @@ POST_CASES = {
     ],
     "join-withdraw": [
         Post(
+            data=lambda world: {"confirm": "1"},
             refused={"anonymous": LOGIN, **{visitor: NOT_FOUND for visitor in VISITORS[1:]}},
             allowed="applicant",
             done=to("join-status"),

@@ -24,8 +24,10 @@ class NotificationKind(models.TextChoices):
     SESSION_SCHEDULED = "session_scheduled", _("Session scheduled")
     SESSION_SLIPPED = "session_slipped", _("Session moved")
     SESSION_CANCELLED = "session_cancelled", _("Session cancelled")
+    TOPIC_CANCELLED = "topic_cancelled", _("Topic cancelled before its session was scheduled")
     # Admission
     APPLICATION_RECEIVED = "application_received", _("New membership application")
+    APPLICATION_WITHDRAWN = "application_withdrawn", _("Membership application withdrawn")
     REVIEW_SCHEDULED = "review_scheduled", _("Review talk scheduled")
     ADMISSION_DECIDED = "admission_decided", _("Admission decision")
     # Season review
