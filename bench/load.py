@@ -117,11 +117,22 @@ def seed() -> None:
     sessions = WeeklySession.objects.count()
     presenters = WeeklySession.objects.values("topic__proposer").distinct().count()
     library = LibraryItem.objects.count()
+    from members.ledger.services import current_season
+    from sessions.models import Participation
+
+    member_group = (
+        Participation.objects.filter(user__email="member@demo.topicshare.local")
+        .values_list("topic_id", flat=True)
+        .first()
+    )
     print(
         "SEEDJSON "
         + json.dumps(
             {
                 "session": session.pk,
+                "topic": session.topic_id,
+                "group_topic": member_group,
+                "season": current_season().pk,
                 "topics": topics,
                 "sessions": sessions,
                 "presenters": presenters,

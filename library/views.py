@@ -1,3 +1,4 @@
+import functools
 import hashlib
 
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -41,31 +43,44 @@ def _get(request, pk: int) -> LibraryItem:
 
 @public_page(params=(*LibraryFilter.base_filters, "page"))
 def library_index(request):
-    item_filter, items = library_list(
-        user=request.user, filters=request.GET, seasons_and_domains=False
-    )
-    # Seasons and domains are few and the facets list them anyway: read them once, for the
-    # facets and for the rows (instead of joining them onto every row).
-    form = item_filter.form
-    choices = {name: list(form.fields[name].queryset) for name in ("season", "domain")}
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-    seasons = {season.pk: season for season in choices["season"]}
-    domains = {domain.pk: domain for domain in choices["domain"]}
-    for item in page.object_list:
-        item.season = seasons.get(item.season_id)
-        item.domain = domains.get(item.domain_id)
-    query = request.GET.copy()
-    query.pop("page", None)
     searching = bool((request.GET.get("q") or "").strip())
-    attach_rows_html(page.object_list, searching=searching)
-    return render(
-        request,
-        "library/index.html",
-        {
+
+    @functools.cache
+    def listing() -> dict:
+        item_filter, items = library_list(
+            user=request.user, filters=request.GET, seasons_and_domains=False
+        )
+        # Seasons and domains are few and the facets list them anyway: read them once, for
+        # the facets and for the rows (instead of joining them onto every row).
+        form = item_filter.form
+        choices = {name: list(form.fields[name].queryset) for name in ("season", "domain")}
+        page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+        seasons = {season.pk: season for season in choices["season"]}
+        domains = {domain.pk: domain for domain in choices["domain"]}
+        for item in page.object_list:
+            item.season = seasons.get(item.season_id)
+            item.domain = domains.get(item.domain_id)
+        attach_rows_html(page.object_list, searching=searching)
+        return {
             "filter": item_filter,
             "facets_html": facets_html(item_filter, choices),
             "page": page,
             "groups": [] if searching else group_items(page.object_list),
+        }
+
+    query = request.GET.copy()
+    query.pop("page", None)
+    # Lazy: when the page's fragment is cached (templates/library/index.html) nothing of the
+    # listing is queried or built.
+    return render(
+        request,
+        "library/index.html",
+        {
+            **{
+                name: SimpleLazyObject(lambda name=name: listing()[name])
+                for name in ("filter", "page", "groups")
+            },  # fmt: skip
+            "facets_html": SimpleLazyObject(lambda: listing()["facets_html"]),
             "searching": searching,
             "query": query.urlencode(),
         },

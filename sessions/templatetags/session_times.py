@@ -52,3 +52,10 @@ def webcal(url: str) -> str:
         if url.startswith(scheme):
             return "webcal://" + url[len(scheme) :]
     return url
+
+
+@register.filter
+def holds(container, key) -> bool:
+    """`{% if rsvped|holds:personal_arg %}`: a set of ids against an id given as text (the
+    argument of a {% personal %} hole is text)."""
+    return str(key) in {str(item) for item in container or ()}

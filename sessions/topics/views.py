@@ -1,3 +1,5 @@
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -6,6 +8,7 @@ from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -59,8 +62,13 @@ def _form_errors_from(error: ValidationError, form) -> None:
 
 @public_page(params=(*TopicFilter.base_filters, "page"))
 def topic_sheet(request):
-    topic_filter, topics = topic_list(filters=request.GET, hide_closed=True)
-    page = Paginator(topics, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Lazy: when the sheet's fragment is cached, neither the filter form nor the count nor the
+    # rows are built.
+    listing = functools.cache(lambda: topic_list(filters=request.GET, hide_closed=True))
+    topic_filter = SimpleLazyObject(lambda: listing()[0])
+    page = SimpleLazyObject(
+        lambda: Paginator(listing()[1], PAGE_SIZE).get_page(request.GET.get("page"))
+    )
     query = request.GET.copy()
     query.pop("page", None)
     closed = QueryDict(mutable=True)

@@ -1,7 +1,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from sessions.models import (
@@ -61,31 +61,33 @@ def sessions_past(*, now):
 
 
 def session_detail(*, pk: int) -> WeeklySession:
-    """One session with what its page shows (WeeklySession.DoesNotExist if none)."""
-    return (
-        _session_queryset()
-        .prefetch_related(
-            Prefetch(
-                "topic__participations",
-                queryset=Participation.objects.select_related("user").order_by(
-                    "-role", "joined_at"
-                ),
-            ),
-            "changes__by",
-        )
-        .annotate(rsvp_total=Count("rsvps", distinct=True))
-        .get(pk=pk)
+    """One session with its topic, track, presenters and RSVP count
+    (WeeklySession.DoesNotExist if none). Its participant group and history are
+    session_people / session_history: the page reads them inside a cached fragment only."""
+    return _session_queryset().annotate(rsvp_total=Count("rsvps", distinct=True)).get(pk=pk)
+
+
+def session_people(session: WeeklySession) -> list:
+    """The topic's participations, participants first, with their people."""
+    return list(
+        Participation.objects.filter(topic_id=session.topic_id)
+        .select_related("user")
+        .order_by("-role", "joined_at")
     )
 
 
-def rsvped_session_ids(*, user, session_ids) -> set[int]:
+def session_history(session: WeeklySession) -> list:
+    return list(session.changes.select_related("by"))
+
+
+def rsvped_session_ids(*, user, session_ids=None) -> set[int]:
+    """Which of these sessions (None: of all sessions) the user said they would come to."""
     if not user.is_authenticated:
         return set()
-    return set(
-        RSVP.objects.filter(user=user, session_id__in=list(session_ids)).values_list(
-            "session_id", flat=True
-        )
-    )
+    rsvps = RSVP.objects.filter(user=user)
+    if session_ids is not None:
+        rsvps = rsvps.filter(session_id__in=list(session_ids))
+    return set(rsvps.values_list("session_id", flat=True))
 
 
 def group_by_week(sessions) -> list[tuple]:

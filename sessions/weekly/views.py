@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -51,6 +52,8 @@ from sessions.weekly.selectors import (
     group_by_week,
     rsvped_session_ids,
     session_detail,
+    session_history,
+    session_people,
     sessions_past,
     sessions_upcoming,
 )
@@ -69,21 +72,27 @@ def session_list(request):
         weeks = min(52, max(1, int(request.GET.get("weeks", UPCOMING_WEEKS_SHOWN))))
     except ValueError:
         weeks = UPCOMING_WEEKS_SHOWN
-    sessions = sessions_upcoming(now=now, until=now + datetime.timedelta(weeks=weeks))
+    until = now + datetime.timedelta(weeks=weeks)
+    # Lazy: the weeks and the feeds are inside the page's cached fragment; what the viewer
+    # RSVP'd fills its holes (one small query, only for someone signed in).
     return render(
         request,
         "sessions/session_list.html",
         {
-            "weeks": group_by_week(sessions),
+            "weeks": SimpleLazyObject(
+                lambda: group_by_week(sessions_upcoming(now=now, until=until))
+            ),
             "weeks_shown": weeks,
             "more_weeks": min(52, weeks + UPCOMING_WEEKS_SHOWN) if weeks < 52 else None,
-            "rsvped": rsvped_session_ids(user=request.user, session_ids=[s.pk for s in sessions]),
+            "rsvped": SimpleLazyObject(lambda: rsvped_session_ids(user=request.user)),
             "now": now,
             "all_feed_url": absolute_url(reverse("sessions:calendar-all")),
-            "track_feeds": [
-                (track, absolute_url(reverse("sessions:calendar-track", args=[track.slug])))
-                for track in Track.objects.all()
-            ],
+            "track_feeds": SimpleLazyObject(
+                lambda: [
+                    (track, absolute_url(reverse("sessions:calendar-track", args=[track.slug])))
+                    for track in Track.objects.all()
+                ]
+            ),
         },
     )
 
@@ -111,6 +120,9 @@ def session_page(request, pk: int):
         {
             "session": session,
             "topic": session.topic,
+            # Lazy: read inside the page's cached fragments only.
+            "participations": SimpleLazyObject(lambda: session_people(session)),
+            "changes": SimpleLazyObject(lambda: session_history(session)),
             "now": now,
             "show_meeting": user.has_perm("topic_sessions.view_meeting"),
             "going": bool(rsvped_session_ids(user=user, session_ids=[session.pk])),

@@ -52,12 +52,25 @@ VERSION_READ_SECONDS = 1.0
 _read = {"value": 0, "at": float("-inf")}
 
 
-def content_version() -> int:
+def content_version(*, fresh: bool = False) -> int:
+    """The version, read from the database at most once a second (`fresh`: now)."""
     now = time.monotonic()
-    if now - _read["at"] >= VERSION_READ_SECONDS:
+    if fresh or now - _read["at"] >= VERSION_READ_SECONDS:
         value = ContentVersion.objects.filter(pk=1).values_list("value", flat=True).first()
         _read.update(value=value or 0, at=now)
     return _read["value"]
+
+
+def content_version_for(request) -> int:
+    """The version one request works with, read once for it: fresh from the database for
+    someone signed in (what they just changed shows on their next page, whichever worker
+    serves it), otherwise content_version()."""
+    if request is None:
+        return content_version()
+    if not hasattr(request, "_content_version"):
+        user = getattr(request, "user", None)
+        request._content_version = content_version(fresh=bool(user and user.is_authenticated))
+    return request._content_version
 
 
 def forget_content_version() -> None:
@@ -214,6 +227,17 @@ def _declared_query(request, params: frozenset[str]) -> QueryDict:
     return query
 
 
+def _storable(request, query: QueryDict) -> bool:
+    """Whether a page (or fragment) for this request may be stored: a bounded query and the
+    canonical path."""
+    values = [value for name in query for value in query.getlist(name)]
+    return (
+        len(values) <= MAX_QUERY_VALUES
+        and all(len(value) <= MAX_VALUE_LENGTH for value in values)
+        and _canonical(request)
+    )
+
+
 def _canonical(request) -> bool:
     """Whether the path is the one reverse() builds for this view and its arguments
     (`/topics/7/`, not `/topics/0007/`)."""
@@ -237,18 +261,18 @@ def public_page(view=None, *, params: Iterable[str] = ()):
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not _cacheable(request):
-            return view(request, *args, **kwargs)
         query = _declared_query(request, declared)
+        storable = _storable(request, query)
+        if not _cacheable(request):
+            # Fragments (topicshare/core/fragments.py) are stored under the declared query;
+            # a request with anything else in its query string renders them afresh.
+            undeclared = set(request.GET) - declared
+            request.fragment_query = query.urlencode() if storable and not undeclared else None
+            return view(request, *args, **kwargs)
         request.GET = query
         # A copy: request.environ, which the server's access log reads, keeps the original.
         request.META = {**request.META, "QUERY_STRING": query.urlencode()}
-        values = [value for name in query for value in query.getlist(name)]
-        storable = (
-            len(values) <= MAX_QUERY_VALUES
-            and all(len(value) <= MAX_VALUE_LENGTH for value in values)
-            and _canonical(request)
-        )
+        request.fragment_query = query.urlencode() if storable else None
         if not storable:
             return view(request, *args, **kwargs)
         path = hashlib.sha256(request.get_full_path().encode()).hexdigest()

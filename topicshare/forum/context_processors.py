@@ -28,7 +28,7 @@ def _nav_items() -> list[dict]:
 
 def forum(request) -> dict:
     return {
-        "forum": SimpleLazyObject(ForumSettings.load),
+        "forum": SimpleLazyObject(lambda: ForumSettings.cached(request)),
         "nav_items": _nav_items(),
         # Called only where a page shows it (the organisers' navigation): one cache read.
         "inbox_count": cached_inbox_count,

@@ -1,8 +1,10 @@
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from topicshare.core.limits import LONG_TEXT_MAX_CHARS, LimitedTextField
+from topicshare.core.pagecache import content_version_for
 from topicshare.core.validators import validate_image_size, validate_name_characters
 
 
@@ -54,4 +56,15 @@ class ForumSettings(models.Model):
     @classmethod
     def load(cls) -> "ForumSettings":
         obj, _created = cls.objects.get_or_create(id=1)
+        return obj
+
+    @classmethod
+    def cached(cls, request=None) -> "ForumSettings":
+        """For display (every page's header and footer): from the cache, under the content
+        version, which an edit of these settings grows (forum's public_models)."""
+        key = f"forum-settings:{content_version_for(request)}"
+        obj = cache.get(key)
+        if obj is None:
+            obj = cls.load()
+            cache.set(key, obj, 3600)
         return obj

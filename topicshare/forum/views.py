@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import (
@@ -38,8 +39,11 @@ def home(request):
         request,
         "home.html",
         {
+            # Lazy: both are inside the page's cached fragment.
             "tracks": Track.objects.all(),
-            "next_sessions": sessions_upcoming(now=timezone.now(), limit=3),
+            "next_sessions": SimpleLazyObject(
+                lambda: sessions_upcoming(now=timezone.now(), limit=3)
+            ),
             "rsvped": set(),
         },
     )

@@ -270,6 +270,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
 # Anonymous visitors get public pages from a cache for at most this long (0 turns it off);
 # a committed change to what those pages show invalidates it, see topicshare/core/pagecache.py.
 TOPICSHARE_PAGE_CACHE_SECONDS = env.int("TOPICSHARE_PAGE_CACHE_SECONDS", default=60)
+# Fragments of public pages, for signed-in members too, live at most this long (0: off);
+# keyed by the same version, the viewer's role and language, see topicshare/core/fragments.py.
+TOPICSHARE_FRAGMENT_CACHE_SECONDS = env.int("TOPICSHARE_FRAGMENT_CACHE_SECONDS", default=60)
 # A batch claimed by a worker that died is sent again after this long; a live worker renews
 # its claim every third of it (topicshare/notifications/outbox.py).
 TOPICSHARE_STALE_CLAIM_SECONDS = env.int("TOPICSHARE_STALE_CLAIM_SECONDS", default=300)
