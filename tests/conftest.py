@@ -55,9 +55,11 @@ def _clear_cache():
     from django.core.cache import cache
 
     from topicshare.core.pagecache import forget_content_version
+    from topicshare.forum.models import forget_shown_settings
 
     cache.clear()
     forget_content_version()  # the database is rolled back between tests
+    forget_shown_settings()  # and with it the version these were read under
     yield
     cache.clear()
 

@@ -188,6 +188,7 @@ def test_the_committee_list_reads_a_fixed_number_of_queries(
     assert response.content.decode().count("data-application=") == 2 * rows
 
 
-# Session, user, roles and permissions, the settings, the two lists and per list its own
-# votes, conflicts, visible tallies and quorums: the same for one row and for many.
-QUERIES = 17
+# User (the session is in the cache), roles and permissions, the version, the settings, the
+# two lists and per list its own votes, conflicts, visible tallies and quorums: the same for
+# one row and for many.
+QUERIES = 16

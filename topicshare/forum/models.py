@@ -1,4 +1,3 @@
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -60,11 +59,17 @@ class ForumSettings(models.Model):
 
     @classmethod
     def cached(cls, request=None) -> "ForumSettings":
-        """For display (every page's header and footer): from the cache, under the content
-        version, which an edit of these settings grows (forum's public_models)."""
-        key = f"forum-settings:{content_version_for(request)}"
-        obj = cache.get(key)
-        if obj is None:
-            obj = cls.load()
-            cache.set(key, obj, 3600)
-        return obj
+        """For display (every page's header and footer): kept in this process under the
+        content version, which an edit of these settings grows (forum's public_models)."""
+        version = content_version_for(request)
+        if _shown.get("version") != version:
+            _shown.update(version=version, settings=cls.load())
+        return _shown["settings"]
+
+
+# The settings as last shown by this process, and the content version they belong to.
+_shown: dict = {}
+
+
+def forget_shown_settings() -> None:
+    _shown.clear()

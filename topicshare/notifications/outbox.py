@@ -6,7 +6,6 @@ dispatchers never take the same row), sent, then marked in bulk. Failures are re
 backoff; permanent ones stay visible in the admin with a resend action."""
 
 import datetime
-import functools
 import logging
 import time
 from collections import defaultdict
@@ -250,13 +249,6 @@ _MARK_SENT = (
 )
 
 
-@functools.lru_cache(maxsize=32)
-def _attachment_part(filename: str, content: str, mimetype: str):
-    """The MIME part of an attachment, built once for all its recipients (a reminder's .ics
-    is the same for everyone it goes to); messages only refer to it."""
-    return EmailMultiAlternatives()._create_attachment(filename, content, mimetype)
-
-
 class _Progress:
     """Marks each message sent as soon as it is delivered, and renews the claim on the rest
     of the batch every third of the stale-claim time."""
@@ -323,9 +315,7 @@ def _email(notification: Notification) -> EmailMultiAlternatives:
             notification.body_html.replace("__UNSUBSCRIBE__", unsubscribe), "text/html"
         )
     for attachment in notification.attachments:
-        email.attach(
-            _attachment_part(attachment["filename"], attachment["content"], attachment["mimetype"])
-        )
+        email.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
     return email
 
 

@@ -314,6 +314,9 @@ TOPICSHARE_HEARTBEAT_STALE_SECONDS = env.int(
 # --- Security defaults shared by all environments ----------------------------------------
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Signed-in requests read their session from the cache (Redis in production), the database
+# behind it: one query less on every page a member opens. Writes go to both.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # Content-Security-Policy on every response, in every environment (so the browser tests see

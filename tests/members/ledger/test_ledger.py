@@ -339,10 +339,10 @@ def test_review_page_query_count_is_flat(
     ForumSettings.load()
     client.force_login(organiser)
 
-    # session, user, user's groups, season, policy, sessions held, five counts, admissions,
-    # exemptions, removals, members, their groups, the content version (read fresh for a
-    # signed-in viewer: fragments), forum settings (cached under it afterwards), the seasons
-    with django_assert_num_queries(19):
+    # user (the session is in the cache), user's groups, season, policy, sessions held, five
+    # counts, admissions, exemptions, removals, members, their groups, the content version
+    # (read fresh for a signed-in viewer: fragments), forum settings (kept under it), seasons
+    with django_assert_num_queries(18):
         response = client.get(reverse("ledger:season-review", args=[season.pk]))
 
     assert response.status_code == 200

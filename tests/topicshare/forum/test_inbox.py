@@ -269,10 +269,11 @@ def test_inbox_query_count_is_flat(client, organiser, django_assert_num_queries,
     client.force_login(organiser)
     client.get("/staff/inbox/")  # sessions, forum settings and the like are loaded
 
-    # session, user, user's groups, forum settings, the content version, then the selectors:
+    # user (the session is in the cache), user's groups, the content version and forum
+    # settings, then the selectors:
     # review, promotion, ready, recruitment rule, small groups, meeting links, materials,
     # applications, the ended season
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         response = client.get("/staff/inbox/")
 
     assert response.status_code == 200

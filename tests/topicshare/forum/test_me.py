@@ -105,4 +105,4 @@ def test_me_query_count_is_flat(client, django_assert_num_queries, rows):
     assert len(response.context["proposals"]) == rows
 
 
-QUERIES = 13
+QUERIES = 12
