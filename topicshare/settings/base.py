@@ -103,7 +103,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Persistent too: opening the file and setting its pragmas on every request cost a
+    # signed-in page (which reads the content version) a few milliseconds.
 else:
     # Forms iterate their choices with .iterator(): a server-side cursor costs three round
     # trips for a handful of rows (and breaks behind a transaction-mode pooler).
