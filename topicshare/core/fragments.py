@@ -94,6 +94,12 @@ def fragment_key(request, name: str, vary: list) -> str | None:
     return "fragment:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
+def store_no_fragments(request) -> None:
+    """For error pages: they render the same fragments (the header) but are not pages to
+    keep — an address that does not exist (`/topics/<any number>/`) must not add an entry."""
+    request.fragment_query = None
+
+
 def fragment_store(key: str, html: str) -> str:
     """What is stored: the rendered fragment with any CSRF token taken out."""
     stored = _CSRF_INPUT.sub(r"\1" + _marker("csrf", "") + r"\2", html)

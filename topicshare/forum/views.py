@@ -25,6 +25,7 @@ from sessions.models import Track
 from sessions.topics.selectors import invitations_open_for
 from sessions.weekly.calendar import calendar_token_for
 from sessions.weekly.selectors import sessions_upcoming
+from topicshare.core.fragments import store_no_fragments
 from topicshare.core.i18n import set_language_cookie
 from topicshare.core.links import absolute_url
 from topicshare.core.pagecache import public_page
@@ -67,10 +68,12 @@ def set_language(request):
 
 
 def permission_denied(request, exception=None):
+    store_no_fragments(request)
     return render(request, "403.html", status=403)
 
 
 def page_not_found(request, exception=None):
+    store_no_fragments(request)
     return render(request, "404.html", status=404)
 
 

@@ -136,3 +136,15 @@ def test_turned_off_with_zero_seconds(settings):
     settings.TOPICSHARE_FRAGMENT_CACHE_SECONDS = 0
     _client(UserFactory(role=Role.MEMBER)).get(reverse("topics:sheet"))
     assert _fragments() == []
+
+
+def test_addresses_that_do_not_exist_store_no_fragments():
+    client = _client(UserFactory(role=Role.MEMBER))
+    client.get(reverse("topics:sheet"))
+    stored = len(_fragments())
+
+    for n in range(20):
+        assert client.get(f"/topics/{900000 + n}/").status_code == 404
+        assert client.get(f"/no-such-page-{n}/").status_code == 404
+
+    assert len(_fragments()) == stored
