@@ -41,7 +41,7 @@ def _get(request, pk: int) -> LibraryItem:
         raise Http404 from None
 
 
-@public_page(params=(*LibraryFilter.base_filters, "page"))
+@public_page(params=(*LibraryFilter.base_filters, "page"), signed_in=True)
 def library_index(request):
     searching = bool((request.GET.get("q") or "").strip())
 

@@ -10,3 +10,5 @@ class MembersConfig(AppConfig):
     # (topicshare/core/pagecache.py). A person's name only (User.name: the display name, else the
     # e-mail's first part); not a login, a language, a role, votes or applications.
     public_models = ("User.display_name", "User.email")
+    # A member's groups are their role: what members-only content they see.
+    public_relations = ("User.groups",)

@@ -23,5 +23,7 @@ class SessionsConfig(AppConfig):
 
     def ready(self):
         # Connect the receivers of both homes.
+        from sessions.topics import holes as topic_holes  # noqa: F401 — the pages' holes
         from sessions.topics import receivers as topic_receivers  # noqa: F401
+        from sessions.weekly import holes  # noqa: F401
         from sessions.weekly import receivers as session_receivers  # noqa: F401

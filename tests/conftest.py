@@ -54,12 +54,14 @@ def _clear_cache():
     # allauth's rate limits live in the cache; one test's failures must not leak into the next.
     from django.core.cache import cache
 
+    from topicshare.core.fragments import forget_roles
     from topicshare.core.pagecache import forget_content_version
     from topicshare.forum.models import forget_shown_settings
 
     cache.clear()
     forget_content_version()  # the database is rolled back between tests
     forget_shown_settings()  # and with it the version these were read under
+    forget_roles()
     yield
     cache.clear()
 

@@ -41,6 +41,29 @@ def topic_list(
     return topic_filter, topic_filter.qs
 
 
+def _participant_total() -> Count:
+    return Count(
+        "participations",
+        filter=Q(participations__role=Participation.Role.PARTICIPANT),
+        distinct=True,
+    )
+
+
+def topic_for_holes(*, pk: int) -> Topic:
+    """A topic as the per-person parts of its page need it (sessions/topics/holes.py): its
+    people and tasks, not its history, track or season (Topic.DoesNotExist if none)."""
+    return (
+        Topic.objects.select_related("proposer")
+        .prefetch_related(
+            "co_presenters",
+            "participations",
+            Prefetch("tasks", queryset=Task.objects.select_related("assignee")),
+        )
+        .annotate(participant_total=_participant_total())
+        .get(pk=pk)
+    )
+
+
 def topic_detail(*, pk: int) -> Topic:
     """A topic with its group, co-presenters and tasks prefetched (Topic.DoesNotExist if none)."""
     return (
@@ -56,13 +79,7 @@ def topic_detail(*, pk: int) -> Topic:
             Prefetch("tasks", queryset=Task.objects.select_related("assignee")),
             "transitions__by",
         )
-        .annotate(
-            participant_total=Count(
-                "participations",
-                filter=Q(participations__role=Participation.Role.PARTICIPANT),
-                distinct=True,
-            )
-        )
+        .annotate(participant_total=_participant_total())
         .get(pk=pk)
     )
 
@@ -159,13 +176,7 @@ def groups_of(*, user) -> list[Topic]:
             "participations",
             Prefetch("tasks", queryset=Task.objects.select_related("assignee")),
         )
-        .annotate(
-            participant_total=Count(
-                "participations",
-                filter=Q(participations__role=Participation.Role.PARTICIPANT),
-                distinct=True,
-            )
-        )
+        .annotate(participant_total=_participant_total())
         .order_by("preferred_week", "id")
     )
 

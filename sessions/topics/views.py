@@ -15,10 +15,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from sessions.topics.filters import TopicFilter
 from sessions.topics.forms import TaskForm, TaskMoveForm, TopicForm, TopicGroupForm, TransitionForm
+from sessions.topics.holes import viewer_context
 from sessions.topics.models import CoPresenterInvitation, Task, Topic, TopicStatus
 from sessions.topics.notices import topic_cancel_recipients
-from sessions.topics.rules import JOINABLE
-from sessions.topics.selectors import CLOSED_STATUSES, invitations_open_for, topic_list
+from sessions.topics.selectors import CLOSED_STATUSES, topic_list
 from sessions.topics.selectors import topic_detail as select_topic
 from sessions.topics.services import (
     TRANSITIONS,
@@ -34,9 +34,9 @@ from sessions.topics.services import (
     topic_transition,
     topic_update,
     transition_check,
-    transitions_for,
 )
 from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
+from topicshare.core.fragments import per_request
 from topicshare.core.markup import render_markdown
 from topicshare.core.pagecache import public_page
 from topicshare.core.uploads import serve_image
@@ -60,7 +60,7 @@ def _form_errors_from(error: ValidationError, form) -> None:
         form.add_error(None, error)
 
 
-@public_page(params=(*TopicFilter.base_filters, "page"))
+@public_page(params=(*TopicFilter.base_filters, "page"), signed_in=True)
 def topic_sheet(request):
     # Lazy: when the sheet's fragment is cached, neither the filter form nor the count nor the
     # rows are built.
@@ -112,10 +112,9 @@ def topic_new(request):
     return render(request, "sessions/topic_form.html", {"form": form, "preview": preview})
 
 
-@public_page
+@public_page(signed_in=True)
 def topic_detail(request, pk: int):
     topic = _get_topic(pk)
-    user = request.user
     # A scheduled (or presented) topic links to its session: the one scheduled last (a
     # slipped session keeps its row; a postponed one is replaced by a newer one).
     session = (
@@ -123,21 +122,10 @@ def topic_detail(request, pk: int):
         if topic.status in (TopicStatus.SCHEDULED, TopicStatus.PRESENTED)
         else None
     )
-    return render(
-        request,
-        "sessions/topic_detail.html",
-        {
-            "topic": topic,
-            "session": session,
-            "transitions": transitions_for(topic=topic, user=user, now=timezone.now()),
-            "can_edit": user.has_perm("topic_sessions.change_topic", topic),
-            "can_view_group": user.has_perm("topic_sessions.view_group", topic),
-            "can_join": user.has_perm("topic_sessions.join_group", topic),
-            "can_leave": user.has_perm("topic_sessions.leave_group", topic),
-            "recruiting": topic.status in JOINABLE and topic.places_left > 0,
-            "invitation": invitations_open_for(user=user).filter(topic=topic).first(),
-        },
-    )
+    # What is mine on the page (an invitation, join/leave, my actions) is in holes,
+    # sessions/topics/holes.py; they read this same topic.
+    per_request(request, f"topic:{topic.pk}", lambda: viewer_context(request, topic))
+    return render(request, "sessions/topic_detail.html", {"topic": topic, "session": session})
 
 
 @login_required

@@ -1,6 +1,8 @@
 import datetime
+import functools
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -65,6 +67,37 @@ def session_detail(*, pk: int) -> WeeklySession:
     (WeeklySession.DoesNotExist if none). Its participant group and history are
     session_people / session_history: the page reads them inside a cached fragment only."""
     return _session_queryset().annotate(rsvp_total=Count("rsvps", distinct=True)).get(pk=pk)
+
+
+def session_for_viewer(*, pk: int, user) -> WeeklySession:
+    """One session as one person's "Join in" card needs it: its RSVP count (`rsvp_total`)
+    and whether this person RSVP'd (`going`) and checked in (`checked_in`); its topic is
+    read when asked for. Filled on every request of a session page, so one statement
+    written once: compiling the same query with the ORM cost several times its running
+    (WeeklySession.DoesNotExist if none)."""
+    user_id = user.pk if user.is_authenticated else None
+    session = next(iter(WeeklySession.objects.raw(_viewer_sql(), [user_id, user_id, pk])), None)
+    if session is None:
+        raise WeeklySession.DoesNotExist(f"no session {pk}")
+    session.going, session.checked_in = bool(session.going), bool(session.checked_in)
+    return session
+
+
+@functools.cache
+def _viewer_sql() -> str:
+    quote = connection.ops.quote_name
+    sessions = WeeklySession._meta
+    rsvps, attendances = quote(RSVP._meta.db_table), quote(Attendance._meta.db_table)
+    columns = ", ".join(f"s.{quote(field.column)}" for field in sessions.concrete_fields)
+    return (
+        f"SELECT {columns}, "  # noqa: S608 — names from the models, values as parameters
+        f"(SELECT COUNT(*) FROM {rsvps} r WHERE r.session_id = s.id) AS rsvp_total, "
+        f"CASE WHEN EXISTS (SELECT 1 FROM {rsvps} r"
+        f" WHERE r.session_id = s.id AND r.user_id = %s) THEN 1 ELSE 0 END AS going, "
+        f"CASE WHEN EXISTS (SELECT 1 FROM {attendances} a"
+        f" WHERE a.session_id = s.id AND a.user_id = %s) THEN 1 ELSE 0 END AS checked_in "
+        f"FROM {quote(sessions.db_table)} s WHERE s.id = %s"
+    )
 
 
 def session_people(session: WeeklySession) -> list:

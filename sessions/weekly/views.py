@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from members.models import User
 from members.rules import require_perm
-from sessions.models import Attendance, Topic, TopicStatus, Track, WeeklySession
+from sessions.models import Topic, TopicStatus, Track, WeeklySession
 from sessions.weekly.forms import (
     AttendanceForm,
     MeetingForm,
@@ -32,10 +32,8 @@ from sessions.weekly.scheduling import (
     SchedulingError,
     attendance_check_in,
     attendance_record,
-    check_in_open,
     overlapping_sessions,
     preferred_slot,
-    rsvp_open,
     rsvp_set,
     session_actions,
     session_cancel,
@@ -50,7 +48,6 @@ from sessions.weekly.scheduling import (
 )
 from sessions.weekly.selectors import (
     group_by_week,
-    rsvped_session_ids,
     session_detail,
     session_history,
     session_people,
@@ -64,7 +61,7 @@ from topicshare.core.pagecache import public_page
 UPCOMING_WEEKS_SHOWN = 12
 
 
-@public_page(params=("weeks",))
+@public_page(params=("weeks",), signed_in=True)
 def session_list(request):
     """The next weeks' sessions (12 by default; ?weeks=N shows up to a year)."""
     now = timezone.now()
@@ -74,7 +71,7 @@ def session_list(request):
         weeks = UPCOMING_WEEKS_SHOWN
     until = now + datetime.timedelta(weeks=weeks)
     # Lazy: the weeks and the feeds are inside the page's cached fragment; what the viewer
-    # RSVP'd fills its holes (one small query, only for someone signed in).
+    # RSVP'd fills its holes (sessions/weekly/holes.py: one small query, signed in only).
     return render(
         request,
         "sessions/session_list.html",
@@ -84,7 +81,6 @@ def session_list(request):
             ),
             "weeks_shown": weeks,
             "more_weeks": min(52, weeks + UPCOMING_WEEKS_SHOWN) if weeks < 52 else None,
-            "rsvped": SimpleLazyObject(lambda: rsvped_session_ids(user=request.user)),
             "now": now,
             "all_feed_url": absolute_url(reverse("sessions:calendar-all")),
             "track_feeds": SimpleLazyObject(
@@ -103,17 +99,13 @@ def session_past(request):
     return render(request, "sessions/session_past.html", {"page": page})
 
 
-@public_page
+@public_page(signed_in=True)
 def session_page(request, pk: int):
     try:
         session = session_detail(pk=pk)
     except WeeklySession.DoesNotExist:
         raise Http404 from None
-    now = timezone.now()
-    user = request.user
-    checked_in = (
-        user.is_authenticated and Attendance.objects.filter(session=session, user=user).exists()
-    )
+    # What is mine on the page (the "Join in" card) is a hole: sessions/weekly/holes.py.
     return render(
         request,
         "sessions/session_detail.html",
@@ -123,17 +115,6 @@ def session_page(request, pk: int):
             # Lazy: read inside the page's cached fragments only.
             "participations": SimpleLazyObject(lambda: session_people(session)),
             "changes": SimpleLazyObject(lambda: session_history(session)),
-            "now": now,
-            "show_meeting": user.has_perm("topic_sessions.view_meeting"),
-            "going": bool(rsvped_session_ids(user=user, session_ids=[session.pk])),
-            # The services' own rules: a button only where the POST would be accepted.
-            "can_rsvp": rsvp_open(session=session, now=now),
-            "can_check_in": user.has_perm("topic_sessions.rsvp")
-            and not checked_in
-            and check_in_open(session=session, now=now),
-            "checked_in": checked_in,
-            "is_past": session.end <= now,
-            "can_manage": user.has_perm("topic_sessions.schedule_sessions"),
             "track_feed_url": absolute_url(
                 reverse("sessions:calendar-track", args=[session.track.slug])
             ),

@@ -33,7 +33,7 @@ from django.apps import apps as global_apps
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 from django.http import HttpResponse, QueryDict
@@ -50,14 +50,19 @@ _CSRF_SENTINEL = b"\x00csrf\x00"
 # another process within VERSION_READ_SECONDS.
 VERSION_READ_SECONDS = 1.0
 _read = {"value": 0, "at": float("-inf")}
+_VERSION_SQL = f"SELECT value FROM {ContentVersion._meta.db_table} WHERE id = 1"  # noqa: S608
 
 
 def content_version(*, fresh: bool = False) -> int:
     """The version, read from the database at most once a second (`fresh`: now)."""
     now = time.monotonic()
     if fresh or now - _read["at"] >= VERSION_READ_SECONDS:
-        value = ContentVersion.objects.filter(pk=1).values_list("value", flat=True).first()
-        _read.update(value=value or 0, at=now)
+        # Raw: read on every signed-in request, where the ORM's compiling of this one-row
+        # query cost more than the query.
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute(_VERSION_SQL)
+            row = cursor.fetchone()
+        _read.update(value=row[0] if row else 0, at=now)
     return _read["value"]
 
 
@@ -198,10 +203,25 @@ def connect_public_models() -> None:
         post_delete.connect(_deleted, sender=model, dispatch_uid=f"pagecache-delete-{label}")
         if fields is None:
             for field in model._meta.many_to_many:
-                through = field.remote_field.through
-                m2m_changed.connect(
-                    _m2m_changed, sender=through, dispatch_uid=f"pagecache-m2m-{label}-{field.name}"
-                )
+                _connect_relation(model, field.name)
+    # Relations of partly public models that decide what a page shows, from each app's
+    # `public_relations = ("User.groups",)`: a member's groups are their role, which decides
+    # the members-only content (and the cached fragments' viewer class).
+    for config in global_apps.get_app_configs():
+        for entry in getattr(config, "public_relations", ()):
+            name, _dot, field = entry.partition(".")
+            _connect_relation(config.get_model(name), field)
+
+
+def _connect_relation(model: type[models.Model], name: str) -> None:
+    field = model._meta.get_field(name)
+    if not field.many_to_many:  # a typo fails at start-up
+        raise ImproperlyConfigured(f"{model._meta.label}.{name} is not a many-to-many field")
+    m2m_changed.connect(
+        _m2m_changed,
+        sender=field.remote_field.through,
+        dispatch_uid=f"pagecache-m2m-{model._meta.label_lower}-{name}",
+    )
 
 
 def _cacheable(request) -> bool:
@@ -250,13 +270,15 @@ def _canonical(request) -> bool:
         return False
 
 
-def public_page(view=None, *, params: Iterable[str] = ()):
+def public_page(view=None, *, params: Iterable[str] = (), signed_in: bool = False):
     """Serve this view's 200 responses to anonymous visitors from the page cache.
 
     `params` names every query parameter the view (and its template) reads, e.g. a filter
-    set's fields and "page"; anonymous requests reach the view with those only."""
+    set's fields and "page"; anonymous requests reach the view with those only.
+    `signed_in`: the page is also stored whole for people signed in, by role, when its
+    template keeps everything personal in {% personal %} holes (fragments.member_page)."""
     if view is None:
-        return functools.partial(public_page, params=params)
+        return functools.partial(public_page, params=params, signed_in=signed_in)
     declared = frozenset(params)
 
     @functools.wraps(view)
@@ -268,6 +290,10 @@ def public_page(view=None, *, params: Iterable[str] = ()):
             # a request with anything else in its query string renders them afresh.
             undeclared = set(request.GET) - declared
             request.fragment_query = query.urlencode() if storable and not undeclared else None
+            if signed_in and request.user.is_authenticated:
+                from topicshare.core.fragments import member_page  # fragments imports this
+
+                return member_page(request, view, args, kwargs)
             return view(request, *args, **kwargs)
         request.GET = query
         # A copy: request.environ, which the server's access log reads, keeps the original.

@@ -13,3 +13,12 @@ class ForumConfig(AppConfig):
     # What anonymous (cached) pages show of this app: a change bumps the page cache
     # (topicshare/core/pagecache.py). The forum's name, slogan and join instructions.
     public_models = ("ForumSettings",)
+
+    def ready(self):
+        from topicshare.core.fragments import personal_hole, register_personal_template
+        from topicshare.forum.inbox import cached_inbox_count
+
+        # base.html's holes: the name and role (`user`, which every hole has) and what waits
+        # in the inbox (one cache read, for whoever sees the inbox link).
+        register_personal_template("_nav_user.html")
+        personal_hole("_inbox_count.html")(lambda request, arg: {"inbox_count": cached_inbox_count})

@@ -34,7 +34,7 @@ from topicshare.forum.me import me_context
 from topicshare.notifications.models import NotificationKind
 
 
-@public_page
+@public_page(signed_in=True)
 def home(request):
     return render(
         request,
@@ -45,7 +45,6 @@ def home(request):
             "next_sessions": SimpleLazyObject(
                 lambda: sessions_upcoming(now=timezone.now(), limit=3)
             ),
-            "rsvped": set(),
         },
     )
 

@@ -42,6 +42,14 @@ def _fragments() -> list[str]:
     return [key for key in cache._cache if ":fragment:" in key]  # LocMemCache's own keys
 
 
+def _scheduled_session(title: str, *, by):
+    now = timezone.now()
+    topic = TopicFactory(status=TopicStatus.READY, title=title)
+    return session_schedule(
+        topic=topic, start=track_slots(track=topic.track, after=now)[0], by=by, now=now
+    )
+
+
 def _queries(client, url) -> tuple[str, list[str]]:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
@@ -51,11 +59,7 @@ def _queries(client, url) -> tuple[str, list[str]]:
 
 def test_the_second_member_gets_the_fragment_but_not_the_first_members_parts():
     organiser = UserFactory(role=Role.ORGANISER)
-    now = timezone.now()
-    topic = TopicFactory(status=TopicStatus.READY, title="Attention is all you need")
-    session = session_schedule(
-        topic=topic, start=track_slots(track=topic.track, after=now)[0], by=organiser, now=now
-    )
+    session = _scheduled_session("Attention is all you need", by=organiser)
     alice = UserFactory(role=Role.MEMBER, display_name="Alice Wang")
     bob = UserFactory(role=Role.MEMBER, display_name="Bob Li")
     rsvp_set(session=session, user=alice, going=True)
@@ -148,3 +152,93 @@ def test_addresses_that_do_not_exist_store_no_fragments():
         assert client.get(f"/no-such-page-{n}/").status_code == 404
 
     assert len(_fragments()) == stored
+
+
+# Pages stored whole for people signed in (@public_page(signed_in=True), member_page): a hit
+# runs neither the view nor its template, and every per-person part is a hole.
+
+
+def test_a_session_page_served_whole_shows_each_member_their_own_rsvp():
+    organiser = UserFactory(role=Role.ORGANISER)
+    session = _scheduled_session("Attention is all you need", by=organiser)
+    alice = UserFactory(role=Role.MEMBER, display_name="Alice Wang")
+    bob = UserFactory(role=Role.MEMBER, display_name="Bob Li")
+    rsvp_set(session=session, user=alice, going=True)
+    url = reverse("sessions:detail", args=[session.pk])
+
+    alices = _client(alice).get(url)
+    bobs = _client(bob).get(url)
+
+    assert "X-Page-Cache" not in alices and bobs["X-Page-Cache"] == "member-hit"
+    alice_page, bob_page = alices.content.decode(), bobs.content.decode()
+    assert "Attention is all you need" in alice_page and "Attention is all you need" in bob_page
+    assert 'data-action="unrsvp"' in alice_page and 'data-action="rsvp"' not in alice_page
+    assert 'data-action="rsvp"' in bob_page and 'data-action="unrsvp"' not in bob_page
+    assert "Alice Wang" not in bob_page and "Bob Li" in bob_page
+    assert "\x00" not in bob_page  # every hole filled
+    assert set(CSRF.findall(alice_page)).isdisjoint(CSRF.findall(bob_page))
+    # The organiser (another role) gets a page of their own, with "Manage this session".
+    organisers = _client(organiser).get(url)
+    assert "X-Page-Cache" not in organisers
+    assert 'data-action="manage"' in organisers.content.decode()
+    assert 'data-action="manage"' not in bob_page
+
+    # Bob's RSVP shows to him at once, though the page is served whole (RSVPs do not change
+    # the content version: the card is a hole).
+    response = _client(bob).post(reverse("sessions:rsvp", args=[session.pk]), {"going": "1"})
+    assert response.status_code == 302
+    again = _client(bob).get(url)
+    assert again["X-Page-Cache"] == "member-hit"
+    assert 'data-action="unrsvp"' in again.content.decode()
+    assert "2 people are coming" in again.content.decode()
+
+
+def test_a_topic_page_served_whole_keeps_the_presenters_actions_theirs():
+    presenter = UserFactory(role=Role.MEMBER, display_name="Carol Presenter")
+    other = UserFactory(role=Role.MEMBER)
+    topic = TopicFactory(proposer=presenter, status=TopicStatus.PROPOSED)
+    url = reverse("topics:detail", args=[topic.pk])
+
+    presenters = _client(presenter).get(url).content.decode()
+    others = _client(other).get(url)
+
+    assert others["X-Page-Cache"] == "member-hit"
+    assert 'data-action="edit"' in presenters
+    assert 'data-action="edit"' not in others.content.decode()
+    assert 'data-transition="withdrawn"' in presenters
+    assert 'data-transition="withdrawn"' not in others.content.decode()
+
+
+def test_a_page_with_a_message_is_neither_served_whole_nor_stored():
+    member = UserFactory(role=Role.MEMBER)
+    topic = TopicFactory(status=TopicStatus.RECRUITING, capacity=5)
+    client = _client(member)
+    url = reverse("topics:detail", args=[topic.pk])
+    _client(UserFactory(role=Role.MEMBER)).get(url)  # stored whole, for members
+
+    response = client.post(reverse("topics:join", args=[topic.pk]))
+    assert response.status_code == 302
+    with_message = client.get(url)
+    after = client.get(url)
+
+    assert "You joined the group." in with_message.content.decode()
+    assert "X-Page-Cache" not in with_message
+    assert "You joined the group." not in after.content.decode()
+    assert 'data-action="leave"' in after.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_role_shows_at_once_on_a_page_served_whole():
+    from members.services import role_set
+
+    person = UserFactory(role=Role.AUDIENCE)
+    LibraryItem.objects.create(
+        title="Members-only reading of RLHF", kind="talk", visibility="members"
+    )
+    client = _client(person)
+    url = reverse("library:index")
+    assert "Members-only reading of RLHF" not in client.get(url).content.decode()
+
+    role_set(user=person, role=Role.MEMBER)
+
+    assert "Members-only reading of RLHF" in client.get(url).content.decode()

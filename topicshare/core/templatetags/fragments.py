@@ -8,6 +8,7 @@ from topicshare.core.fragments import (
     fragment_get,
     fragment_key,
     fragment_store,
+    marking,
     personal_marker,
     register_personal_template,
     render_personal,
@@ -31,7 +32,9 @@ class FragmentNode(template.Node):
         if stored is None:
             with context.push(_in_fragment=True):
                 stored = fragment_store(key, self.nodelist.render(context))
-        return fragment_fill(stored, context)
+        # Inside a fragment or a page being stored whole, the holes stay holes: the outer
+        # one is filled when it is served.
+        return stored if marking(context) else fragment_fill(stored, context)
 
 
 @register.tag("fragment")
@@ -52,7 +55,7 @@ class PersonalNode(template.Node):
 
     def render(self, context):
         arg = self.arg.resolve(context)
-        if context.get("_in_fragment"):
+        if marking(context):
             return personal_marker(self.template_name, arg)
         # Outside a fragment (or with fragments off): rendered in place.
         return render_personal(self.template_name, arg, context)
