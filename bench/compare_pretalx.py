@@ -264,9 +264,11 @@ def report_signed_in(ours: dict, uncached: dict, member: dict, organiser: dict, 
                 f"{ratio:>6.1f}× {target}× {verdict}"
             )
     print(
-        "anon hit: whole-page cache hits (anonymous visitors only). anon miss and signed-in:"
-        " every request rendered, the pages' fragments from the cache and the per-person parts"
-        " rendered for the viewer."
+        "anon hit: whole-page cache hits (anonymous visitors). anon miss: every request"
+        " rendered, the fragments from the cache. signed-in: home, sheet, sessions, a session,"
+        " a topic and the library are stored whole per role (cache hits; the person's own"
+        " parts filled in on every request); /me/, the group page, the profile and the"
+        " organiser pages are rendered for the person on every request."
     )
 
 
