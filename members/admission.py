@@ -41,16 +41,18 @@ def votes_needed(application: Application) -> int:
     return min(AdmissionSettings.load().quorum, eligible_voters(application).count())
 
 
-def votes_needed_for(applications) -> dict[int, int]:
+def votes_needed_for(applications, *, settings=None, conflicts=None) -> dict[int, int]:
     """votes_needed of many applications in three queries (for lists): the same eligible
-    voters — the committee's real accounts, less the applicant and those who stepped aside."""
+    voters — the committee's real accounts, less the applicant and those who stepped aside.
+    A caller that has them passes the admission settings and the applications' conflicts
+    (conflicts_of()), one query fewer each."""
     applications = list(applications)
-    quorum = AdmissionSettings.load().quorum
+    quorum = (settings or AdmissionSettings.load()).quorum
     committee = set(_committee().filter(is_placeholder=False).values_list("pk", flat=True))
+    if conflicts is None:
+        conflicts = conflicts_of(applications)
     stepped_aside: dict[int, set[int]] = {}
-    for application_id, member_id in Conflict.objects.filter(
-        application__in=[application.pk for application in applications]
-    ).values_list("application_id", "member_id"):
+    for application_id, member_id in conflicts:
         stepped_aside.setdefault(application_id, set()).add(member_id)
     return {
         application.pk: min(
@@ -59,6 +61,15 @@ def votes_needed_for(applications) -> dict[int, int]:
         )
         for application in applications
     }
+
+
+def conflicts_of(applications) -> list[tuple[int, int]]:
+    """(application id, member id) of everyone who stepped aside from these applications."""
+    return list(
+        Conflict.objects.filter(
+            application__in=[application.pk for application in applications]
+        ).values_list("application_id", "member_id")
+    )
 
 
 def _committee():

@@ -21,15 +21,17 @@ from members.admission import (
     close_check,
     conflict_check,
     conflict_declare,
+    conflicts_of,
     tallies,
     vote_cast,
     vote_check,
     votes_needed_for,
 )
 from members.forms import CommitteeCloseForm, ConflictForm, FeedbackForm, VoteForm
-from members.models import AdmissionSettings, Application, Conflict, Vote
+from members.models import AdmissionSettings, Application, Vote
 from members.rules import applications_with_visible_votes
 from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
+from topicshare.core.fragments import personal_page
 
 RECENTLY_DECIDED = 10
 
@@ -56,16 +58,16 @@ def _cards(user, applications) -> list[Card]:
     own = {
         vote.application_id: vote for vote in Vote.objects.filter(voter=user, application__in=pks)
     }
-    aside = set(
-        Conflict.objects.filter(member=user, application__in=pks).values_list(
-            "application_id", flat=True
-        )
-    )
+    conflicts = conflicts_of(applications)
+    aside = {application_id for application_id, member_id in conflicts if member_id == user.pk}
+    settings = AdmissionSettings.load()
     visible = set(
-        applications_with_visible_votes(user).filter(pk__in=pks).values_list("pk", flat=True)
+        applications_with_visible_votes(user, settings=settings)
+        .filter(pk__in=pks)
+        .values_list("pk", flat=True)
     )
     counts = tallies(visible)
-    needed = votes_needed_for(applications)
+    needed = votes_needed_for(applications, settings=settings, conflicts=conflicts)
     return [
         Card(
             application=application,
@@ -79,6 +81,7 @@ def _cards(user, applications) -> list[Card]:
 
 
 @login_required
+@personal_page
 def committee_index(request):
     """The applications before me: those waiting for my vote first, then those I voted on or
     stepped aside from, then the recently decided. Never my own."""
@@ -86,11 +89,10 @@ def committee_index(request):
     _require_committee(user)
     mine = Application.objects.exclude(applicant=user).select_related("applicant")
     mine = mine.annotate(vote_count=Count("votes"))
-    open_cards = _cards(user, mine.filter(status__in=Application.OPEN).order_by("review_at", "id"))
-    decided = _cards(
-        user,
-        mine.exclude(status__in=Application.OPEN).order_by("-decided_at", "-id")[:RECENTLY_DECIDED],
-    )
+    still_open = list(mine.filter(status__in=Application.OPEN).order_by("review_at", "id"))
+    recent = mine.exclude(status__in=Application.OPEN).order_by("-decided_at", "-id")
+    cards = _cards(user, still_open + list(recent[:RECENTLY_DECIDED]))  # one set of queries
+    open_cards, decided = cards[: len(still_open)], cards[len(still_open) :]
     return render(
         request,
         "members/committee_index.html",

@@ -90,7 +90,7 @@ rules.add_perm("members.merge_placeholders", is_organiser)
 # --- The secret ballot --------------------------------------------------------------------
 
 
-def applications_with_visible_votes(user) -> QuerySet[Application]:
+def applications_with_visible_votes(user, *, settings=None) -> QuerySet[Application]:
     """The ballot's one rule, as a query: the applications whose votes `user` may see.
 
     - Nobody sees the votes on their own application, nor on one they stepped aside from
@@ -103,11 +103,14 @@ def applications_with_visible_votes(user) -> QuerySet[Application]:
       like any vote: only once it is final.
 
     Lists filter by this query; `may_see_votes` asks it about one application. Both are the
-    same rule, so every place that shows votes, tallies or vote events agrees."""
+    same rule, so every place that shows votes, tallies or vote events agrees. (`settings`:
+    the admission settings, where the caller has them loaded.)"""
     if not is_committee(user):
         return Application.objects.none()
     shown = ~Q(status__in=Application.OPEN)
-    if AdmissionSettings.load().reveal_votes == AdmissionSettings.Reveal.AFTER_OWN_VOTE:
+    if (
+        settings or AdmissionSettings.load()
+    ).reveal_votes == AdmissionSettings.Reveal.AFTER_OWN_VOTE:
         own_final = Vote.objects.filter(
             application=OuterRef("pk"), voter=user, final_at__isnull=False
         )

@@ -20,6 +20,8 @@ class SessionsConfig(AppConfig):
         "Track", "Season", "Topic", "TopicTransition", "Participation", "WeeklySession",
         "SessionChange",
     )  # fmt: skip
+    # What no page shows: which reminders went out (pagecache.data_changed).
+    quiet_models = ("ReminderMark",)
 
     def ready(self):
         # Connect the receivers of both homes.

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -97,7 +97,7 @@ class SeasonLedger:
 
 def season_ledger(season: Season) -> SeasonLedger:
     """Every member's numbers for the season and the policy's verdict: flagged ones first,
-    then by name. Eleven queries, whatever the number of members or sessions."""
+    then by name. Six queries, whatever the number of members or sessions."""
     policy = LedgerPolicy.load()
     window = season_window(season)
     activity = season_activity(season)
@@ -106,31 +106,35 @@ def season_ledger(season: Season) -> SeasonLedger:
     removals = AuditEvent.objects.filter(
         action=AuditEvent.Action.SEASON_REMOVAL, details__season_id=season.pk
     )
+    admitted = Value(False)
+    if window:
+        admitted = Exists(
+            AuditEvent.objects.filter(
+                subject_user=OuterRef("pk"),
+                action=AuditEvent.Action.ROLE_CHANGED,
+                details__from=Role.AUDIENCE.value,
+                at__gte=window[0],
+                at__lt=window[1],
+            )
+        )
     people = (
         User.objects.filter(is_active=True, is_placeholder=False)
         .filter(
             Q(pk__in=users_with_role_at_least(Role.MEMBER).values("pk"))
             | Q(pk__in=removals.values("subject_user"))
         )
+        .annotate(
+            was_removed=Exists(removals.filter(subject_user=OuterRef("pk"))),
+            admitted=admitted,
+        )
         .prefetch_related("groups")
     )
-    admitted = set()
-    if window:
-        admitted = set(
-            AuditEvent.objects.filter(
-                action=AuditEvent.Action.ROLE_CHANGED,
-                details__from=Role.AUDIENCE.value,
-                at__gte=window[0],
-                at__lt=window[1],
-            ).values_list("subject_user", flat=True)
-        )
     exemptions = {
         exemption.user_id: exemption
         for exemption in LedgerExemption.objects.filter(
             Q(season=season) | Q(season__isnull=True)
         ).order_by("season_id")  # a standing exemption (no season) comes last and wins
     }
-    removed = set(removals.values_list("subject_user", flat=True))
 
     rows = []
     for person in people:
@@ -142,9 +146,9 @@ def season_ledger(season: Season) -> SeasonLedger:
             tasks_done=activity.tasks_done.get(person.pk, 0),
             attended=activity.attended.get(person.pk, 0),
             rsvps_missed=activity.rsvps_missed.get(person.pk, 0),
-            admitted_this_season=person.pk in admitted,
+            admitted_this_season=person.admitted,
             exemption=exemptions.get(person.pk),
-            removed=person.pk in removed and person.role == Role.AUDIENCE,
+            removed=person.was_removed and person.role == Role.AUDIENCE,
         )
         if sessions_held:
             row.attendance_percent = round(100 * row.attended / sessions_held)

@@ -27,6 +27,7 @@ from members.ledger.services import (
 from members.models import User
 from sessions.models import Season
 from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
+from topicshare.core.fragments import personal_page
 from topicshare.core.spreadsheet import spreadsheet_writer
 
 
@@ -47,6 +48,7 @@ def season_review_current(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@personal_page
 def season_review(request, pk: int):
     _require_reviewer(request)
     season = get_object_or_404(Season, pk=pk)

@@ -164,18 +164,14 @@ GROUP_AT_WORK = [*JOINABLE, TopicStatus.READY, TopicStatus.SCHEDULED]
 
 def groups_of(*, user) -> list[Topic]:
     """The groups `user` works in (as proposer, co-presenter or participant) from the moment
-    they recruit until the session, with their tasks, people and participant count. Four
-    queries whatever the number."""
+    they recruit until the session, with their tasks and participant count. Two queries
+    whatever the number."""
     return list(
         Topic.objects.filter(Q(participations__user=user) | Q(co_presenters=user))
         .filter(status__in=GROUP_AT_WORK)
         .distinct()
         .select_related("track", "proposer")
-        .prefetch_related(
-            "co_presenters",
-            "participations",
-            Prefetch("tasks", queryset=Task.objects.select_related("assignee")),
-        )
+        .prefetch_related(Prefetch("tasks", queryset=Task.objects.select_related("assignee")))
         .annotate(participant_total=_participant_total())
         .order_by("preferred_week", "id")
     )

@@ -36,7 +36,7 @@ from sessions.topics.services import (
     transition_check,
 )
 from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
-from topicshare.core.fragments import per_request
+from topicshare.core.fragments import per_request, personal_page
 from topicshare.core.markup import render_markdown
 from topicshare.core.pagecache import public_page
 from topicshare.core.uploads import serve_image
@@ -112,7 +112,7 @@ def topic_new(request):
     return render(request, "sessions/topic_form.html", {"form": form, "preview": preview})
 
 
-@public_page(signed_in=True)
+@public_page(signed_in="person")
 def topic_detail(request, pk: int):
     topic = _get_topic(pk)
     # A scheduled (or presented) topic links to its session: the one scheduled last (a
@@ -299,6 +299,7 @@ def topic_group_qr(request, pk: int):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@personal_page
 def topic_group(request, pk: int):
     """The group's page: the chat link / QR and the task board (分工)."""
     topic = _get_topic(pk)

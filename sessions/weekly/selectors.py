@@ -3,7 +3,8 @@ import functools
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sessions.models import (
@@ -168,9 +169,14 @@ def _season_topics(season: Season, sessions: QuerySet) -> QuerySet[Topic]:
     return Topic.objects.filter(Q(season=season) | Q(sessions__in=sessions)).values("pk")
 
 
-def _counts(queryset: QuerySet, user_field: str, counted: str) -> dict[int, int]:
-    rows = queryset.values(user_field).annotate(n=Count(counted, distinct=True))
-    return {row[user_field]: row["n"] for row in rows}
+def _counted(queryset: QuerySet, kind: str, user_field: str, counted: str) -> QuerySet:
+    """(kind, user id, count) rows of one of a season's counts, for a UNION ALL of them."""
+    return (
+        queryset.order_by()
+        .values(person=F(user_field))
+        .annotate(kind=Value(kind), n=Count(counted, distinct=True))
+        .values_list("kind", "person", "n")
+    )
 
 
 @dataclass
@@ -186,33 +192,50 @@ class SeasonActivity:
 
 
 def season_activity(season: Season) -> SeasonActivity:
-    """Six queries, whatever the number of people or sessions."""
+    """One query (the counts in one UNION ALL), whatever the number of people or sessions."""
     sessions = season_sessions(season)
     session_ids = sessions.values("pk")
     topics = _season_topics(season, sessions)
     attendance = Attendance.objects.filter(session=OuterRef("session"), user=OuterRef("user"))
-    return SeasonActivity(
-        sessions_held=sessions.count(),
-        presented=_counts(
-            SessionPresenter.objects.filter(session__in=session_ids), "user", "session"
+    held = (
+        sessions.order_by()
+        .annotate(kind=Value("held"), person=Value(0), n=Value(1))
+        .values_list("kind", "person", "n")
+    )
+    parts = [
+        _counted(
+            SessionPresenter.objects.filter(session__in=session_ids), "presented", "user", "session"
         ),
-        groups_joined=_counts(
+        _counted(
             Participation.objects.filter(topic__in=topics, role=Participation.Role.PARTICIPANT),
+            "groups_joined",
             "user",
             "topic",
         ),
-        tasks_done=_counts(
+        _counted(
             Task.objects.filter(topic__in=topics, status=Task.Status.DONE, assignee__isnull=False),
+            "tasks_done",
             "assignee",
             "pk",
         ),
-        attended=_counts(Attendance.objects.filter(session__in=session_ids), "user", "session"),
-        rsvps_missed=_counts(
+        _counted(Attendance.objects.filter(session__in=session_ids), "attended", "user", "session"),
+        _counted(
             RSVP.objects.filter(session__in=session_ids).exclude(Exists(attendance)),
+            "rsvps_missed",
             "user",
             "session",
         ),
-    )
+    ]
+    counts: dict[str, dict[int, int]] = {
+        "presented": {}, "groups_joined": {}, "tasks_done": {}, "attended": {}, "rsvps_missed": {}
+    }  # fmt: skip
+    sessions_held = 0
+    for kind, person, n in held.union(*parts, all=True):
+        if kind == "held":
+            sessions_held += n
+        else:
+            counts[kind][person] = n
+    return SeasonActivity(sessions_held=sessions_held, **counts)
 
 
 # --- What waits for the organisers (the inbox, topicshare/forum/inbox.py) -----------------
@@ -221,21 +244,18 @@ RECRUITMENT_CHECK_BEFORE = datetime.timedelta(days=7)
 MEETING_LINK_BEFORE = datetime.timedelta(days=1)
 
 
-def recruitment_minimum() -> int:
-    """The recruitment check's minimum group size (its reminder rule; the field's default
-    when there is no rule)."""
-    rule = ReminderRule.objects.filter(kind=NotificationKind.RECRUITMENT_CHECK).first()
-    if rule is None:
-        return ReminderRule._meta.get_field("minimum_group").default
-    return rule.minimum_group
-
-
 def groups_below_minimum(
     *, now: datetime.datetime, minimum: int | None = None
 ) -> list[tuple[Topic, datetime.datetime]]:
     """Recruiting topics whose week's slot is at most seven days away (T-7) with fewer
-    participants than the recruitment check's minimum: (topic, slot), soonest first."""
-    minimum = recruitment_minimum() if minimum is None else minimum
+    participants than the recruitment check's minimum (`topic.minimum`): (topic, slot),
+    soonest first. One query: the minimum is read inside it unless given."""
+    if minimum is None:
+        rule = ReminderRule.objects.filter(kind=NotificationKind.RECRUITMENT_CHECK)
+        default = ReminderRule._meta.get_field("minimum_group").default
+        minimum = Coalesce(Subquery(rule.values("minimum_group")[:1]), Value(default))
+    else:
+        minimum = Value(minimum)
     horizon = now + RECRUITMENT_CHECK_BEFORE
     candidates = (
         Topic.objects.filter(
@@ -248,9 +268,10 @@ def groups_below_minimum(
         .annotate(
             participant_total=Count(
                 "participations", filter=Q(participations__role=Participation.Role.PARTICIPANT)
-            )
+            ),
+            minimum=minimum,
         )
-        .filter(participant_total__lt=minimum)
+        .filter(participant_total__lt=F("minimum"))
     )
     due = []
     for topic in candidates:

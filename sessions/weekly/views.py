@@ -55,6 +55,7 @@ from sessions.weekly.selectors import (
     sessions_upcoming,
 )
 from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
+from topicshare.core.fragments import personal_page
 from topicshare.core.links import absolute_url
 from topicshare.core.pagecache import public_page
 
@@ -150,6 +151,7 @@ def session_check_in(request, pk: int):
 
 
 @login_required
+@personal_page
 def schedule_index(request):
     """Organisers: topics that are ready and wait for a slot."""
     require_perm(request.user, "topic_sessions.schedule_sessions")

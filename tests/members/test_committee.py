@@ -13,6 +13,7 @@ from members.models import AdmissionSettings, Application, Vote
 from members.roles import Role
 from members.services import role_set
 from tests.factories import UserFactory
+from topicshare.core.pagecache import bump_data_version
 
 pytestmark = pytest.mark.django_db
 
@@ -180,6 +181,7 @@ def test_the_committee_list_reads_a_fixed_number_of_queries(
         _apply(paper=f"Unvoted {n}")
     client.force_login(voter)
     client.get(reverse("members:committee"))  # warm the session and the settings
+    bump_data_version()  # so that the page is rendered, not served as stored for this person
 
     with django_assert_num_queries(QUERIES):
         response = client.get(reverse("members:committee"))
@@ -191,4 +193,4 @@ def test_the_committee_list_reads_a_fixed_number_of_queries(
 # User (the session is in the cache), roles and permissions, the version, the settings, the
 # two lists and per list its own votes, conflicts, visible tallies and quorums: the same for
 # one row and for many.
-QUERIES = 16
+QUERIES = 10

@@ -11,6 +11,8 @@ class TopicShareConfig(AppConfig):
     label = "topicshare"
     verbose_name = _("Site infrastructure")
     default_auto_field = "django.db.models.BigAutoField"
+    # What no page shows: a change leaves the data version alone (pagecache.data_changed).
+    quiet_models = ("Heartbeat", "ContentVersion")
 
     def ready(self):
         from django.db.models.signals import pre_save

@@ -33,6 +33,7 @@ there is no view context to lend it. A page carrying a message is neither served
 stored. Opting in says the template keeps everything personal in holes; the tests in
 tests/topicshare/core/test_fragments.py hold each such page to it."""
 
+import functools
 import hashlib
 import hmac
 import re
@@ -48,7 +49,12 @@ from django.utils import timezone
 from django.utils.functional import LazyObject, SimpleLazyObject
 from django.utils.safestring import mark_safe
 
-from topicshare.core.pagecache import content_version_for
+from topicshare.core.pagecache import (
+    content_version_for,
+    data_version_for,
+    declared_query,
+    storable,
+)
 
 _CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 # Templates that {% personal %} tags name (registered when the tag is compiled, or by the
@@ -283,3 +289,76 @@ def member_page(request, view, args, kwargs):
 
 def fragment_get(key: str) -> str | None:
     return cache.get(key)
+
+
+def personal_key(request, declared: frozenset[str]) -> str | None:
+    """Where a page about the person asking is stored (personal_page), or None: not stored."""
+    user = getattr(request, "user", None)
+    if (
+        settings.TOPICSHARE_FRAGMENT_CACHE_SECONDS <= 0
+        or request.method not in ("GET", "HEAD")
+        or user is None
+        or not user.is_authenticated
+        or set(request.GET) - declared
+        or _messages_pending(request)
+    ):
+        return None
+    query = declared_query(request, declared)
+    if not storable(request, query):
+        return None
+    parts = [
+        "personal",
+        str(user.pk),
+        str(data_version_for(request)),
+        getattr(request, "LANGUAGE_CODE", ""),
+        timezone.get_current_timezone_name(),
+        request.path,
+        query.urlencode(),
+    ]
+    return "personal:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def personal_response(request, view, args, kwargs, declared: frozenset[str] = frozenset()):
+    """personal_page's work, also for @public_page(signed_in="person")."""
+    key = personal_key(request, declared)
+    if key is None:
+        return view(request, *args, **kwargs)
+    # The viewer's role, remembered under the content version: the page and its view need
+    # no groups query for it.
+    viewer_class(request.user, content_version_for(request))
+    stored = fragment_get(key)
+    if stored is not None:
+        content, content_type = stored
+        response = HttpResponse(fill_page(content, request), content_type)
+        response["X-Page-Cache"] = "personal-hit"
+        return response
+    response = view(request, *args, **kwargs)
+    if (
+        response.status_code == 200
+        and not response.streaming
+        and getattr(request, "fragment_query", "") is not None  # store_no_fragments()
+        and not _messages_pending(request)
+    ):
+        fragment_store(key, response.content.decode(), content_type=response["Content-Type"])
+    return response
+
+
+def personal_page(view=None, *, params=()):
+    """Store this view's page for the person asking, under the data version (which grows
+    with any change of the data: pagecache.data_changed) and nothing shared with anyone
+    else, so that a second visit runs neither the view nor its template. For pages all about
+    the viewer (my page, my profile, a group's page, the organisers' inbox): put it under
+    @login_required. The view's own checks ran when the page was stored, for this person at
+    this data version; any change to them (a role, a membership, a setting) grows the
+    version. `params`: the query parameters the view reads; a request with any other is
+    rendered afresh, as is one carrying a message, or a page that is not a 200. The passing
+    of time ("due in 3 days") is covered by the lifetime, TOPICSHARE_FRAGMENT_CACHE_SECONDS."""
+    if view is None:
+        return functools.partial(personal_page, params=params)
+    declared = frozenset(params)
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        return personal_response(request, view, args, kwargs, declared)
+
+    return wrapper

@@ -19,9 +19,11 @@ class Heartbeat(models.Model):
 class ContentVersion(models.Model):
     """One number that grows whenever something shown on public pages changes; the cache of
     anonymous pages (topicshare/core/pagecache.py) keys on it. In the database, so that every web
-    worker and the Celery worker see the same number."""
+    worker and the Celery worker see the same number. `data_value` grows with any change of
+    the data at all (pages stored per person key on it: fragments.personal_page)."""
 
     value = models.PositiveBigIntegerField(default=0)
+    data_value = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -45,16 +45,15 @@ from topicshare.core.models import ContentVersion
 _CSRF_INPUT = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 _CSRF_SENTINEL = b"\x00csrf\x00"
 
-# Each process reads the version from the database at most once a second, so a cache hit
+# Each process reads the versions from the database at most once a second, so a cache hit
 # needs no database at all; a change made in this process is seen at once, one made by
 # another process within VERSION_READ_SECONDS.
 VERSION_READ_SECONDS = 1.0
-_read = {"value": 0, "at": float("-inf")}
-_VERSION_SQL = f"SELECT value FROM {ContentVersion._meta.db_table} WHERE id = 1"  # noqa: S608
+_read = {"value": 0, "data": 0, "at": float("-inf")}
+_VERSION_SQL = f"SELECT value, data_value FROM {ContentVersion._meta.db_table} WHERE id = 1"  # noqa: S608
 
 
-def content_version(*, fresh: bool = False) -> int:
-    """The version, read from the database at most once a second (`fresh`: now)."""
+def _versions(*, fresh: bool = False) -> tuple[int, int]:
     now = time.monotonic()
     if fresh or now - _read["at"] >= VERSION_READ_SECONDS:
         # Raw: read on every signed-in request, where the ORM's compiling of this one-row
@@ -62,8 +61,20 @@ def content_version(*, fresh: bool = False) -> int:
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
             cursor.execute(_VERSION_SQL)
             row = cursor.fetchone()
-        _read.update(value=row[0] if row else 0, at=now)
-    return _read["value"]
+        _read.update(value=row[0] if row else 0, data=row[1] if row else 0, at=now)
+    return _read["value"], _read["data"]
+
+
+def content_version(*, fresh: bool = False) -> int:
+    """The version, read from the database at most once a second (`fresh`: now)."""
+    return _versions(fresh=fresh)[0]
+
+
+def _versions_for(request) -> tuple[int, int]:
+    if not hasattr(request, "_versions"):
+        user = getattr(request, "user", None)
+        request._versions = _versions(fresh=bool(user and user.is_authenticated))
+    return request._versions
 
 
 def content_version_for(request) -> int:
@@ -72,28 +83,41 @@ def content_version_for(request) -> int:
     serves it), otherwise content_version()."""
     if request is None:
         return content_version()
-    if not hasattr(request, "_content_version"):
-        user = getattr(request, "user", None)
-        request._content_version = content_version(fresh=bool(user and user.is_authenticated))
-    return request._content_version
+    return _versions_for(request)[0]
+
+
+def data_version_for(request) -> int:
+    """The data version (grows with any change at all, data_changed()) one request works
+    with, read with content_version_for() in the same statement."""
+    return _versions_for(request)[1]
 
 
 def forget_content_version() -> None:
     _read["at"] = float("-inf")
 
 
-def bump_content_version(using: str = DEFAULT_DB_ALIAS) -> None:
-    """Grow the version by one, in a statement of its own (callers run it outside any
-    transaction, so the row is locked for that statement only)."""
+def _bump(using: str, **columns) -> None:
     versions = ContentVersion.objects.using(using)
-    if not versions.filter(pk=1).update(value=F("value") + 1):
-        _row, created = versions.get_or_create(pk=1, defaults={"value": 1})
+    grown = {name: F(name) + 1 for name in columns}
+    if not versions.filter(pk=1).update(**grown):
+        _row, created = versions.get_or_create(pk=1, defaults=dict.fromkeys(columns, 1))
         if not created:  # another process made the row in between: count this change too
-            versions.filter(pk=1).update(value=F("value") + 1)
+            versions.filter(pk=1).update(**grown)
     forget_content_version()
 
 
-_bump_callbacks: dict[str, Callable[[], None]] = {}
+def bump_content_version(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Grow the version (and the data version: a change to public content is a change of the
+    data) by one, in a statement of its own (callers run it outside any transaction, so the
+    row is locked for that statement only)."""
+    _bump(using, value=True, data_value=True)
+
+
+def bump_data_version(using: str = DEFAULT_DB_ALIAS) -> None:
+    _bump(using, data_value=True)
+
+
+_bump_callbacks: dict[tuple[str, bool], Callable[[], None]] = {}
 
 
 def _in_transaction(connection) -> bool:
@@ -104,25 +128,43 @@ def _in_transaction(connection) -> bool:
     )
 
 
+def _bump_once(using: str, *, content: bool) -> None:
+    connection = transaction.get_connection(using)
+    bump = bump_content_version if content else bump_data_version
+    if not _in_transaction(connection):
+        bump(using)
+        return
+    callback = _bump_callbacks.get((using, content))
+    if callback is None:
+        # (named like the bump: a failing robust callback is logged under its __qualname__)
+        callback = functools.update_wrapper(functools.partial(bump, using), bump)
+        _bump_callbacks[(using, content)] = callback
+    content_bump = _bump_callbacks.get((using, True))
+    # The connection's "already scheduled" flag is the callback's presence among its pending
+    # on-commit callbacks: a rolled back transaction or savepoint drops it, and the flag
+    # with it, so the next change schedules it again. A content bump grows the data version
+    # too.
+    if any(pending[1] in (callback, content_bump) for pending in connection.run_on_commit):
+        return
+    # Robust: the caller's work is committed by then; a failed bump leaves pages stale for
+    # the caches' lifetime at most and must not turn that success into an error.
+    transaction.on_commit(callback, using=using, robust=True)
+
+
 def content_changed(using: str = DEFAULT_DB_ALIAS) -> None:
     """Something public pages show has changed: bump the version once the change is
     committed. Outside a transaction that is now; inside one, once, after it commits (nothing
     if it rolls back), so the version's row is never locked inside the caller's transaction."""
-    connection = transaction.get_connection(using)
-    if not _in_transaction(connection):
-        bump_content_version(using)
-        return
-    callback = _bump_callbacks.get(using)
-    if callback is None:
-        callback = _bump_callbacks[using] = functools.partial(bump_content_version, using)
-    # The connection's "already scheduled" flag is the callback's presence among its pending
-    # on-commit callbacks: a rolled back transaction or savepoint drops it, and the flag
-    # with it, so the next change schedules it again.
-    if any(pending[1] is callback for pending in connection.run_on_commit):
-        return
-    # Robust: the caller's work is committed by then; a failed bump leaves pages stale for
-    # PAGE_CACHE_SECONDS at most and must not turn that success into an error.
-    transaction.on_commit(callback, using=using, robust=True)
+    _bump_once(using, content=True)
+
+
+def data_changed(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Any data changed (pages stored per person key on the data version): like
+    content_changed(), the data version only. Every model's save, delete and many-to-many
+    change calls it, but for the quiet models (QUIET_MODELS and each app's `quiet_models`:
+    heartbeats, the outbox, reminder marks — what no page shows); so does every signed-in
+    unsafe request that succeeded (DataVersionMiddleware: writes that bypass signals)."""
+    _bump_once(using, content=False)
 
 
 # Public models, from each app's AppConfig: `public_models = ("Topic", "User.display_name")`
@@ -189,10 +231,40 @@ def _m2m_changed(sender, instance, action, pk_set, using, **kwargs) -> None:
         content_changed(using)
 
 
+# Models whose changes no page shows, besides each app's `quiet_models`: a change to one
+# leaves even the data version alone.
+QUIET_MODELS = frozenset({"sessions.session", "admin.logentry", "contenttypes.contenttype"})
+_quiet: set[str] = set()
+
+
+def _data_saved(sender, raw=False, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    # Not for a migration's historical models (the version's table may not exist yet).
+    if not raw and sender._meta.apps is global_apps and sender._meta.label_lower not in _quiet:
+        data_changed(using)
+
+
+def _data_m2m_changed(sender, action, pk_set, using, **kwargs) -> None:
+    if (
+        sender._meta.apps is global_apps
+        and action.startswith("post_")
+        and (pk_set or pk_set is None)
+    ):
+        data_changed(using)
+
+
 def connect_public_models() -> None:
     """Connect the receivers to the public models only (from TopicShareConfig.ready). A
     change to any other model (a login, an RSVP, a vote, the outbox) leaves the cache alone.
-    The many-to-many relations of a wholly public model are public too."""
+    The many-to-many relations of a wholly public model are public too. And, for the data
+    version, to every model but the quiet ones."""
+    _quiet.clear()
+    _quiet.update(QUIET_MODELS)
+    for config in global_apps.get_app_configs():
+        for name in getattr(config, "quiet_models", ()):
+            _quiet.add(config.get_model(name)._meta.label_lower)
+    post_save.connect(_data_saved, dispatch_uid="pagecache-data-save")
+    post_delete.connect(_data_saved, dispatch_uid="pagecache-data-delete")
+    m2m_changed.connect(_data_m2m_changed, dispatch_uid="pagecache-data-m2m")
     _public.clear()
     for model, fields in _public_models().items():
         label = model._meta.label_lower
@@ -238,7 +310,7 @@ MAX_QUERY_VALUES = 20
 MAX_VALUE_LENGTH = 200
 
 
-def _declared_query(request, params: frozenset[str]) -> QueryDict:
+def declared_query(request, params: frozenset[str]) -> QueryDict:
     """The request's values for the declared parameters only, sorted by name and value."""
     query = QueryDict(mutable=True)
     for name in sorted(params & set(request.GET)):
@@ -247,7 +319,7 @@ def _declared_query(request, params: frozenset[str]) -> QueryDict:
     return query
 
 
-def _storable(request, query: QueryDict) -> bool:
+def storable(request, query: QueryDict) -> bool:
     """Whether a page (or fragment) for this request may be stored: a bounded query and the
     canonical path."""
     values = [value for name in query for value in query.getlist(name)]
@@ -270,36 +342,43 @@ def _canonical(request) -> bool:
         return False
 
 
-def public_page(view=None, *, params: Iterable[str] = (), signed_in: bool = False):
+def public_page(view=None, *, params: Iterable[str] = (), signed_in: bool | str = False):
     """Serve this view's 200 responses to anonymous visitors from the page cache.
 
     `params` names every query parameter the view (and its template) reads, e.g. a filter
     set's fields and "page"; anonymous requests reach the view with those only.
     `signed_in`: the page is also stored whole for people signed in, by role, when its
-    template keeps everything personal in {% personal %} holes (fragments.member_page)."""
+    template keeps everything personal in {% personal %} holes (fragments.member_page);
+    "person": for each person, under the data version (fragments.personal_page), where the
+    per-person parts would cost more as holes than the page does."""
     if view is None:
         return functools.partial(public_page, params=params, signed_in=signed_in)
     declared = frozenset(params)
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        query = _declared_query(request, declared)
-        storable = _storable(request, query)
+        query = declared_query(request, declared)
+        query_storable = storable(request, query)
         if not _cacheable(request):
             # Fragments (topicshare/core/fragments.py) are stored under the declared query;
             # a request with anything else in its query string renders them afresh.
             undeclared = set(request.GET) - declared
-            request.fragment_query = query.urlencode() if storable and not undeclared else None
+            request.fragment_query = (
+                query.urlencode() if query_storable and not undeclared else None
+            )
             if signed_in and request.user.is_authenticated:
-                from topicshare.core.fragments import member_page  # fragments imports this
+                # fragments imports this module
+                from topicshare.core.fragments import member_page, personal_response
 
+                if signed_in == "person":
+                    return personal_response(request, view, args, kwargs, declared)
                 return member_page(request, view, args, kwargs)
             return view(request, *args, **kwargs)
         request.GET = query
         # A copy: request.environ, which the server's access log reads, keeps the original.
         request.META = {**request.META, "QUERY_STRING": query.urlencode()}
-        request.fragment_query = query.urlencode() if storable else None
-        if not storable:
+        request.fragment_query = query.urlencode() if query_storable else None
+        if not query_storable:
             return view(request, *args, **kwargs)
         path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
         key = f"page:{content_version()}:{request.LANGUAGE_CODE}:{path}"
@@ -319,3 +398,23 @@ def public_page(view=None, *, params: Iterable[str] = (), signed_in: bool = Fals
         return response
 
     return wrapper
+
+
+class DataVersionMiddleware:
+    """A signed-in person's unsafe request that succeeded may have written what no signal
+    reports (queryset.update(), bulk_create): grow the data version after it, so that what
+    they changed shows on their next page even where it is stored per person."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.method not in ("GET", "HEAD", "OPTIONS", "TRACE")
+            and response.status_code < 400
+            and getattr(request, "user", None) is not None
+            and request.user.is_authenticated
+        ):
+            data_changed()
+        return response

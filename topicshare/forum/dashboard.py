@@ -16,6 +16,7 @@ from members.roles import Role
 from members.selectors import users_with_role_at_least
 from sessions.models import SessionPresenter, Topic, TopicStatus, Track
 from sessions.weekly.selectors import season_sessions, season_window
+from topicshare.core.fragments import personal_page
 from topicshare.forum.charts import Series, bar_chart, colour_series
 
 STATUS_COLOURS = {
@@ -160,6 +161,7 @@ def _presenters(season, tracks) -> Chart:
 
 @login_required
 @require_GET
+@personal_page
 def dashboard(request):
     if not request.user.has_perm("members.review_season"):
         raise PermissionDenied

@@ -21,7 +21,6 @@ from sessions.topics.selectors import (
 )
 from sessions.weekly.selectors import (
     groups_below_minimum,
-    recruitment_minimum,
     sessions_without_meeting_link,
 )
 
@@ -99,12 +98,11 @@ def _topic_items(now: datetime.datetime) -> list[InboxItem]:
 
 def _session_items(now: datetime.datetime) -> list[InboxItem]:
     items = []
-    minimum = recruitment_minimum()
-    for topic, slot in groups_below_minimum(now=now, minimum=minimum):
+    for topic, slot in groups_below_minimum(now=now):
         items.append(InboxItem(
             "small_group", topic.title,
             _("%(count)d of at least %(minimum)d participants, %(when)s.") % {
-                "count": topic.participant_count, "minimum": minimum, "when": _local(slot)},
+                "count": topic.participant_count, "minimum": topic.minimum, "when": _local(slot)},
             slot - datetime.timedelta(days=7),
             reverse("topics:detail", args=[topic.pk]), _("Open the topic"),
         ))  # fmt: skip

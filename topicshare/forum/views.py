@@ -25,7 +25,7 @@ from sessions.models import Track
 from sessions.topics.selectors import invitations_open_for
 from sessions.weekly.calendar import calendar_token_for
 from sessions.weekly.selectors import sessions_upcoming
-from topicshare.core.fragments import store_no_fragments
+from topicshare.core.fragments import personal_page, store_no_fragments
 from topicshare.core.i18n import set_language_cookie
 from topicshare.core.links import absolute_url
 from topicshare.core.pagecache import public_page
@@ -83,6 +83,7 @@ def server_error(request):
 
 @login_required
 @require_safe
+@personal_page
 def me(request):
     """My page: my sessions, groups and tasks, proposals, application and calendar."""
     return render(request, "me.html", me_context(user=request.user, now=timezone.now()))
@@ -90,6 +91,7 @@ def me(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@personal_page
 def profile(request):
     form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST" and form.is_valid():
@@ -120,6 +122,7 @@ def profile(request):
 
 @login_required
 @require_GET
+@personal_page
 def staff_inbox(request):
     """Organisers: what waits for them, oldest first, each with its action one click away."""
     if not request.user.has_perm("forum.view_inbox"):

@@ -10,3 +10,5 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
     verbose_name = _("Notifications")
     default_auto_field = "django.db.models.BigAutoField"
+    # The outbox's own rows show on no page (pagecache.data_changed).
+    quiet_models = ("Notification",)

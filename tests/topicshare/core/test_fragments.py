@@ -193,20 +193,99 @@ def test_a_session_page_served_whole_shows_each_member_their_own_rsvp():
     assert "2 people are coming" in again.content.decode()
 
 
-def test_a_topic_page_served_whole_keeps_the_presenters_actions_theirs():
+def test_a_topic_page_stored_per_person_keeps_the_presenters_actions_theirs():
     presenter = UserFactory(role=Role.MEMBER, display_name="Carol Presenter")
     other = UserFactory(role=Role.MEMBER)
     topic = TopicFactory(proposer=presenter, status=TopicStatus.PROPOSED)
     url = reverse("topics:detail", args=[topic.pk])
+    presenter_client, others_client = _client(presenter), _client(other)
+    presenter_client.get(url)  # stored, for the presenter
 
-    presenters = _client(presenter).get(url).content.decode()
-    others = _client(other).get(url)
+    presenters = presenter_client.get(url)
+    others = others_client.get(url)
+    others_again = others_client.get(url)
 
-    assert others["X-Page-Cache"] == "member-hit"
-    assert 'data-action="edit"' in presenters
-    assert 'data-action="edit"' not in others.content.decode()
-    assert 'data-transition="withdrawn"' in presenters
-    assert 'data-transition="withdrawn"' not in others.content.decode()
+    assert presenters["X-Page-Cache"] == "personal-hit"
+    assert "X-Page-Cache" not in others  # never the presenter's page
+    assert others_again["X-Page-Cache"] == "personal-hit"
+    for action in ('data-action="edit"', 'data-transition="withdrawn"'):
+        assert action in presenters.content.decode()
+        assert action not in others.content.decode()
+        assert action not in others_again.content.decode()
+
+
+# --- Pages stored per person (fragments.personal_page) ------------------------------------
+
+
+def test_my_page_is_stored_for_me_alone():
+    ana = UserFactory(role=Role.MEMBER, display_name="Ana Lin")
+    ben = UserFactory(role=Role.MEMBER, display_name="Ben Wu")
+    TopicFactory(proposer=ana, title="Ana's proposal on retrieval")
+    TopicFactory(proposer=ben, title="Ben's proposal on pruning")
+    anas, bens = _client(ana), _client(ben)
+    anas.get(reverse("me"))  # stored, for Ana
+
+    again = anas.get(reverse("me"))
+    first_of_ben = bens.get(reverse("me"))
+
+    assert again["X-Page-Cache"] == "personal-hit"
+    assert "Ana&#x27;s proposal on retrieval" in again.content.decode()
+    assert "X-Page-Cache" not in first_of_ben
+    assert "Ana&#x27;s proposal" not in first_of_ben.content.decode()
+    assert "Ben&#x27;s proposal on pruning" in first_of_ben.content.decode()
+    # The CSRF token is the viewer's own on every hit, not the one the page was stored with.
+    token = CSRF.search(again.content.decode())
+    assert token is None or token.group(1) != CSRF.search(first_of_ben.content.decode()).group(1)
+
+
+def test_a_stored_page_costs_the_user_and_the_versions_only():
+    member = UserFactory(role=Role.MEMBER)
+    client = _client(member)
+    client.get(reverse("me"))
+
+    _page, queries = _queries(client, reverse("me"))
+
+    assert len(queries) == 2, queries  # the user (the session is in the cache), the versions
+    assert "data_value" in queries[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_i_make_shows_at_once_on_my_stored_page():
+    organiser = UserFactory(role=Role.ORGANISER)
+    member = UserFactory(role=Role.MEMBER)
+    session = _scheduled_session("Mixture of experts, explained", by=organiser)
+    client = _client(member)
+    assert "Mixture of experts, explained" not in client.get(reverse("me")).content.decode()
+
+    client.post(reverse("sessions:rsvp", args=[session.pk]), {"going": "1"}, follow=True)
+    after = client.get(reverse("me"))  # (the message was shown on the session's page)
+
+    assert "X-Page-Cache" not in after
+    assert "Mixture of experts, explained" in after.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_role_is_not_answered_with_the_stored_organiser_page():
+    from members.services import role_set
+
+    organiser = UserFactory(role=Role.ORGANISER)
+    client = _client(organiser)
+    assert client.get(reverse("inbox")).status_code == 200
+    assert client.get(reverse("inbox"))["X-Page-Cache"] == "personal-hit"
+
+    role_set(user=organiser, role=Role.MEMBER)
+
+    assert client.get(reverse("inbox")).status_code == 403
+
+
+def test_a_query_the_view_does_not_read_is_neither_stored_nor_served():
+    member = UserFactory(role=Role.MEMBER)
+    client = _client(member)
+    client.get(reverse("me"))
+
+    assert "X-Page-Cache" not in client.get(reverse("me"), {"x": "junk"})
+    assert "X-Page-Cache" not in client.get(reverse("me"), {"x": "junk"})
+    assert client.get(reverse("me"))["X-Page-Cache"] == "personal-hit"
 
 
 def test_a_page_with_a_message_is_neither_served_whole_nor_stored():

@@ -367,3 +367,58 @@ def test_the_first_bump_on_an_empty_database_changes_the_version():
     track.save()  # the first change ever: makes the row, and counts
 
     assert content_version() > before
+
+
+def _data_version() -> int:
+    return ContentVersion.objects.filter(pk=1).values_list("data_value", flat=True).first() or 0
+
+
+def test_any_change_grows_the_data_version_what_no_page_shows_does_not():
+    from sessions.models import RSVP
+    from topicshare.core.models import Heartbeat
+
+    member = UserFactory(role=Role.MEMBER)
+    topic = TopicFactory(status=TopicStatus.READY)
+    start = track_slots(track=topic.track, after=timezone.now())[0]
+    session = session_schedule(
+        topic=topic, start=start, by=UserFactory(role=Role.ORGANISER), now=timezone.now()
+    )
+    content, data = _stored_version(), _data_version()
+
+    RSVP.objects.create(session=session, user=member)  # no public page shows an RSVP
+
+    assert _stored_version() == content
+    assert _data_version() > data
+    data = _data_version()
+    Heartbeat.objects.update_or_create(component="worker", defaults={"seen_at": timezone.now()})
+    assert _data_version() == data  # a quiet model
+    TopicFactory()  # public: both grow
+    assert _stored_version() > content and _data_version() > data
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "signed_in", "grows"),
+    [
+        ("post", 302, True, True),
+        ("delete", 200, True, True),
+        ("get", 200, True, False),
+        ("post", 400, True, False),
+        ("post", 302, False, False),
+    ],
+)
+def test_a_signed_in_write_that_bypasses_signals_still_grows_the_data_version(
+    rf, method, status, signed_in, grows
+):
+    """DataVersionMiddleware: a view may write with queryset.update(), which no signal sees."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
+
+    from topicshare.core.pagecache import DataVersionMiddleware
+
+    request = getattr(rf, method)("/anything/")
+    request.user = UserFactory(role=Role.MEMBER) if signed_in else AnonymousUser()
+    data = _data_version()
+
+    DataVersionMiddleware(lambda request: HttpResponse(status=status))(request)
+
+    assert (_data_version() > data) is grows

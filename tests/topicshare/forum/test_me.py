@@ -9,6 +9,7 @@ from members.roles import Role
 from sessions.models import RSVP, Participation, Task, TopicStatus
 from sessions.weekly.scheduling import free_slots, session_schedule
 from tests.factories import TopicFactory, TrackFactory, UserFactory
+from topicshare.core.pagecache import bump_data_version
 
 pytestmark = pytest.mark.django_db
 S = TopicStatus
@@ -98,6 +99,7 @@ def test_me_query_count_is_flat(client, django_assert_num_queries, rows):
     _world(user, rows)
     client.force_login(user)
     client.get(reverse("me"))  # makes the calendar token
+    bump_data_version()  # so that the page is rendered, not served as stored for this person
     with django_assert_num_queries(QUERIES):
         response = client.get(reverse("me"))
     assert len(response.context["sessions"]) == rows
@@ -105,4 +107,4 @@ def test_me_query_count_is_flat(client, django_assert_num_queries, rows):
     assert len(response.context["proposals"]) == rows
 
 
-QUERIES = 12
+QUERIES = 9

@@ -75,6 +75,80 @@ def test_mail_goes_through_a_real_smtp_server(settings):
 
 
 @pytest.mark.django_db
+def test_many_people_get_one_content_each_with_their_own_address_link_and_id(settings):
+    """The e-mails of one content are put together once (notifications/prepared.py): what
+    arrives at a real SMTP server is each person's own, and parses like any e-mail."""
+    from topicshare.notifications.outbox import Attachment
+    from topicshare.notifications.prepared import TO, UNSUBSCRIBE
+
+    inbox = _Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    people = [UserFactory(email=f"reader{n}@example.org") for n in range(3)]
+    people.append(UserFactory(email="读者@例子.公司"))  # not ASCII: put together on its own
+
+    def render():
+        message = Message(
+            "明天见：模型蒸馏", ["周六 20:30", "腾讯会议"], "https://forum.example.org/s/1"
+        )
+        message.attachments = [
+            Attachment("topicshare.ics", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar")
+        ]
+        return message
+
+    try:
+        notification_enqueue(
+            kind="group_joined", subject=TopicFactory(), occasion="1", recipients=people,
+            render=render, due_at=timezone.now(),
+        )  # fmt: skip
+        report = notifications_dispatch(materialise=False)
+    finally:
+        controller.stop()
+
+    assert report.sent == 4
+    by_address = {message["To"]: message for message in inbox.messages}
+    assert len(by_address) == 4
+    ids = {message["Message-ID"] for message in inbox.messages}
+    assert len(ids) == 4
+    for person in people[:3]:
+        received = by_address[person.email]
+        raw = received.as_string()
+        assert TO not in raw and UNSUBSCRIBE not in raw
+        link = received["List-Unsubscribe"].strip()[1:-1]
+        assert link.startswith("http") and "/notifications/unsubscribe/" in link
+        parts = {part.get_content_type(): part for part in received.walk()}
+        text = parts["text/plain"].get_payload(decode=True).decode()
+        html = parts["text/html"].get_payload(decode=True).decode()
+        assert "周六 20:30" in text and link in text and link in html
+        assert b"BEGIN:VCALENDAR" in parts["text/calendar"].get_payload(decode=True)
+    links = {by_address[person.email]["List-Unsubscribe"] for person in people[:3]}
+    assert len(links) == 3  # each person's own
+
+
+@pytest.mark.django_db
+def test_e_mails_of_one_content_are_prepared_and_read_like_any_other():
+    from topicshare.notifications.prepared import PreparedEmail
+
+    people = [UserFactory(email=f"reader{n}@example.org") for n in range(2)]
+    _enqueue(people, subject_obj=TopicFactory())
+    mail.outbox.clear()
+
+    notifications_dispatch(materialise=False)
+
+    assert {type(sent) for sent in mail.outbox} == {PreparedEmail}
+    for sent in mail.outbox:
+        message = sent.message()
+        assert message["To"] == sent.to[0]
+        assert sent.to[0].encode() in message.as_bytes(linesep="\r\n")
+        assert "测试通知" in sent.subject
+
+
+@pytest.mark.django_db
 def test_smtp_server_down_keeps_mail_for_a_retry(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _free_port(), 2
@@ -166,7 +240,7 @@ class _DyingBackend(LocmemBackend):
         return super().send_messages(messages)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # each mark committed as it would be in a worker
 def test_a_worker_killed_mid_batch_sends_nothing_twice_and_loses_nothing(settings):
     people = [UserFactory() for _ in range(30)]
     _enqueue(people, subject_obj=TopicFactory())
