@@ -1,8 +1,12 @@
+import functools
+
 import rules
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import connections, models, router
+from django.db.models.expressions import Col
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -32,6 +36,52 @@ class UserManager(BaseUserManager):
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra_fields)
+
+    def get(self, *args, **kwargs):
+        """`get(pk=…)` — what the authentication backends ask on every signed-in request —
+        from one statement built once a process, not the ORM's compiling of the same query
+        each time (180 µs of a 1 ms page served from the cache). The same User, with the
+        same signals; anything else, or a pk that is not a number, goes the ORM's way."""
+        if args or kwargs.keys() != {"pk"} or self._db is not None:
+            return super().get(*args, **kwargs)
+        pk_field = self.model._meta.pk
+        try:
+            pk = pk_field.get_prep_value(pk_field.to_python(kwargs["pk"]))
+        except (ValidationError, TypeError, ValueError):
+            return super().get(*args, **kwargs)
+        alias = router.db_for_read(self.model)
+        connection = connections[alias]
+        sql, fields, converters = _by_pk_statement(self.model, alias)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [pk])
+            row = cursor.fetchone()
+        if row is None:
+            raise self.model.DoesNotExist(
+                f"{self.model._meta.object_name} matching query does not exist."
+            )
+        values = list(row)
+        for index, field_converters in converters:
+            for convert in field_converters:
+                values[index] = convert(values[index], fields[index], connection)
+        return self.model.from_db(alias, [field.target.attname for field in fields], values)
+
+
+@functools.cache
+def _by_pk_statement(model, alias: str):
+    """SELECT every concrete column WHERE pk = %s, its columns and their converters (what
+    the ORM's compiler applies to each value), for this database."""
+    connection = connections[alias]
+    table = model._meta.db_table
+    fields = [Col(table, field) for field in model._meta.concrete_fields]
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{quote(table)}.{quote(col.target.column)}" for col in fields)
+    sql = f"SELECT {columns} FROM {quote(table)} WHERE {quote(model._meta.pk.column)} = %s"  # noqa: S608
+    converters = []
+    for index, col in enumerate(fields):
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            converters.append((index, found))
+    return sql, fields, converters
 
 
 class User(AbstractUser):

@@ -36,7 +36,7 @@ from sessions.topics.services import (
     transition_check,
 )
 from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
-from topicshare.core.fragments import per_request, personal_page
+from topicshare.core.fragments import kept_under_versions, per_request, personal_page
 from topicshare.core.markup import render_markdown
 from topicshare.core.pagecache import public_page
 from topicshare.core.uploads import serve_image
@@ -49,6 +49,18 @@ def _get_topic(pk: int) -> Topic:
         return select_topic(pk=pk)
     except Topic.DoesNotExist:
         raise Http404 from None
+
+
+def _topic_page(pk: int) -> tuple[Topic, object]:
+    topic = _get_topic(pk)
+    # A scheduled (or presented) topic links to its session: the one scheduled last (a
+    # slipped session keeps its row; a postponed one is replaced by a newer one).
+    session = (
+        topic.sessions.order_by("-created_at", "-id").first()
+        if topic.status in (TopicStatus.SCHEDULED, TopicStatus.PRESENTED)
+        else None
+    )
+    return topic, session
 
 
 def _form_errors_from(error: ValidationError, form) -> None:
@@ -114,14 +126,7 @@ def topic_new(request):
 
 @public_page(signed_in="person")
 def topic_detail(request, pk: int):
-    topic = _get_topic(pk)
-    # A scheduled (or presented) topic links to its session: the one scheduled last (a
-    # slipped session keeps its row; a postponed one is replaced by a newer one).
-    session = (
-        topic.sessions.order_by("-created_at", "-id").first()
-        if topic.status in (TopicStatus.SCHEDULED, TopicStatus.PRESENTED)
-        else None
-    )
+    topic, session = kept_under_versions(request, f"topic-page:{pk}", lambda: _topic_page(pk))
     # What is mine on the page (an invitation, join/leave, my actions) is in holes,
     # sessions/topics/holes.py; they read this same topic.
     per_request(request, f"topic:{topic.pk}", lambda: viewer_context(request, topic))

@@ -291,6 +291,25 @@ def fragment_get(key: str) -> str | None:
     return cache.get(key)
 
 
+def kept_under_versions(request, name: str, compute: Callable):
+    """`compute()`'s value (picklable: model instances with their prefetched relations) kept
+    in the cache under the content and the data version — any change of the data gives a
+    new key — for TOPICSHARE_FRAGMENT_CACHE_SECONDS. For what a page reads whoever asks (a
+    topic with its group), so that a page rendered afresh need not query it. An exception
+    in compute() (a 404) keeps nothing."""
+    if settings.TOPICSHARE_FRAGMENT_CACHE_SECONDS <= 0:
+        return compute()
+    key = f"kept:{name}:{content_version_for(request)}:{data_version_for(request)}"
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(key, value, settings.TOPICSHARE_FRAGMENT_CACHE_SECONDS)
+    return value
+
+
+_MISSING = object()
+
+
 def personal_key(request, declared: frozenset[str]) -> str | None:
     """Where a page about the person asking is stored (personal_page), or None: not stored."""
     user = getattr(request, "user", None)
