@@ -265,10 +265,11 @@ def report_signed_in(ours: dict, uncached: dict, member: dict, organiser: dict, 
             )
     print(
         "anon hit: whole-page cache hits (anonymous visitors). anon miss: every request"
-        " rendered, the fragments from the cache. signed-in: home, sheet, sessions, a session,"
-        " a topic and the library are stored whole per role (cache hits; the person's own"
-        " parts filled in on every request); /me/, the group page, the profile and the"
-        " organiser pages are rendered for the person on every request."
+        " rendered, the fragments from the cache. signed-in: every figure is a cache hit (no"
+        " write during the run): home, sheet, sessions, a session and the library stored whole"
+        " per role (the person's own parts filled in on every request); a topic, /me/, the"
+        " group page, the profile and the organiser pages stored for that person under the"
+        " data version (any change renders them afresh)."
     )
 
 

@@ -9,6 +9,7 @@ from sessions.topics.models import (
     Task,
     Topic,
     TopicStatus,
+    TopicTransition,
 )
 from sessions.topics.rules import EDITABLE_BY_PROPOSER, JOINABLE
 from sessions.topics.slots import RECRUITING_OPENS_BEFORE, slot_of_week
@@ -77,7 +78,7 @@ def topic_detail(*, pk: int) -> Topic:
                 ),
             ),
             Prefetch("tasks", queryset=Task.objects.select_related("assignee")),
-            "transitions__by",
+            Prefetch("transitions", queryset=TopicTransition.objects.select_related("by")),
         )
         .annotate(participant_total=_participant_total())
         .get(pk=pk)

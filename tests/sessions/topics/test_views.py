@@ -324,3 +324,29 @@ def test_committee_cannot_use_topic_admin(client):
     client.force_login(committee)
 
     assert client.get(reverse("admin:topic_sessions_topic_changelist")).status_code == 403
+
+
+@pytest.mark.parametrize("rows", [1, 6])
+def test_topic_page_for_a_member_reads_a_fixed_number_of_queries(
+    client, django_assert_num_queries, rows
+):
+    from topicshare.core.pagecache import bump_data_version
+
+    topic = TopicFactory(status=TopicStatus.RECRUITING, capacity=10)
+    for n in range(rows):
+        person = UserFactory(role=Role.MEMBER)
+        Participation.objects.create(topic=topic, user=person)
+        Task.objects.create(topic=topic, title=f"Task {n}", assignee=person)
+    member = UserFactory(role=Role.MEMBER)
+    client.force_login(member)
+    url = reverse("topics:detail", args=[topic.pk])
+    client.get(url)  # forum settings and the viewer's role, kept under the content version
+    bump_data_version()  # so that the page is rendered, not served as stored for this person
+
+    # user, the versions, the topic with its track, season and proposer, co-presenters,
+    # participants, tasks, history (with who), my invitation
+    with django_assert_num_queries(8):
+        response = client.get(url)
+
+    assert response.status_code == 200
+    assert "X-Page-Cache" not in response
