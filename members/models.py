@@ -10,7 +10,7 @@ from django.db.models.expressions import Col
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from members.roles import ROLE_NAMES, Role
+from members.roles import Role
 from topicshare.core.limits import LONG_TEXT_MAX_CHARS, LimitedTextField
 from topicshare.core.uploads import SafeUploadTo, private_storage, validate_slides_file
 from topicshare.core.validators import validate_name_characters
@@ -59,11 +59,25 @@ class UserManager(BaseUserManager):
             raise self.model.DoesNotExist(
                 f"{self.model._meta.object_name} matching query does not exist."
             )
-        values = list(row)
+        values = list(row[:-1])
         for index, field_converters in converters:
             for convert in field_converters:
                 values[index] = convert(values[index], fields[index], connection)
-        return self.model.from_db(alias, [field.target.attname for field in fields], values)
+        user = self.model.from_db(alias, [field.target.attname for field in fields], values)
+        # Its groups' names came with it: the role needs no query of its own (role_set()
+        # forgets it when it changes the groups).
+        user.__dict__["role"] = role_of(set(filter(None, (row[-1] or "").split("\x1f"))), user)
+        return user
+
+
+def role_of(group_names: set[str], user) -> Role:
+    """The highest role among these group names; superusers count as organisers."""
+    if user.is_superuser:
+        return Role.ORGANISER
+    for role in reversed(Role):
+        if role.value in group_names:
+            return role
+    return Role.AUDIENCE
 
 
 @functools.cache
@@ -75,7 +89,19 @@ def _by_pk_statement(model, alias: str):
     fields = [Col(table, field) for field in model._meta.concrete_fields]
     quote = connection.ops.quote_name
     columns = ", ".join(f"{quote(table)}.{quote(col.target.column)}" for col in fields)
-    sql = f"SELECT {columns} FROM {quote(table)} WHERE {quote(model._meta.pk.column)} = %s"  # noqa: S608
+    groups = model.groups.through
+    group_table = quote(groups._meta.get_field("group").related_model._meta.db_table)
+    joined = (
+        f"FROM {group_table} g JOIN {quote(groups._meta.db_table)} ug ON ug.group_id = g.id"
+        f" WHERE ug.user_id = {quote(table)}.{quote(model._meta.pk.column)}"
+    )
+    separator = "chr(31)" if connection.vendor == "postgresql" else "char(31)"
+    aggregate = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+    names = f"(SELECT {aggregate}(g.name, {separator}) {joined})"
+    sql = (
+        f"SELECT {columns}, {names} FROM {quote(table)}"  # noqa: S608
+        f" WHERE {quote(model._meta.pk.column)} = %s"
+    )
     converters = []
     for index, col in enumerate(fields):
         found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
@@ -167,13 +193,7 @@ class User(AbstractUser):
     @cached_property
     def role(self) -> Role:
         """The highest role group this user is in; superusers count as organisers."""
-        if self.is_superuser:
-            return Role.ORGANISER
-        names = {group.name for group in self.groups.all() if group.name in ROLE_NAMES}
-        for role in reversed(Role):
-            if role.value in names:
-                return role
-        return Role.AUDIENCE
+        return role_of({group.name for group in self.groups.all()}, self)
 
     def has_role(self, role: Role) -> bool:
         return self.is_active and self.role.rank >= role.rank

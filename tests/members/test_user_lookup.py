@@ -33,7 +33,9 @@ def test_get_by_pk_gives_what_the_orm_gives():
     assert fast.is_staff is True and isinstance(fast.last_login, datetime.datetime)
     assert timezone.is_aware(fast.last_login)
     assert fast._state.adding is False and fast._state.db == "default"
-    assert fast.role == Role.MEMBER
+    with CaptureQueriesContext(connection) as role_queries:
+        assert fast.role == Role.MEMBER  # its groups came with it
+    assert len(role_queries) == 0
     assert User.objects.get(pk=str(made.pk)) == made  # the session keeps the id as text
 
 
@@ -50,3 +52,22 @@ def test_a_signed_in_request_reads_the_user_with_it(client):
     request = client.get("/").wsgi_request
 
     assert get_user(request) == member
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_role_read_with_the_user_is_the_role_its_groups_give(role):
+    from members.services import role_set
+
+    person = UserFactory(role=Role.AUDIENCE)
+    role_set(user=person, role=role)
+
+    assert (
+        User.objects.get(pk=person.pk).role == role == User.objects.filter(pk=person.pk).get().role
+    )
+
+
+def test_a_superuser_is_an_organiser_without_any_group():
+    person = UserFactory(is_superuser=True)
+    person.groups.clear()
+
+    assert User.objects.get(pk=person.pk).role == Role.ORGANISER
