@@ -38,7 +38,7 @@ from sessions.topics.services import (
 from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
 from topicshare.core.fragments import kept_under_versions, per_request, personal_page
 from topicshare.core.markup import render_markdown
-from topicshare.core.pagecache import public_page
+from topicshare.core.pagecache import data_version_for, public_page
 from topicshare.core.uploads import serve_image
 
 PAGE_SIZE = 50
@@ -130,7 +130,10 @@ def topic_detail(request, pk: int):
     # What is mine on the page (an invitation, join/leave, my actions) is in holes,
     # sessions/topics/holes.py; they read this same topic.
     per_request(request, f"topic:{topic.pk}", lambda: viewer_context(request, topic))
-    return render(request, "sessions/topic_detail.html", {"topic": topic, "session": session})
+    # The page's body is a fragment under the data version too: it shows the group and the
+    # tasks, which are not public content.
+    context = {"topic": topic, "session": session, "data_version": data_version_for(request)}
+    return render(request, "sessions/topic_detail.html", context)
 
 
 @login_required
