@@ -16,6 +16,11 @@ RUN groupadd --system app \
 
 WORKDIR /app
 
+# The session posters set Chinese in Debian's Noto CJK (topicshare/forum/promotion.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so that a code change does not reinstall them: exactly the runtime lock
 # (the versions the suite ran with, hash-checked; `make lock` writes it).
 COPY requirements-prod.lock ./

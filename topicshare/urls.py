@@ -8,7 +8,7 @@ from members import views as member_views
 from sessions.topics.api import topics_api
 from sessions.weekly.api import sessions_api
 from topicshare.core import views as core_views
-from topicshare.forum import dashboard, views
+from topicshare.forum import dashboard, promotion_views, views
 from topicshare.notifications import views as notification_views
 
 urlpatterns = [
@@ -31,6 +31,10 @@ urlpatterns = [
     path(
         "notifications/unsubscribe/<str:token>/", notification_views.unsubscribe, name="unsubscribe"
     ),
+    path("sessions/<int:pk>/poster.png", promotion_views.session_poster, name="session-poster"),
+    path("sessions/<int:pk>/promote/", promotion_views.session_promote, name="session-promote"),
+    path("topics/<int:pk>/poster.png", promotion_views.topic_poster, name="topic-poster"),
+    path("topics/<int:pk>/promote/", promotion_views.topic_promote, name="topic-promote"),
     path("topics/", include("sessions.topics.urls")),
     path("sessions/", include("sessions.weekly.urls")),
     path("api/topics/", topics_api, name="api-topics"),

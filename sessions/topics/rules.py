@@ -13,6 +13,8 @@ EDITABLE_BY_PROPOSER = {
     TopicStatus.READY,
 }
 JOINABLE = {TopicStatus.RECRUITING, TopicStatus.PREPARING}
+# A topic is promoted (its promotion pack and poster) from acceptance until it is ready.
+PROMOTED = (TopicStatus.ACCEPTED, TopicStatus.RECRUITING, TopicStatus.PREPARING)
 # Nothing more happens in the group of such a topic: nobody leaves it, its tasks stay as they are.
 CLOSED = {TopicStatus.PRESENTED, TopicStatus.CANCELLED, TopicStatus.REJECTED, TopicStatus.WITHDRAWN}
 

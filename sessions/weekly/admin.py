@@ -2,7 +2,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from sessions.models import (
@@ -14,6 +16,7 @@ from sessions.models import (
     WeeklySession,
 )
 from sessions.topics.admin import ReadOnlyInline, ReasonForm, TopicAdmin
+from sessions.weekly.rules import PROMOTED
 from sessions.weekly.scheduling import (
     MEETING_FIELDS,
     SchedulingError,
@@ -45,7 +48,9 @@ class AttendanceInline(ReadOnlyInline):
 class WeeklySessionAdmin(admin.ModelAdmin):
     """Times change only through the actions (slip, cancel), which keep history and SEQUENCE."""
 
-    list_display = ["topic", "track", "start", "status", "meeting_provider", "sequence"]
+    list_display = [
+        "topic", "track", "start", "status", "meeting_provider", "sequence", "promotion_pack",
+    ]  # fmt: skip
     list_filter = ["status", "track", "meeting_provider"]
     search_fields = ["topic__title"]  # also serves the library's autocomplete
     list_select_related = ["topic", "track"]
@@ -66,6 +71,16 @@ class WeeklySessionAdmin(admin.ModelAdmin):
     ]
     inlines = [SessionChangeInline, RSVPInline, AttendanceInline]
     actions = ["slip", "cancel"]
+
+    @admin.display(description=_("promotion pack"))
+    def promotion_pack(self, session):
+        # By name: the pack is the forum's page (it shows the forum's name and colours).
+        if session.status not in PROMOTED:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("session-promote", args=[session.pk]), _("poster, texts")
+        )
+
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request) -> bool:

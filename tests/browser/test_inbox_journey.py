@@ -156,3 +156,65 @@ def test_inbox_at_the_desk(live_server, page_for):
     expect(page.locator(".site-nav [data-inbox-count]")).to_have_text("3")
     assert_no_sideways_scroll(page)
     docs_shot(page, "inbox-zh-1280")
+
+
+PACK = {
+    "zh": {"open": "打开宣传包", "copied": "已复制", "pack": "宣传包", "header": "【",
+           "code": "zh-hans"},
+    "en": {"open": "Open the promotion pack", "copied": "Copied", "pack": "Promotion pack",
+           "header": "[", "code": "en"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_organiser_opens_the_promotion_pack_from_the_inbox_and_copies_the_group_text(
+    live_server, phone_for, locale
+):
+    base, text = live_server.url, PACK[lang(locale)]
+    track = TrackFactory(slug="nlp", name_zh="自然语言处理", name_en="NLP", weekday=5)
+    UserFactory(role=Role.ORGANISER, email="org@example.org", display_name="组织者")
+    soon = monday_of((timezone.localtime() + datetime.timedelta(days=15)).date())
+    topic = TopicFactory(
+        title="对比学习与句向量", track=track, status=TopicStatus.ACCEPTED, preferred_week=soon,
+        proposer=UserFactory(role=Role.MEMBER, display_name="林一"),
+    )  # fmt: skip
+    page = phone_for(locale)
+    log_in(page, base, "org@example.org")
+
+    page.goto(base + "/staff/inbox/")
+    pack = page.locator(f"[data-item='promotion-/topics/{topic.pk}/promote/'] a.button")
+    expect(pack).to_have_text(text["open"])
+    pack.click()
+    expect(page.locator("h1")).to_have_text(text["pack"])  # the article's title is an h2 here
+    poster = page.locator("img.poster")
+    expect(poster).to_be_visible()
+    assert poster.evaluate("image => image.decode().then(() => image.naturalWidth)") == 1080
+    assert_no_sideways_scroll(page)
+    docs_shot(page, f"promotion-pack-{lang(locale)}-390")
+
+    # What goes to the clipboard, by whichever way the page copies (the site's Permissions
+    # Policy lets no page read the clipboard back, this test's included).
+    page.evaluate("""() => {
+      window.copied = [];
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText = (text) => {
+          window.copied.push(text);
+          return Promise.resolve();
+        };
+      }
+      document.addEventListener("copy", () => {
+        const field = document.activeElement;
+        window.copied.push(field && field.value !== undefined
+          ? field.value.substring(field.selectionStart, field.selectionEnd)
+          : String(window.getSelection()));
+      });
+    }""")
+    # The text in the page's language (the pack has the forum's Chinese one too).
+    copy = page.locator(
+        f"[data-part=group-text][lang={text['code']}] [data-action=copy-group-text]"
+    )
+    copy.click()
+    expect(copy).to_have_text(text["copied"])
+    copied = page.evaluate("window.copied[0]")
+    assert copied.startswith(text["header"]) and "对比学习与句向量" in copied
+    assert f"/topics/{topic.pk}/" in copied

@@ -131,6 +131,11 @@ EXPECTED = {
     "sessions:rsvp": POST_ONLY,
     "sessions:check-in": POST_ONLY,
     "sessions:manage": ORGANISERS,
+    # --- promotion (宣传): the poster is made to be shared; the pack is the organisers' ---
+    "session-poster": PUBLIC,
+    "topic-poster": PUBLIC,
+    "session-promote": ORGANISERS,
+    "topic-promote": ORGANISERS,
     "sessions:schedule-index": ORGANISERS,
     "sessions:schedule": ORGANISERS,
     "sessions:calendar-all": PUBLIC,
@@ -286,6 +291,10 @@ ARGS = {
     "sessions:rsvp": {"pk": "session"},
     "sessions:check-in": {"pk": "session"},
     "sessions:manage": {"pk": "session"},
+    "session-poster": {"pk": "session"},
+    "session-promote": {"pk": "session"},
+    "topic-poster": {"pk": "topic"},
+    "topic-promote": {"pk": "topic"},
     "sessions:schedule": {"topic_pk": "ready_topic"},
     "sessions:calendar-track": {"slug": "track.slug"},
     "sessions:calendar-track-old": {"slug": "track.slug"},
@@ -954,6 +963,7 @@ POST_CASES = {
 # of allauth are third-party). A bare POST by anonymous and audience must change nothing.
 POST_HARMLESS = {
     "home", "me", "join", "healthz", "dashboard", "inbox", "join-status", "application-slides",
+    "session-poster", "topic-poster", "session-promote", "topic-promote",
     "members:committee",
     # anyone may switch the language; it changes only the caller's own preference
     "set_language",

@@ -82,7 +82,7 @@ def _topic_items(now: datetime.datetime) -> list[InboxItem]:
         items.append(InboxItem(
             "promotion", topic.title,
             _("Recruiting opens %(when)s (two weeks before its week).") % {"when": _local(opens)},
-            opens, reverse("topics:detail", args=[topic.pk]) + "#actions", _("Open the topic"),
+            opens, reverse("topic-promote", args=[topic.pk]), _("Open the promotion pack"),
         ))  # fmt: skip
     for topic in topics_ready_unscheduled():
         items.append(InboxItem(

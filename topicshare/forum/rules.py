@@ -6,3 +6,5 @@ from members.rules import is_organiser
 
 # The organisers' inbox (/staff/inbox/) and its count in the navigation.
 rules.add_perm("forum.view_inbox", is_organiser)
+# A session's or a recruiting topic's promotion pack (/sessions/<id>/promote/).
+rules.add_perm("forum.promote", is_organiser)

@@ -297,6 +297,15 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Absolute links in e-mails, calendar attachments and chat messages.
 TOPICSHARE_SITE_URL = env.str("TOPICSHARE_SITE_URL", default="http://127.0.0.1:8000")
+# The session posters' fonts (a .ttc/.otf/.ttf each); unset: Debian's Noto Sans CJK.
+TOPICSHARE_POSTER_FONTS = {
+    weight: path
+    for weight, path in (
+        ("regular", env.str("TOPICSHARE_POSTER_FONT", default="")),
+        ("bold", env.str("TOPICSHARE_POSTER_FONT_BOLD", default="")),
+    )
+    if path
+}
 # Chat webhooks post only to public internet addresses (topicshare/core/egress.py). True lets them
 # post to loopback and private networks too: for the test suite's server on 127.0.0.1 only;
 # production settings force it off.
