@@ -91,9 +91,8 @@ def promotion_of_topic(topic: Topic) -> Promotion:
         slot_of_week(track=topic.track, week=topic.preferred_week) if topic.preferred_week else None
     )
     end = start + datetime.timedelta(minutes=topic.track.duration_minutes) if start else None
-    return _promotion(
-        topic, "topic", topic.pk, start, end, reverse("topics:detail", args=[topic.pk])
-    )
+    path = reverse("topics:detail", args=[topic.pk])
+    return _promotion(topic, topic.track, "topic", topic.pk, start, end, path)
 
 
 def _promotion(topic: Topic, track, kind: str, pk: int, start, end, path: str) -> Promotion:
