@@ -84,6 +84,7 @@ class DispatchReport:
     sent: int = 0
     failed: int = 0
     retrying: int = 0
+    deferred: int = 0  # held back by a chat provider's limits: sent later, not failed
     batches: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -285,6 +286,7 @@ class _Progress:
         self.waiting = {notification.pk for notification in batch}
         self.now = now
         self.sent = 0
+        self.deferred: list[tuple[Notification, datetime.datetime]] = []
         self.renewed = time.monotonic()
         connection = connections[router.db_for_write(Notification)]
         self._connection = connection
@@ -425,7 +427,12 @@ _Failure = tuple[Notification, str, bool]  # the notification, the error, whethe
 def _hand_over(batch: list[Notification], progress: "_Progress") -> list[_Failure]:
     """Each message to its mail server or chat, marked sent the moment it is handed over;
     the failures, to be retried or given up."""
-    from topicshare.notifications.webhooks import WebhookError, webhook_send
+    from topicshare.notifications.webhooks import (
+        RATE_LIMITED_PAUSE,
+        WebhookError,
+        send_wait,
+        webhook_send,
+    )
 
     failures: list[_Failure] = []
     emails = [n for n in batch if n.recipient_id]
@@ -448,7 +455,19 @@ def _hand_over(batch: list[Notification], progress: "_Progress") -> list[_Failur
                         progress.delivered(notification)
             finally:
                 connection.close()
-    for notification in (n for n in batch if n.channel_id):
+    chats = [n for n in batch if n.channel_id]
+    now = progress.now
+    sent = _recent_chat_sends({n.channel_id for n in chats}, now)
+    paused: dict[int, datetime.datetime] = {}
+    for notification in chats:
+        channel = notification.channel
+        recent = sent.setdefault(channel.pk, [])
+        wait = send_wait(channel, sent=recent, now=now)
+        until = paused.get(channel.pk) or (now + wait if wait is not None else None)
+        if until is not None:  # within the provider's limits: later, not lost
+            progress.deferred.append((notification, until))
+            progress.done(notification)
+            continue
         try:
             webhook_send(
                 webhook=notification.channel,
@@ -460,11 +479,32 @@ def _hand_over(batch: list[Notification], progress: "_Progress") -> list[_Failur
                 now=timezone.now(),
             )
         except WebhookError as error:
-            failures.append((notification, str(error), error.permanent))
+            if error.rate_limited:  # the provider holds this bot back: so do we, for it all
+                paused[channel.pk] = now + RATE_LIMITED_PAUSE[channel.provider]
+                progress.deferred.append((notification, paused[channel.pk]))
+            else:
+                failures.append((notification, str(error), error.permanent))
             progress.done(notification)
         else:
             progress.delivered(notification)
+            recent.append(now)
     return failures
+
+
+def _recent_chat_sends(channel_ids: set[int], now: datetime.datetime) -> dict[int, list]:
+    """When each of these chats got its messages in the last minute (the longest window of
+    the providers' limits)."""
+    sent: dict[int, list] = {}
+    if channel_ids:
+        rows = Notification.objects.filter(
+            channel_id__in=channel_ids,
+            status=Notification.Status.SENT,
+            sent_at__gt=now - datetime.timedelta(minutes=1),
+            sent_at__lte=now,
+        ).values_list("channel_id", "sent_at")
+        for channel_id, sent_at in rows:
+            sent.setdefault(channel_id, []).append(sent_at)
+    return sent
 
 
 def _send_batch(batch: list[Notification], now: datetime.datetime, report: DispatchReport) -> None:
@@ -473,6 +513,12 @@ def _send_batch(batch: list[Notification], now: datetime.datetime, report: Dispa
         failures = _hand_over(batch, progress)
     finally:
         progress.close()
+    for notification, until in progress.deferred:
+        # Claimed, not tried: the attempt the claim counted is given back.
+        Notification.objects.filter(pk=notification.pk).update(
+            status=Notification.Status.PENDING, next_attempt_at=until, attempts=F("attempts") - 1
+        )
+        report.deferred += 1
     for notification, error, permanent in failures:
         final = permanent or notification.attempts >= MAX_ATTEMPTS
         backoff = datetime.timedelta(minutes=min(60, 2**notification.attempts))

@@ -67,6 +67,30 @@ TEMPORARY_CODES = {
     Provider.DINGTALK: {-1, 130101, 410100},
 }
 
+# Of those, the ones that say "this bot sent too much" (HTTP 429 says it too).
+RATE_LIMITED_CODES = {
+    Provider.FEISHU: {11232, 99991400},
+    Provider.WECOM: {45009},
+    Provider.DINGTALK: {130101, 410100},
+}
+# Each provider's published limits per bot: (window, the most messages in it). Feishu: 5 a
+# second and 100 a minute; WeCom and DingTalk: 20 a minute.
+RATE_LIMITS = {
+    Provider.FEISHU: ((datetime.timedelta(seconds=1), 5), (datetime.timedelta(minutes=1), 100)),
+    Provider.WECOM: ((datetime.timedelta(minutes=1), 20),),
+    Provider.DINGTALK: ((datetime.timedelta(minutes=1), 20),),
+    Provider.GENERIC: (),
+}
+# How long a provider holds back a bot that went past its limit anyway (DingTalk: 10 minutes).
+RATE_LIMITED_PAUSE = {
+    Provider.FEISHU: datetime.timedelta(minutes=1),
+    Provider.WECOM: datetime.timedelta(minutes=1),
+    Provider.DINGTALK: datetime.timedelta(minutes=10),
+    Provider.GENERIC: datetime.timedelta(minutes=1),
+}
+# Providers that ask bots not to post on the hour and the half hour, when everyone does.
+AVOIDS_HALF_HOURS = {Provider.FEISHU}
+
 # C0 and C1 control characters other than tab and newline, and DEL.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -79,9 +103,11 @@ class WebhookError(Exception):
     The message is meant for organisers in the admin and never contains the signing secret
     or the webhook address (WeCom and DingTalk addresses carry the bot's key)."""
 
-    def __init__(self, message: str, *, permanent: bool):
+    def __init__(self, message: str, *, permanent: bool, rate_limited: bool = False):
         super().__init__(message)
         self.permanent = permanent
+        # The provider says this bot sent too much: wait RATE_LIMITED_PAUSE, it is no failure.
+        self.rate_limited = rate_limited
 
 
 def webhook_payload(
@@ -249,7 +275,9 @@ def _check_reply(*, webhook: ChatWebhook, status: int, reply: bytes) -> None:
         else:
             message = gettext("The chat service answered HTTP %(status)s.")
         permanent = 300 <= status < 500 and status not in {408, 429}
-        raise WebhookError(message % {"status": status}, permanent=permanent)
+        raise WebhookError(
+            message % {"status": status}, permanent=permanent, rate_limited=status == 429
+        )
     if webhook.provider == Provider.GENERIC:
         return
 
@@ -282,6 +310,7 @@ def _check_reply(*, webhook: ChatWebhook, status: int, reply: bytes) -> None:
         gettext("The chat service refused the message: error %(code)s %(message)s")
         % {"code": code, "message": provider_message},
         permanent=code not in TEMPORARY_CODES.get(webhook.provider, set()),
+        rate_limited=code in RATE_LIMITED_CODES.get(webhook.provider, set()),
     )
 
 
@@ -354,3 +383,21 @@ def _truncate_bytes(value: str, limit: int) -> str:
         return value
     cut = encoded[: limit - len(ELLIPSIS.encode())].decode("utf-8", errors="ignore")
     return cut + ELLIPSIS
+
+
+def send_wait(
+    webhook: ChatWebhook, *, sent: list[datetime.datetime], now: datetime.datetime
+) -> datetime.timedelta | None:
+    """How long `webhook` must wait before its next message, given when it `sent` its recent
+    ones (any order), to stay inside its provider's limits and off the half hours where the
+    provider asks for that; None: it may send now."""
+    waits = []
+    for window, most in RATE_LIMITS.get(webhook.provider, ()):
+        recent = sorted(moment for moment in sent if now - window < moment <= now)
+        if len(recent) >= most:
+            waits.append(recent[len(recent) - most] + window - now)
+    if webhook.provider in AVOIDS_HALF_HOURS:
+        local = timezone.localtime(now)
+        if local.minute in (0, 30):
+            waits.append(datetime.timedelta(minutes=1, seconds=-local.second))
+    return max(waits) if waits else None

@@ -344,6 +344,9 @@ def test_promotion_reaches_a_real_chat_server_signed(forum, chat_server):
     )  # fmt: skip
 
     _sweep(START - datetime.timedelta(days=14))
+    # Due at 20:30, on the half hour, which Feishu asks bots to avoid: a minute later.
+    assert chat_server.received == []
+    _sweep(START - datetime.timedelta(days=14) + datetime.timedelta(minutes=1))
 
     request = chat_server.only_request()
     body = request.json()
