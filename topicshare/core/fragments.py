@@ -264,12 +264,9 @@ def member_page(request, view, args, kwargs):
     key = fragment_key(request, "page", [])
     if key is None or _messages_pending(request):
         return view(request, *args, **kwargs)
-    stored = fragment_get(key)
-    if stored is not None:
-        content, content_type = stored
-        response = HttpResponse(fill_page(content, request), content_type)
-        response["X-Page-Cache"] = "member-hit"
-        return response
+    hit = _stored_response(key, request, "member-hit")
+    if hit is not None:
+        return hit
     request._storing_page = True
     try:
         response = view(request, *args, **kwargs)
@@ -289,6 +286,17 @@ def member_page(request, view, args, kwargs):
 
 def fragment_get(key: str) -> str | None:
     return cache.get(key)
+
+
+def _stored_response(key: str, request, label: str) -> HttpResponse | None:
+    """The page stored under `key`, filled for this request (X-Page-Cache: `label`)."""
+    stored = fragment_get(key)
+    if stored is None:
+        return None
+    content, content_type = stored
+    response = HttpResponse(fill_page(content, request), content_type)
+    response["X-Page-Cache"] = label
+    return response
 
 
 def kept_under_versions(request, name: str, compute: Callable):
@@ -342,15 +350,9 @@ def personal_response(request, view, args, kwargs, declared: frozenset[str] = fr
     key = personal_key(request, declared)
     if key is None:
         return view(request, *args, **kwargs)
-    # The viewer's role, remembered under the content version: the page and its view need
-    # no groups query for it.
-    viewer_class(request.user, content_version_for(request))
-    stored = fragment_get(key)
-    if stored is not None:
-        content, content_type = stored
-        response = HttpResponse(fill_page(content, request), content_type)
-        response["X-Page-Cache"] = "personal-hit"
-        return response
+    hit = _stored_response(key, request, "personal-hit")
+    if hit is not None:
+        return hit
     response = view(request, *args, **kwargs)
     if (
         response.status_code == 200

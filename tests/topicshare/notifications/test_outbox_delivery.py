@@ -46,8 +46,9 @@ def _enqueue(users, *, subject_obj, occasion="1"):
     )
 
 
-@pytest.mark.django_db
-def test_mail_goes_through_a_real_smtp_server(settings):
+@pytest.fixture
+def smtp_inbox(settings):
+    """A real SMTP server on 127.0.0.1 that the mail backend sends to; what it received."""
     inbox = _Inbox()
     port = _free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
@@ -56,12 +57,16 @@ def test_mail_goes_through_a_real_smtp_server(settings):
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    try:
-        person = UserFactory(email="smtp@example.org")
-        _enqueue([person], subject_obj=TopicFactory())
-        report = notifications_dispatch(materialise=False)
-    finally:
-        controller.stop()
+    yield inbox
+    controller.stop()
+
+
+@pytest.mark.django_db
+def test_mail_goes_through_a_real_smtp_server(smtp_inbox):
+    inbox = smtp_inbox
+    person = UserFactory(email="smtp@example.org")
+    _enqueue([person], subject_obj=TopicFactory())
+    report = notifications_dispatch(materialise=False)
 
     assert report.sent == 1
     (received,) = inbox.messages
@@ -75,20 +80,13 @@ def test_mail_goes_through_a_real_smtp_server(settings):
 
 
 @pytest.mark.django_db
-def test_many_people_get_one_content_each_with_their_own_address_link_and_id(settings):
+def test_many_people_get_one_content_each_with_their_own_address_link_and_id(smtp_inbox):
     """The e-mails of one content are put together once (notifications/prepared.py): what
     arrives at a real SMTP server is each person's own, and parses like any e-mail."""
     from topicshare.notifications.outbox import Attachment
     from topicshare.notifications.prepared import TO, UNSUBSCRIBE
 
-    inbox = _Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    inbox = smtp_inbox
     people = [UserFactory(email=f"reader{n}@example.org") for n in range(3)]
     people.append(UserFactory(email="读者@例子.公司"))  # not ASCII: put together on its own
 
@@ -101,14 +99,11 @@ def test_many_people_get_one_content_each_with_their_own_address_link_and_id(set
         ]
         return message
 
-    try:
-        notification_enqueue(
-            kind="group_joined", subject=TopicFactory(), occasion="1", recipients=people,
-            render=render, due_at=timezone.now(),
-        )  # fmt: skip
-        report = notifications_dispatch(materialise=False)
-    finally:
-        controller.stop()
+    notification_enqueue(
+        kind="group_joined", subject=TopicFactory(), occasion="1", recipients=people,
+        render=render, due_at=timezone.now(),
+    )  # fmt: skip
+    report = notifications_dispatch(materialise=False)
 
     assert report.sent == 4
     by_address = {message["To"]: message for message in inbox.messages}
