@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import connections, models, router
-from django.db.models.expressions import Col
+from django.db.models.expressions import Col, RawSQL
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -66,8 +66,17 @@ class UserManager(BaseUserManager):
         user = self.model.from_db(alias, [field.target.attname for field in fields], values)
         # Its groups' names came with it: the role needs no query of its own (role_set()
         # forgets it when it changes the groups).
-        user.__dict__["role"] = role_of(set(filter(None, (row[-1] or "").split("\x1f"))), user)
+        user.__dict__["role"] = role_of(_group_names(row[-1]), user)
         return user
+
+    def with_role(self):
+        """Users whose `.role` needs no query of its own: their groups' names come with each
+        row (for lists of people, instead of prefetching the groups)."""
+        connection = connections[router.db_for_read(self.model)]
+        return self.annotate(
+            # the model's own table and column names, no input
+            role_group_names=RawSQL(_group_names_sql(self.model, connection), ()),  # noqa: S611
+        )
 
 
 def role_of(group_names: set[str], user) -> Role:
@@ -80,6 +89,29 @@ def role_of(group_names: set[str], user) -> Role:
     return Role.AUDIENCE
 
 
+GROUP_NAMES_SEPARATOR = "\x1f"
+
+
+def _group_names_sql(model, connection) -> str:
+    """A subquery of the user row's group names, joined by GROUP_NAMES_SEPARATOR (NULL
+    without groups), correlated with the user table by its name."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    groups = model.groups.through
+    group_table = quote(groups._meta.get_field("group").related_model._meta.db_table)
+    separator = "chr(31)" if connection.vendor == "postgresql" else "char(31)"
+    aggregate = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+    return (
+        f"(SELECT {aggregate}(g.name, {separator}) FROM {group_table} g"  # noqa: S608
+        f" JOIN {quote(groups._meta.db_table)} ug ON ug.group_id = g.id"
+        f" WHERE ug.user_id = {table}.{quote(model._meta.pk.column)})"
+    )
+
+
+def _group_names(joined: str | None) -> set[str]:
+    return set(filter(None, (joined or "").split(GROUP_NAMES_SEPARATOR)))
+
+
 @functools.cache
 def _by_pk_statement(model, alias: str):
     """SELECT every concrete column WHERE pk = %s, its columns and their converters (what
@@ -89,15 +121,7 @@ def _by_pk_statement(model, alias: str):
     fields = [Col(table, field) for field in model._meta.concrete_fields]
     quote = connection.ops.quote_name
     columns = ", ".join(f"{quote(table)}.{quote(col.target.column)}" for col in fields)
-    groups = model.groups.through
-    group_table = quote(groups._meta.get_field("group").related_model._meta.db_table)
-    joined = (
-        f"FROM {group_table} g JOIN {quote(groups._meta.db_table)} ug ON ug.group_id = g.id"
-        f" WHERE ug.user_id = {quote(table)}.{quote(model._meta.pk.column)}"
-    )
-    separator = "chr(31)" if connection.vendor == "postgresql" else "char(31)"
-    aggregate = "string_agg" if connection.vendor == "postgresql" else "group_concat"
-    names = f"(SELECT {aggregate}(g.name, {separator}) {joined})"
+    names = _group_names_sql(model, connection)
     sql = (
         f"SELECT {columns}, {names} FROM {quote(table)}"  # noqa: S608
         f" WHERE {quote(model._meta.pk.column)} = %s"
@@ -193,6 +217,8 @@ class User(AbstractUser):
     @cached_property
     def role(self) -> Role:
         """The highest role group this user is in; superusers count as organisers."""
+        if "role_group_names" in self.__dict__:  # read with the row (UserManager.with_role)
+            return role_of(_group_names(self.__dict__["role_group_names"]), self)
         return role_of({group.name for group in self.groups.all()}, self)
 
     def has_role(self, role: Role) -> bool:

@@ -22,6 +22,7 @@ def role_set(*, user: User, role: Role, by: User | None = None) -> User:
         user.is_staff = is_staff
         user.save(update_fields=["is_staff"])
     user.__dict__.pop("role", None)
+    user.__dict__.pop("role_group_names", None)  # read with the row: no longer true
     if previous != role:
         from members.models import AuditEvent
 

@@ -8,6 +8,7 @@ import pytest
 from members.roles import Role
 from tests.chatserver import chat_server  # noqa: F401 — a fixture for every test module
 from tests.factories import UserFactory
+from tests.wechatserver import wechat_api  # noqa: F401 — likewise
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -56,11 +57,11 @@ def _clear_cache():
 
     from topicshare.core.fragments import forget_roles
     from topicshare.core.pagecache import forget_content_version
-    from topicshare.forum.models import forget_shown_settings
+    from topicshare.core.singletons import forget_kept_rows
 
     cache.clear()
     forget_content_version()  # the database is rolled back between tests
-    forget_shown_settings()  # and with it the version these were read under
+    forget_kept_rows()  # and with it the versions these were read under
     forget_roles()
     yield
     cache.clear()

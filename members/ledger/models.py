@@ -4,8 +4,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from topicshare.core.limits import REASON_MAX_CHARS, LimitedTextField
+from topicshare.core.pagecache import data_version
+from topicshare.core.singletons import keeps_row, kept_row
 
 
+@keeps_row
 class LedgerPolicy(models.Model):
     """When the season ledger flags a member (one row, edited by organisers in the admin).
     A flag is a suggestion: nothing happens until an organiser confirms the removal."""
@@ -51,6 +54,12 @@ class LedgerPolicy(models.Model):
     def load(cls) -> "LedgerPolicy":
         obj, _created = cls.objects.get_or_create(id=1)
         return obj
+
+    @classmethod
+    def kept(cls) -> "LedgerPolicy":
+        """load(), kept under the data version (read at most a second before) and in the
+        shared cache: the inbox and the season review read it without a query."""
+        return kept_row(cls, version=data_version())
 
 
 class LedgerExemption(models.Model):

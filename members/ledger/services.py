@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -97,8 +97,9 @@ class SeasonLedger:
 
 def season_ledger(season: Season) -> SeasonLedger:
     """Every member's numbers for the season and the policy's verdict: flagged ones first,
-    then by name. Six queries, whatever the number of members or sessions."""
-    policy = LedgerPolicy.load()
+    then by name. Two queries (the activity, the people), whatever the number of members or
+    sessions; the policy is kept (LedgerPolicy.kept)."""
+    policy = LedgerPolicy.kept()
     window = season_window(season)
     activity = season_activity(season)
     sessions_held = activity.sessions_held
@@ -117,8 +118,13 @@ def season_ledger(season: Season) -> SeasonLedger:
                 at__lt=window[1],
             )
         )
+    # Each person's exemption for this season, a standing one (no season) first: it wins.
+    exemption = LedgerExemption.objects.filter(
+        Q(season=season) | Q(season__isnull=True), user=OuterRef("pk")
+    ).order_by(F("season").asc(nulls_first=True))
     people = (
-        User.objects.filter(is_active=True, is_placeholder=False)
+        User.objects.with_role()
+        .filter(is_active=True, is_placeholder=False)
         .filter(
             Q(pk__in=users_with_role_at_least(Role.MEMBER).values("pk"))
             | Q(pk__in=removals.values("subject_user"))
@@ -126,15 +132,19 @@ def season_ledger(season: Season) -> SeasonLedger:
         .annotate(
             was_removed=Exists(removals.filter(subject_user=OuterRef("pk"))),
             admitted=admitted,
+            exemption_pk=Subquery(exemption.values("pk")[:1]),
+            exemption_season=Subquery(exemption.values("season")[:1]),
+            exemption_reason=Subquery(exemption.values("reason")[:1]),
         )
-        .prefetch_related("groups")
     )
     exemptions = {
-        exemption.user_id: exemption
-        for exemption in LedgerExemption.objects.filter(
-            Q(season=season) | Q(season__isnull=True)
-        ).order_by("season_id")  # a standing exemption (no season) comes last and wins
-    }
+        person.pk: LedgerExemption(  # what the rows show of it, read with the person
+            pk=person.exemption_pk, user=person, season_id=person.exemption_season,
+            reason=person.exemption_reason,
+        )
+        for person in people
+        if person.exemption_pk is not None
+    }  # fmt: skip
 
     rows = []
     for person in people:

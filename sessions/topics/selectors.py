@@ -1,6 +1,16 @@
 import datetime
+from dataclasses import dataclass
 
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
 
 from sessions.topics.filters import TopicFilter
 from sessions.topics.models import (
@@ -111,52 +121,115 @@ def group_member_ids(topic: Topic) -> set[int]:
 # --- What waits for the organisers (the inbox, topicshare/forum/inbox.py) -----------------
 
 
-def topics_to_review() -> QuerySet[Topic]:
-    """Proposed topics, oldest first: an organiser accepts or rejects each."""
-    return (
-        Topic.objects.filter(status=TopicStatus.PROPOSED)
-        .select_related("track", "proposer")
-        .defer("summary_html")
-        .order_by("created_at", "id")
+# What waits for the organisers (the inbox): each kind's filter is said once, here; the
+# inbox reads all three kinds with topics_waiting() in one query.
+_TO_REVIEW = Q(status=TopicStatus.PROPOSED)
+_READY = Q(status=TopicStatus.READY)
+PROMOTION_LOOKAHEAD = datetime.timedelta(days=14)
+
+
+def _inbox_topics() -> QuerySet[Topic]:
+    return Topic.objects.select_related("track", "proposer").defer("summary_html")
+
+
+def _ready_since():
+    """When a topic became ready: its last transition to ready."""
+    return Subquery(
+        TopicTransition.objects.filter(topic=OuterRef("pk"), to_status=TopicStatus.READY)
+        .order_by("-at")
+        .values("at")[:1]
     )
 
 
+def _promotion_candidates(now: datetime.datetime, within: datetime.timedelta) -> Q:
+    horizon = now + within + RECRUITING_OPENS_BEFORE + datetime.timedelta(days=7)
+    return Q(
+        status=TopicStatus.ACCEPTED,
+        preferred_week__isnull=False,
+        preferred_week__lte=horizon.date(),
+    )
+
+
+def _promotion_opens(
+    topic: Topic, now: datetime.datetime, within: datetime.timedelta
+) -> datetime.datetime | None:
+    slot = slot_of_week(track=topic.track, week=topic.preferred_week)
+    if slot is not None and slot - RECRUITING_OPENS_BEFORE <= now + within:
+        return slot - RECRUITING_OPENS_BEFORE
+    return None
+
+
+def _review_order(topic: Topic):
+    return (topic.created_at, topic.pk)
+
+
+_EARLIEST = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+
+
+def _ready_order(topic: Topic):
+    # The ones whose moment is unknown (made ready before transitions were kept) first.
+    since = topic.ready_since
+    return (since is not None, since or _EARLIEST, topic.pk)
+
+
+def topics_to_review() -> list[Topic]:
+    """Proposed topics, oldest first: an organiser accepts or rejects each."""
+    return sorted(_inbox_topics().filter(_TO_REVIEW), key=_review_order)
+
+
 def topics_promotion_due(
-    *, now: datetime.datetime, within: datetime.timedelta = datetime.timedelta(days=14)
+    *, now: datetime.datetime, within: datetime.timedelta = PROMOTION_LOOKAHEAD
 ) -> list[tuple[Topic, datetime.datetime]]:
     """Accepted topics whose promotion window (two weeks before their preferred week's slot,
     when recruiting opens) opens within `within`, or has opened: (topic, opens at), soonest
     first. One query."""
-    horizon = now + within + RECRUITING_OPENS_BEFORE + datetime.timedelta(days=7)
-    candidates = (
-        Topic.objects.filter(
-            status=TopicStatus.ACCEPTED,
-            preferred_week__isnull=False,
-            preferred_week__lte=horizon.date(),
-        )
-        .select_related("track", "proposer")
-        .defer("summary_html")
-    )
     due = []
-    for topic in candidates:
-        slot = slot_of_week(track=topic.track, week=topic.preferred_week)
-        if slot is not None and slot - RECRUITING_OPENS_BEFORE <= now + within:
-            due.append((topic, slot - RECRUITING_OPENS_BEFORE))
+    for topic in _inbox_topics().filter(_promotion_candidates(now, within)):
+        opens = _promotion_opens(topic, now, within)
+        if opens is not None:
+            due.append((topic, opens))
     return sorted(due, key=lambda row: (row[1], row[0].pk))
 
 
-def topics_ready_unscheduled() -> QuerySet[Topic]:
+def topics_ready_unscheduled() -> list[Topic]:
     """Ready topics without a slot, the longest waiting first (`ready_since`: when they
     became ready)."""
-    return (
-        Topic.objects.filter(status=TopicStatus.READY)
-        .select_related("track", "proposer")
-        .defer("summary_html")
-        .annotate(
-            ready_since=Max("transitions__at", filter=Q(transitions__to_status=TopicStatus.READY))
-        )
-        .order_by(F("ready_since").asc(nulls_first=True), "id")
+    return sorted(
+        _inbox_topics().filter(_READY).annotate(ready_since=_ready_since()), key=_ready_order
     )
+
+
+@dataclass
+class TopicsWaiting:
+    to_review: list[Topic]
+    promotion_due: list[tuple[Topic, datetime.datetime]]
+    ready_unscheduled: list[Topic]
+
+
+def topics_waiting(
+    *, now: datetime.datetime, within: datetime.timedelta = PROMOTION_LOOKAHEAD
+) -> TopicsWaiting:
+    """The three selectors above in one query (the organisers' inbox), each in its order."""
+    candidates = _promotion_candidates(now, within)
+    waiting = TopicsWaiting(to_review=[], promotion_due=[], ready_unscheduled=[])
+    rows = (
+        _inbox_topics()
+        .filter(_TO_REVIEW | candidates | _READY)
+        .annotate(ready_since=Case(When(_READY, then=_ready_since()), default=None))
+    )
+    for topic in rows:
+        if topic.status == TopicStatus.PROPOSED:
+            waiting.to_review.append(topic)
+        elif topic.status == TopicStatus.READY:
+            waiting.ready_unscheduled.append(topic)
+        else:
+            opens = _promotion_opens(topic, now, within)
+            if opens is not None:
+                waiting.promotion_due.append((topic, opens))
+    waiting.to_review.sort(key=_review_order)
+    waiting.ready_unscheduled.sort(key=_ready_order)
+    waiting.promotion_due.sort(key=lambda row: (row[1], row[0].pk))
+    return waiting
 
 
 # A group starts when its topic recruits and works until the session.

@@ -70,6 +70,11 @@ def content_version(*, fresh: bool = False) -> int:
     return _versions(fresh=fresh)[0]
 
 
+def data_version(*, fresh: bool = False) -> int:
+    """The data version, read like content_version()."""
+    return _versions(fresh=fresh)[1]
+
+
 def _versions_for(request) -> tuple[int, int]:
     if not hasattr(request, "_versions"):
         user = getattr(request, "user", None)
@@ -120,7 +125,7 @@ def bump_data_version(using: str = DEFAULT_DB_ALIAS) -> None:
 _bump_callbacks: dict[tuple[str, bool], Callable[[], None]] = {}
 
 
-def _in_transaction(connection) -> bool:
+def in_callers_transaction(connection) -> bool:
     """Whether a caller's transaction is open. The atomic blocks a test case wraps each test
     in never commit and stand for autocommit; Django's own durable check skips them alike."""
     return connection.in_atomic_block and not all(
@@ -131,7 +136,7 @@ def _in_transaction(connection) -> bool:
 def _bump_once(using: str, *, content: bool) -> None:
     connection = transaction.get_connection(using)
     bump = bump_content_version if content else bump_data_version
-    if not _in_transaction(connection):
+    if not in_callers_transaction(connection):
         bump(using)
         return
     callback = _bump_callbacks.get((using, content))

@@ -14,11 +14,7 @@ from django.utils.translation import gettext_lazy
 from library.selectors import talks_missing_materials
 from members.ledger.selectors import flagged_at_season_end
 from members.selectors import applications_waiting
-from sessions.topics.selectors import (
-    topics_promotion_due,
-    topics_ready_unscheduled,
-    topics_to_review,
-)
+from sessions.topics.selectors import topics_waiting
 from sessions.weekly.selectors import (
     groups_below_minimum,
     sessions_without_meeting_link,
@@ -70,7 +66,8 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 
 def _topic_items(now: datetime.datetime) -> list[InboxItem]:
     items = []
-    for topic in topics_to_review():
+    waiting = topics_waiting(now=now)
+    for topic in waiting.to_review:
         items.append(InboxItem(
             "review", topic.title,
             _("%(track)s · proposed by %(name)s") % {"track": topic.track.name,
@@ -78,13 +75,13 @@ def _topic_items(now: datetime.datetime) -> list[InboxItem]:
             topic.created_at, reverse("topics:detail", args=[topic.pk]) + "#actions",
             _("Review the topic"),
         ))  # fmt: skip
-    for topic, opens in topics_promotion_due(now=now):
+    for topic, opens in waiting.promotion_due:
         items.append(InboxItem(
             "promotion", topic.title,
             _("Recruiting opens %(when)s (two weeks before its week).") % {"when": _local(opens)},
             opens, reverse("topic-promote", args=[topic.pk]), _("Open the promotion pack"),
         ))  # fmt: skip
-    for topic in topics_ready_unscheduled():
+    for topic in waiting.ready_unscheduled:
         items.append(InboxItem(
             "ready", topic.title,
             _("%(track)s · preferred week %(week)s") % {

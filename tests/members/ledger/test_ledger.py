@@ -130,7 +130,9 @@ def test_threshold_edges_and_what_protects(season):
     assert [row.status for row in ledger.rows][:2] == [Status.FLAGGED, Status.FLAGGED]
 
     # Organisers edit the policy: 41 % flags the edge; presenting no longer protects.
-    LedgerPolicy.objects.filter(pk=1).update(min_attendance_percent=41, presenting_protects=False)
+    policy = LedgerPolicy.load()
+    policy.min_attendance_percent, policy.presenting_protects = 41, False
+    policy.save()
     ledger = season_ledger(season)
     assert _row(ledger, at_edge).status == Status.FLAGGED
     assert _row(ledger, presenter).status == Status.FLAGGED
@@ -148,7 +150,9 @@ def test_grace_for_members_admitted_during_the_season(season):
     assert _row(ledger, newcomer).status == Status.GRACE
     assert _row(ledger, veteran).status == Status.FLAGGED
 
-    LedgerPolicy.objects.filter(pk=1).update(grace_for_new_members=False)
+    policy = LedgerPolicy.load()
+    policy.grace_for_new_members = False
+    policy.save()
     assert _row(season_ledger(season), newcomer).status == Status.FLAGGED
 
 
@@ -343,10 +347,10 @@ def test_review_page_query_count_is_flat(
     client.get(url)  # forum settings and the viewer's role, kept under the content version
     bump_data_version()  # so that the page is rendered, not served as stored for this person
 
-    # user (the session is in the cache), the versions, season, policy, the season's counts
-    # (one UNION ALL), exemptions, members (with their removal and admission), their groups,
-    # seasons
-    with django_assert_num_queries(9):
+    # user (the session is in the cache), the versions, season, the season's counts (one
+    # UNION ALL), members (with their removal, admission, role and exemption), seasons; the
+    # policy is kept (LedgerPolicy.kept)
+    with django_assert_num_queries(6):
         response = client.get(reverse("ledger:season-review", args=[season.pk]))
 
     assert response.status_code == 200
