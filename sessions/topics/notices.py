@@ -56,18 +56,41 @@ def chats_for(*, track, audience: str):
 # --- What ------------------------------------------------------------------------------------
 
 
-def topic_promotion_message(topic: Topic, slot) -> Message:
+def _planned(topic: Topic, slot) -> str:
     local = timezone.localtime(slot)
+    return _("“%(title)s” by %(presenter)s, planned for the week of %(week)s, track %(track)s.") % {
+        "title": topic.title, "presenter": topic.proposer.name, "week": f"{local:%Y-%m-%d}",
+        "track": topic.track.name,
+    }  # fmt: skip
+
+
+def topic_promotion_message(topic: Topic, slot) -> Message:
     return Message(
         _("Coming up in two weeks: %(title)s") % {"title": topic.title},
         [
-            _("“%(title)s” by %(presenter)s, planned for the week of %(week)s, track %(track)s.")
-            % {"title": topic.title, "presenter": topic.proposer.name,
-               "week": f"{local:%Y-%m-%d}", "track": topic.track.name},
+            _planned(topic, slot),
             topic.summary.strip()[:600],
             _("The participant group is recruiting: join it on the topic page."),
         ],
         absolute_url(reverse("topics:detail", args=[topic.pk])),
+        # the chat cards' picture: the poster (topicshare/forum/promotion.py)
+        image_url=absolute_url(reverse("topic-poster", args=[topic.pk])),
+    )
+
+
+def topic_pack_message(topic: Topic, slot) -> Message:
+    return pack_message(
+        topic.title, _planned(topic, slot), reverse("topic-promote", args=[topic.pk])
+    )
+
+
+def pack_message(title: str, about: str, pack_path: str) -> Message:
+    """To the organisers, with a promotion reminder: its pack, one click away."""
+    return Message(
+        _("Time to promote: %(title)s") % {"title": title},
+        [about, _("The promotion pack is ready: the poster, the group text for the WeChat groups"
+                  " and the official-account article, each with a copy button.")],
+        absolute_url(pack_path),
     )  # fmt: skip
 
 

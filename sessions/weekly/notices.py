@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sessions.models import SessionChange, WeeklySession
-from sessions.topics.notices import K, participants_of, people
+from sessions.topics.notices import K, pack_message, participants_of, people
 from topicshare.notifications.outbox import (
     Message,
     absolute_url,
@@ -16,7 +16,10 @@ from topicshare.notifications.outbox import (
     notifications_cancel,
 )
 
-REMINDER_KINDS = [K.PROMOTION, K.RECRUITMENT_CHECK, K.DAY_BEFORE, K.AT_START, K.AFTER]
+# (with the organisers' notice of the promotion's pack, which goes with the promotion)
+REMINDER_KINDS = [
+    K.PROMOTION, K.PROMOTION_PACK, K.RECRUITMENT_CHECK, K.DAY_BEFORE, K.AT_START, K.AFTER,
+]  # fmt: skip
 
 
 def occasion_of(session: WeeklySession) -> str:
@@ -70,6 +73,8 @@ def session_message(kind: str, session: WeeklySession) -> Message:
         "when": _when(session),
         "track": session.track.name,
     }
+    # The chat cards' picture (webhooks.CARD_KINDS): the poster (topicshare/forum/promotion.py).
+    poster = absolute_url(reverse("session-poster", args=[session.pk]))
     if kind == K.PROMOTION:
         summary = topic.summary.strip()
         return Message(
@@ -77,7 +82,10 @@ def session_message(kind: str, session: WeeklySession) -> Message:
             [about, summary[:600] if summary else "",
              _("The participant group is recruiting: join it on the topic page.")],
             absolute_url(reverse("topics:detail", args=[topic.pk])),
+            image_url=poster,
         )  # fmt: skip
+    if kind == K.PROMOTION_PACK:
+        return pack_message(topic.title, about, reverse("session-promote", args=[session.pk]))
     if kind == K.RECRUITMENT_CHECK:
         return Message(
             _("The group of “%(title)s” is still small") % {"title": topic.title},
@@ -94,6 +102,7 @@ def session_message(kind: str, session: WeeklySession) -> Message:
             url,
             private=[*_meeting_lines(session), _("The calendar event is attached.")],
             instead_of_private=sign_in,
+            image_url=poster,
         )
     if kind == K.AT_START:
         return Message(

@@ -26,6 +26,7 @@ from sessions.topics.notices import (
     members,
     organisers,
     participants_of,
+    topic_pack_message,
     topic_promotion_message,
     track_followers,
 )
@@ -93,6 +94,21 @@ def topic_promote(*, topic: Topic, slot: datetime.datetime, now: datetime.dateti
         channels=list(chats_for(track=topic.track, audience=rule.chat_audience)),
         render=lambda: topic_promotion_message(topic, slot),
         due_at=now,
+    ) + _pack_to_organisers(
+        topic, topic.preferred_week.isoformat(), lambda: topic_pack_message(topic, slot), now
+    )
+
+
+def _pack_to_organisers(subject, occasion: str, render, now: datetime.datetime) -> int:
+    """With a promotion reminder, the organisers get its pack's link (they alone may open
+    it), by e-mail, once per subject and occasion like every notification."""
+    return notification_enqueue(
+        kind=K.PROMOTION_PACK,
+        subject=subject,
+        occasion=occasion,
+        recipients=organisers(),
+        render=render,
+        due_at=now,
     )
 
 
@@ -140,7 +156,7 @@ def _materialise_one(rule, session, occasion, session_type, now) -> int:
         message.attachments = attachments
         return message
 
-    return notification_enqueue(
+    queued = notification_enqueue(
         kind=rule.kind,
         subject=session,
         occasion=occasion,
@@ -149,6 +165,11 @@ def _materialise_one(rule, session, occasion, session_type, now) -> int:
         render=render,
         due_at=now,
     )
+    if rule.kind == K.PROMOTION:
+        queued += _pack_to_organisers(
+            session, occasion, lambda: session_message(K.PROMOTION_PACK, session), now
+        )
+    return queued
 
 
 def session_calendar_attachment(session: WeeklySession) -> Attachment:

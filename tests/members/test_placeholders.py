@@ -257,6 +257,7 @@ def _row_makers():
         TopicTransition,
     )
     from tests.factories import TopicFactory
+    from topicshare.forum.models import OfficialAccountDraft
     from topicshare.notifications.models import Notification, NotificationKind, NotificationOptOut
 
     def notification(user, c):
@@ -358,6 +359,13 @@ def _row_makers():
         ),
         "topic_sessions.Attendance.recorded_by": lambda user, c: Attendance.objects.create(
             session=c.session, user=UserFactory(), how=Attendance.How.ORGANISER, recorded_by=user
+        ),
+        "forum.OfficialAccountDraft.saved_by": lambda user, c: OfficialAccountDraft.objects.create(
+            kind=OfficialAccountDraft.Kind.SESSION,
+            object_id=c.session.pk,
+            language=f"l{user.pk}",
+            media_id="MEDIA",
+            saved_by=user,
         ),
         "library.LibraryItem_presenters.user": lambda user, c: (
             c.item.presenters.add(user) or _through(c.item.presenters, user, libraryitem=c.item)
@@ -527,7 +535,12 @@ def test_each_app_moves_its_own_rows_on_user_merging(organiser):
 
     answers = user_merging.send(sender=User, placeholder=placeholder, into=account)
 
-    assert sorted(label for _receiver, label in answers) == ["ledger", "library", "topic_sessions"]
+    assert sorted(label for _receiver, label in answers) == [
+        "forum",
+        "ledger",
+        "library",
+        "topic_sessions",
+    ]
 
 
 def test_an_app_that_does_not_move_its_rows_makes_the_merge_refused(organiser):

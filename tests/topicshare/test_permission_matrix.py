@@ -136,6 +136,10 @@ EXPECTED = {
     "topic-poster": PUBLIC,
     "session-promote": ORGANISERS,
     "topic-promote": ORGANISERS,
+    "session-draft": POST_ONLY,
+    "topic-draft": POST_ONLY,
+    # the JS-SDK's share data: 404 while the official account is not configured
+    "wechat-jssdk-config": (404,) * 5,
     "sessions:schedule-index": ORGANISERS,
     "sessions:schedule": ORGANISERS,
     "sessions:calendar-all": PUBLIC,
@@ -293,7 +297,9 @@ ARGS = {
     "sessions:manage": {"pk": "session"},
     "session-poster": {"pk": "session"},
     "session-promote": {"pk": "session"},
+    "session-draft": {"pk": "session"},
     "topic-poster": {"pk": "topic"},
+    "topic-draft": {"pk": "topic"},
     "topic-promote": {"pk": "topic"},
     "sessions:schedule": {"topic_pk": "ready_topic"},
     "sessions:calendar-track": {"slug": "track.slug"},
@@ -788,6 +794,10 @@ POST_CASES = {
     "sessions:check-in": [
         Post(refused={"anonymous": LOGIN}, allowed="audience", done=to("sessions:detail"))
     ],
+    # Saving to the official account's drafts: refused to all but organisers before any call
+    # (tests/topicshare/forum/test_wechat_drafts.py saves one against the local API).
+    "session-draft": [Post(data=lambda world: {"language": "zh-hans"}, refused=NOT_ORGANISERS)],
+    "topic-draft": [Post(data=lambda world: {"language": "zh-hans"}, refused=NOT_ORGANISERS)],
     "sessions:manage": [
         Post(
             data=lambda world: {
@@ -963,7 +973,7 @@ POST_CASES = {
 # of allauth are third-party). A bare POST by anonymous and audience must change nothing.
 POST_HARMLESS = {
     "home", "me", "join", "healthz", "dashboard", "inbox", "join-status", "application-slides",
-    "session-poster", "topic-poster", "session-promote", "topic-promote",
+    "session-poster", "topic-poster", "session-promote", "topic-promote", "wechat-jssdk-config",
     "members:committee",
     # anyone may switch the language; it changes only the caller's own preference
     "set_language",

@@ -2,6 +2,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
+from topicshare.forum import wechat_mp
 from topicshare.forum.inbox import cached_inbox_count
 from topicshare.forum.models import ForumSettings
 
@@ -32,4 +33,6 @@ def forum(request) -> dict:
         "nav_items": _nav_items(),
         # Called only where a page shows it (the organisers' navigation): one cache read.
         "inbox_count": cached_inbox_count,
+        # The JS-SDK's share data inside WeChat (static/js/wechat-share.js).
+        "wechat_share": wechat_mp.configured(),
     }

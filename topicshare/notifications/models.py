@@ -15,6 +15,8 @@ class NotificationKind(models.TextChoices):
     DAY_BEFORE = "day_before", _("Reminder the day before")
     AT_START = "at_start", _("Starting now")
     AFTER = "after", _("Materials after the session")
+    # To organisers, with the promotion reminder: the pack is ready (its link)
+    PROMOTION_PACK = "promotion_pack", _("Promotion pack ready (organisers)")
     # Event notices
     TOPIC_ACCEPTED = "topic_accepted", _("Topic accepted")
     TOPIC_REJECTED = "topic_rejected", _("Topic rejected")
@@ -120,6 +122,8 @@ class Notification(models.Model):
     body_text = models.TextField(_("text"))
     body_html = models.TextField(_("HTML"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
+    # The picture of a chat card (the session's poster), where the provider shows one.
+    image_url = models.CharField(_("image"), max_length=500, blank=True)
     # [{"filename", "content", "mimetype"}]: files the sending app built (a session's .ics).
     attachments = models.JSONField(_("attachments"), default=list, blank=True)
     status = models.CharField(

@@ -61,6 +61,8 @@ class Message:
     instead_of_private: str = ""
     # Files for the e-mails (never for group chats), built by the app that sends the message.
     attachments: list[Attachment] = field(default_factory=list)
+    # The picture of a chat card (CARD_KINDS), an absolute URL: the session's poster.
+    image_url: str = ""
 
     @property
     def text(self) -> str:
@@ -140,6 +142,7 @@ def notification_enqueue(
             "language": language,
             "title": message.title[:300],
             "url": message.url[:500],
+            "image_url": message.image_url[:500],
             "due_at": due_at,
             "next_attempt_at": due_at,
         }
@@ -366,7 +369,21 @@ def _claim(*, now: datetime.datetime, batch_size: int) -> list[Notification]:
     )
 
 
-_SENT_FIELDS = ("kind", "title", "body_text", "body_html", "url", "attachments", "attempts")
+_SENT_FIELDS = (
+    "kind", "language", "title", "body_text", "body_html", "url", "image_url", "attachments",
+    "attempts",
+)  # fmt: skip
+
+
+def _card_of(notification: Notification):
+    """The rich card of a chat message whose kind has one (webhooks.CARD_KINDS), else None."""
+    from topicshare.notifications.webhooks import CARD_KINDS, Card
+
+    if notification.kind not in CARD_KINDS or not notification.url:
+        return None
+    with translation.override(notification.language):
+        button = str(CARD_KINDS[notification.kind])
+    return Card(button=button, image_url=notification.image_url)
 
 
 def _email(notification: Notification, templates: Templates) -> EmailMultiAlternatives:
@@ -474,6 +491,7 @@ def _hand_over(batch: list[Notification], progress: "_Progress") -> list[_Failur
                 title=notification.title,
                 text=notification.body_text,
                 url=notification.url,
+                card=_card_of(notification),
                 # The real clock, never the sweep's (possibly replayed) `now`: Feishu and
                 # DingTalk refuse signatures with an old timestamp.
                 now=timezone.now(),

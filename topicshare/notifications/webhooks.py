@@ -22,14 +22,15 @@ import hmac
 import json
 import re
 import time
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from topicshare.core.egress import AddressRefused, guarded_session, webhook_address_check
-from topicshare.notifications.models import ChatWebhook
+from topicshare.notifications.models import ChatWebhook, NotificationKind
 
 Provider = ChatWebhook.Provider
 
@@ -95,6 +96,26 @@ AVOIDS_HALF_HOURS = {Provider.FEISHU}
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+# Reminders sent as the provider's rich card (Feishu's interactive card, WeCom's news card,
+# DingTalk's action card): the kind → its button's label.
+CARD_KINDS = {
+    NotificationKind.PROMOTION: gettext_lazy("Details and sign-up"),
+    NotificationKind.DAY_BEFORE: gettext_lazy("Details and RSVP"),
+}
+# The news card's limits, in UTF-8 bytes (WeCom): title 128, description 512.
+WECOM_NEWS_TITLE_MAX_BYTES, WECOM_NEWS_DESCRIPTION_MAX_BYTES = 128, 512
+CARD_TEXT_LIMIT = 1000  # characters of a card's text: a card is read at a glance
+
+
+@dataclass(frozen=True)
+class Card:
+    """A message as a card: a button that opens its link, and a picture where the provider
+    shows one from an address (WeCom, DingTalk; Feishu's cards take uploaded images only)."""
+
+    button: str
+    image_url: str = ""
+
+
 class WebhookError(Exception):
     """Posting to a chat webhook failed. `permanent` is True when sending the same request
     again cannot succeed (a bad address, key or signature, a refused message); False when a
@@ -111,9 +132,16 @@ class WebhookError(Exception):
 
 
 def webhook_payload(
-    *, webhook: ChatWebhook, title: str, text: str, url: str, now: datetime.datetime
+    *,
+    webhook: ChatWebhook,
+    title: str,
+    text: str,
+    url: str,
+    now: datetime.datetime,
+    card: Card | None = None,
 ) -> tuple[str, bytes, dict[str, str]]:
-    """The request for one message: (final URL, JSON body, headers). Signatures use `now`."""
+    """The request for one message: (final URL, JSON body, headers). Signatures use `now`.
+    With `card` (and a link), the provider's rich card instead of its markdown or post."""
     if timezone.is_naive(now):
         raise ValueError("now must be an aware datetime")
     title = _clean(title, single_line=True)[:TITLE_LIMIT]
@@ -122,16 +150,51 @@ def webhook_payload(
     headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT}
     request_url = webhook.url
     secret = webhook.secret
+    if card is not None and (not url or webhook.provider == Provider.GENERIC):
+        card = None  # a card is a button to a link; generic webhooks get the plain fields
+    if card is not None:
+        text = _truncate(text, CARD_TEXT_LIMIT)
+        image = _clean(card.image_url, single_line=True).strip()
+        button = _clean(card.button, single_line=True)[:40]
 
-    if webhook.provider == Provider.FEISHU:
+    if webhook.provider == Provider.FEISHU and card is not None:
+        data = _feishu_signature(secret, now)
+        data["msg_type"] = "interactive"
+        data["card"] = {
+            "config": {"wide_screen_mode": True},
+            "header": {"title": {"tag": "plain_text", "content": title}, "template": "blue"},
+            "elements": [
+                {"tag": "div", "text": {"tag": "plain_text", "content": text}},
+                {"tag": "action", "actions": [{
+                    "tag": "button", "type": "primary", "url": url,
+                    "text": {"tag": "plain_text", "content": button},
+                }]},
+            ],
+        }  # fmt: skip
+    elif webhook.provider == Provider.WECOM and card is not None:
+        article = {
+            "title": _truncate_bytes(title, WECOM_NEWS_TITLE_MAX_BYTES),
+            "description": _truncate_bytes(text, WECOM_NEWS_DESCRIPTION_MAX_BYTES),
+            "url": url,
+        }
+        if image:
+            article["picurl"] = image
+        data = {"msgtype": "news", "news": {"articles": [article]}}
+    elif webhook.provider == Provider.DINGTALK and card is not None:
+        picture = f"![]({_markdown_target(image)})\n\n" if image else ""
+        data = {
+            "msgtype": "actionCard",
+            "actionCard": {
+                "title": title, "text": f"{picture}### {title}\n\n{text}",
+                "btnOrientation": "0", "singleTitle": button, "singleURL": url,
+            },
+        }  # fmt: skip
+        request_url = _dingtalk_signed(request_url, secret, now)
+    elif webhook.provider == Provider.FEISHU:
         lines: list[list[dict[str, str]]] = [[{"tag": "text", "text": text}]]
         if url:
             lines.append([{"tag": "a", "text": url, "href": url}])
-        data: dict = {}
-        if secret:
-            timestamp = str(int(now.timestamp()))
-            data["timestamp"] = timestamp
-            data["sign"] = _feishu_sign(timestamp=timestamp, secret=secret)
+        data = _feishu_signature(secret, now)
         data["msg_type"] = "post"
         data["content"] = {"post": {"zh_cn": {"title": title, "content": lines}}}
     elif webhook.provider == Provider.WECOM:
@@ -141,13 +204,7 @@ def webhook_payload(
         if url:
             markdown += f"\n\n{_markdown_link(url)}"
         data = {"msgtype": "markdown", "markdown": {"title": title, "text": markdown}}
-        if secret:
-            timestamp_ms = str(int(now.timestamp() * 1000))
-            request_url = _with_query(
-                request_url,
-                timestamp=timestamp_ms,
-                sign=_dingtalk_sign(timestamp_ms=timestamp_ms, secret=secret),
-            )
+        request_url = _dingtalk_signed(request_url, secret, now)
     elif webhook.provider == Provider.GENERIC:
         data = {"title": title, "text": text, "url": url, "sent_at": now.isoformat()}
     else:
@@ -161,6 +218,24 @@ def webhook_payload(
             secret=secret, timestamp=timestamp, body=body
         )
     return request_url, body, headers
+
+
+def _feishu_signature(secret: str, now: datetime.datetime) -> dict:
+    """A signed Feishu bot's timestamp and sign fields (none without a secret)."""
+    if not secret:
+        return {}
+    timestamp = str(int(now.timestamp()))
+    return {"timestamp": timestamp, "sign": _feishu_sign(timestamp=timestamp, secret=secret)}
+
+
+def _dingtalk_signed(url: str, secret: str, now: datetime.datetime) -> str:
+    """A signed DingTalk bot's address: with its timestamp and sign (as it is without one)."""
+    if not secret:
+        return url
+    timestamp_ms = str(int(now.timestamp() * 1000))
+    return _with_query(
+        url, timestamp=timestamp_ms, sign=_dingtalk_sign(timestamp_ms=timestamp_ms, secret=secret)
+    )
 
 
 def generic_signature(*, secret: str, timestamp: str, body: bytes) -> str:
@@ -177,6 +252,7 @@ def webhook_send(
     url: str,
     now: datetime.datetime | None = None,
     timeout: float = MAX_TIMEOUT,
+    card: Card | None = None,
 ) -> None:
     """POST one message to the chat bot. Follows no redirects; gives up after `timeout`
     seconds (at most 5) per connect and per read. The address is checked again here and the
@@ -189,7 +265,7 @@ def webhook_send(
         raise WebhookError(str(refused), permanent=refused.permanent) from None
     timeout = min(timeout, MAX_TIMEOUT)
     request_url, body, headers = webhook_payload(
-        webhook=webhook, title=title, text=text, url=url, now=now or timezone.now()
+        webhook=webhook, title=title, text=text, url=url, now=now or timezone.now(), card=card
     )
     with guarded_session(host=host) as session:
         status, reply = _post(
@@ -356,11 +432,14 @@ def _wecom_markdown(title: str, text: str, url: str) -> str:
     return f"{head}{_truncate_bytes(text, room)}{tail}"
 
 
+def _markdown_target(url: str) -> str:
+    # Parentheses would end the link early; percent-encoding keeps the address.
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
 def _markdown_link(url: str) -> str:
-    # Brackets and parentheses would end the link early; percent-encoding keeps the address.
-    target = url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
     label = url.replace("[", "%5B").replace("]", "%5D")
-    return f"[{label}]({target})"
+    return f"[{label}]({_markdown_target(url)})"
 
 
 def _clean(value: str, *, single_line: bool = False) -> str:

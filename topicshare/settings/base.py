@@ -306,6 +306,11 @@ TOPICSHARE_POSTER_FONTS = {
     )
     if path
 }
+# The official account (公众号): with both set, the promotion pack saves its article to the
+# account's draft box and pages carry the JS-SDK's share data (topicshare/forum/wechat_mp.py).
+WECHAT_MP_APP_ID = env.str("WECHAT_MP_APP_ID", default="")
+WECHAT_MP_APP_SECRET = env.str("WECHAT_MP_APP_SECRET", default="")
+WECHAT_MP_API_BASE = env.str("WECHAT_MP_API_BASE", default="https://api.weixin.qq.com")
 # Chat webhooks post only to public internet addresses (topicshare/core/egress.py). True lets them
 # post to loopback and private networks too: for the test suite's server on 127.0.0.1 only;
 # production settings force it off.

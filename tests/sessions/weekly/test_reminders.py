@@ -94,10 +94,12 @@ def test_every_rule_fires_once_at_its_time_and_not_before(forum):
         "at_start": {"listener@example.org"},
         "after": {"proposer@example.org"},
     }  # fmt: skip
+    # With the promotion, the organisers get the link to its pack.
+    also = {"promotion": {"promotion_pack": {"org@example.org"}}}
     for kind, offset in offsets.items():
         moment = START + offset
         assert kind not in _sweep(moment - MINUTE), kind
-        assert _sweep(moment) == {kind: expected[kind]}
+        assert _sweep(moment) == {kind: expected[kind], **also.get(kind, {})}
         assert _sweep(moment + MINUTE) == {}  # exactly once
         if kind == "at_start":
             notifications_dispatch(now=START + datetime.timedelta(hours=2))  # let it finish
