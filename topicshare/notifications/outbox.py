@@ -250,15 +250,27 @@ def notification_resend(*, notifications: Iterable[Notification], now=None) -> i
 
 
 def unsubscribe_token(*, user_id: int, kind: str) -> str:
-    return signing.dumps({"u": user_id, "k": kind}, salt=UNSUBSCRIBE_SALT, compress=True)
+    """A signed "<user>.<kind>" (one HMAC: a 10,000-recipient reminder signs 10,000 of them;
+    signing.dumps' JSON, compression and base64 cost five times as much)."""
+    return _unsubscribe_signer().sign(f"{user_id}.{kind}")
 
 
 def unsubscribe_read(token: str) -> tuple[int, str] | None:
+    """The person and kind of a token; also of the older signing.dumps tokens already sent."""
+    try:
+        user_id, kind = _unsubscribe_signer().unsign(token).split(".", 1)
+        return int(user_id), kind
+    except (signing.BadSignature, ValueError):
+        pass
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
         return int(data["u"]), str(data["k"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
+
+
+def _unsubscribe_signer() -> signing.Signer:
+    return signing.Signer(salt=UNSUBSCRIBE_SALT)
 
 
 def _stale_claim() -> datetime.timedelta:

@@ -287,3 +287,22 @@ def test_a_live_worker_renews_its_claim_during_a_long_batch(settings, monkeypatc
     # Renewed every ten "seconds": rows still waiting got a claim time later than the sweep's.
     assert claimed and max(claimed.values()) > started
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_an_unsubscribe_token_reads_back_and_a_changed_one_is_refused():
+    from django.core import signing
+
+    from topicshare.notifications.outbox import (
+        UNSUBSCRIBE_SALT,
+        unsubscribe_read,
+        unsubscribe_token,
+    )
+
+    token = unsubscribe_token(user_id=42, kind="day_before")
+    assert unsubscribe_read(token) == (42, "day_before")
+    assert unsubscribe_read(token.replace("42.", "43.", 1)) is None
+    assert unsubscribe_read(token[:-2] + ("AA" if not token.endswith("AA") else "BB")) is None
+    assert unsubscribe_read("") is None
+    # The links in e-mails sent before the cheaper token still unsubscribe.
+    older = signing.dumps({"u": 7, "k": "promotion"}, salt=UNSUBSCRIBE_SALT, compress=True)
+    assert unsubscribe_read(older) == (7, "promotion")
