@@ -355,3 +355,51 @@ def test_promotion_reaches_a_real_chat_server_signed(forum, chat_server):
     assert body["sign"] == _feishu_sign(body["timestamp"], "s3cret")
     assert forum["topic"].title in json.dumps(body, ensure_ascii=False)
     assert Notification.objects.get(channel__isnull=False).status == "sent"
+    # An interactive card whose one button opens the session's page.
+    assert body["msg_type"] == "interactive"
+    assert body["card"]["header"]["title"]["content"].endswith(forum["topic"].title)
+    (button,) = body["card"]["elements"][1]["actions"]
+    topic_url = f"/topics/{forum['topic'].pk}/"  # where people sign up for its group
+    assert button["url"].startswith("http") and button["url"].endswith(topic_url)
+    assert button["text"]["content"] == "详情与加入参与小组"
+
+
+@pytest.mark.parametrize("provider", ["wecom", "dingtalk"])
+def test_day_before_reaches_a_bot_as_a_card_with_the_poster(forum, chat_server, provider):
+    """WeCom's news card and DingTalk's action card show the session's poster, by its absolute
+    address, and open the session's page."""
+    ChatWebhook.objects.create(
+        name="旁听群", provider=provider, url=chat_server.url("/robot/send?key=k"),
+        audience="audience",
+    )  # fmt: skip
+    ReminderRule.objects.filter(kind="day_before").update(chat_audience="audience")
+
+    _sweep(START - datetime.timedelta(days=1))
+
+    body = chat_server.only_request().json()
+    session_url = f"/sessions/{forum['session'].pk}/"
+    poster = f"/sessions/{forum['session'].pk}/poster.png"
+    if provider == "wecom":
+        assert body["msgtype"] == "news"
+        (article,) = body["news"]["articles"]
+        assert article["url"].startswith("http") and article["url"].endswith(session_url)
+        assert article["picurl"].startswith("http") and poster in article["picurl"]
+        assert len(article["description"].encode()) <= 512
+    else:
+        assert body["msgtype"] == "actionCard"
+        card = body["actionCard"]
+        assert card["singleURL"].endswith(session_url) and card["singleTitle"] == "详情与报名"
+        assert card["text"].startswith("![](http") and poster in card["text"]
+        assert forum["topic"].title in card["text"]
+
+
+def test_the_promotion_pack_notice_goes_to_organisers_only_with_the_pack_link(forum):
+    _sweep(START - datetime.timedelta(days=14))
+
+    pack = Notification.objects.get(kind="promotion_pack")
+    assert pack.recipient == forum["organiser"]
+    assert pack.url.startswith("http")
+    assert pack.url.endswith(f"/sessions/{forum['session'].pk}/promote/")
+    (message,) = [m for m in mail.outbox if m.subject.endswith(f"该宣传了：{forum['topic'].title}")]
+    assert message.to == ["org@example.org"]
+    assert pack.url in message.body

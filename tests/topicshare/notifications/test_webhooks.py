@@ -395,3 +395,29 @@ def test_webhook_payload_requires_aware_now():
         webhook_payload(
             webhook=webhook, title=TITLE, text=TEXT, url=LINK, now=datetime.datetime(2025, 3, 1)
         )
+
+
+def test_webhook_payload_cards_stay_within_each_providers_limits():
+    from topicshare.notifications.webhooks import Card
+
+    card = Card(button="详情与报名" * 20, image_url="https://topicshare.example/p (1).png")
+    long_title, long_text = "知识蒸馏" * 100, "一起读论文。" * 1000
+
+    def body(provider: str, **kwargs) -> dict:
+        arguments = {"title": long_title, "text": long_text, "url": LINK, "now": NOW} | kwargs
+        _url, raw, _headers = webhook_payload(
+            webhook=_webhook(provider, "https://example.org/hook?key=k"), card=card, **arguments
+        )
+        return json.loads(raw)
+
+    (article,) = body("wecom")["news"]["articles"]
+    assert len(article["title"].encode()) <= 128 and len(article["description"].encode()) <= 512
+    assert article["picurl"] == card.image_url and article["url"] == LINK
+    action = body("dingtalk")["actionCard"]
+    assert action["text"].startswith("![](https://topicshare.example/p%20%281%29.png)")
+    assert len(action["singleTitle"]) <= 40 and action["singleURL"] == LINK
+    feishu = body("feishu")["card"]
+    assert len(feishu["elements"][0]["text"]["content"]) <= 1000
+    # Without a link there is no button to press: the plain message, never an empty card.
+    assert body("dingtalk", url="")["msgtype"] == "markdown"
+    assert "msg_type" not in body("generic") and body("generic")["url"] == LINK
