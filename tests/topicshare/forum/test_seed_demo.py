@@ -51,3 +51,18 @@ def test_seed_demo_gives_the_season_review_something_to_show():
     assert [row.user.email for row in ledger.flagged] == ["quiet@demo.topicshare.local"]
     mei = next(row for row in ledger.rows if row.user.email == "member@demo.topicshare.local")
     assert (mei.status, mei.tasks_done) == (Status.ACTIVE, 2)
+
+
+@pytest.mark.django_db
+def test_seed_demo_points_to_a_session_whose_promotion_pack_is_ready(client, capsys):
+    import re
+
+    call_command("seed_demo")
+
+    match = re.search(r"http://127\.0\.0\.1:8000(/sessions/\d+/promote/)", capsys.readouterr().out)
+    assert match
+    client.force_login(User.objects.get(email="organiser@demo.topicshare.local"))
+    page = client.get(match[1])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "poster.png" in html and "data-copy" in html
