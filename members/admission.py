@@ -11,10 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import AdmissionSettings, Application, AuditEvent, Conflict, User, Vote
-from members.roles import Role
+from members.roles import Role, RoleChangeCause
 from members.rules import require_perm
 from members.selectors import users_with_role_at_least
 from members.services import role_set
+from members.signals import member_welcome
 from topicshare.core.validators import validate_plausible_date
 from topicshare.notifications.models import NotificationKind
 from topicshare.notifications.outbox import Message, absolute_url, notification_enqueue
@@ -595,38 +596,48 @@ def application_close(
     )  # fmt: skip
     applicant = application.applicant
     if outcome == Application.Status.APPROVED and not applicant.has_role(Role.MEMBER):
-        role_set(user=applicant, role=Role.MEMBER, by=by)
+        role_set(user=applicant, role=Role.MEMBER, by=by, cause=RoleChangeCause.ADMISSION)
     approved = outcome == Application.Status.APPROVED
     notification_enqueue(
         kind=NotificationKind.ADMISSION_DECIDED,
         subject=application,
         occasion="decision",
         recipients=[applicant],
-        render=lambda: Message(
-            _("Welcome to the study group!")
-            if approved
-            else _("About your application to the study group"),
-            [
-                line
-                for line in [
-                    _(
-                        "The committee voted to admit you. You can now join members-only groups "
-                        "and present."
-                    )
-                    if approved
-                    else _(
-                        "The committee decided not to admit you this time. You can apply "
-                        "again after the cool-down."
-                    ),
-                    application.feedback,
-                ]
-                if line
-            ],
-            absolute_url(reverse("join-status")),
-        ),  # fmt: skip
+        render=lambda: _decision_message(application, approved=approved),
         due_at=now,
     )
     return application
+
+
+def _decision_message(application: Application, *, approved: bool) -> Message:
+    """The decision for the applicant, in the active language. Admitted: with what the apps
+    above add on `member_welcome` (how to join the study group's chat, a link to it)."""
+    if not approved:
+        lines = [
+            _(
+                "The committee decided not to admit you this time. You can apply again after "
+                "the cool-down."
+            ),
+            application.feedback,
+        ]
+        return Message(
+            _("About your application to the study group"),
+            [line for line in lines if line],
+            absolute_url(reverse("join-status")),
+        )
+    lines = [
+        _("The committee voted to admit you. You can now join members-only groups and present."),
+        application.feedback,
+    ]
+    url = ""
+    for _receiver, (more, link) in member_welcome.send(sender=User, user=application.applicant):
+        lines += more
+        url = url or link
+    return Message(
+        _("Welcome to the study group!"),
+        [line for line in lines if line],
+        url or absolute_url(reverse("join-status")),
+    )
 
 
 def applications_close_due(*, now: datetime.datetime | None = None) -> int:

@@ -20,3 +20,11 @@ class Role(models.TextChoices):
 ROLE_NAMES = [role.value for role in Role]
 # Roles that work in the Django admin (committee: admissions only; organisers: everything).
 STAFF_ROLES = {Role.COMMITTEE, Role.ORGANISER}
+
+
+class RoleChangeCause(models.TextChoices):
+    """Why a role changed, as role_set() tells the `role_changed` signal's receivers."""
+
+    ADMISSION = "admission", _("admitted by the committee")
+    SEASON_REMOVAL = "season_removal", _("moved to the audience at the season's end")
+    BY_HAND = "by_hand", _("role changed by an organiser")

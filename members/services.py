@@ -2,15 +2,20 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from members.models import User
-from members.roles import ROLE_NAMES, STAFF_ROLES, Role
+from members.roles import ROLE_NAMES, STAFF_ROLES, Role, RoleChangeCause
+from members.signals import role_changed
 
 
 @transaction.atomic
-def role_set(*, user: User, role: Role, by: User | None = None) -> User:
+def role_set(
+    *, user: User, role: Role, by: User | None = None, cause: RoleChangeCause | None = None
+) -> User:
     """Put `user` in exactly one role group. Committee and organisers get admin access
     (is_staff); others lose it unless they are superusers.
 
-    A change of role is recorded in the audit trail with `by` (None: the forum itself)."""
+    A change of role is recorded in the audit trail with `by` (None: the forum itself) and
+    told to the apps above with `role_changed` (`cause`: why; a change `by` someone without
+    one is a change by hand)."""
     role = Role(role)
     previous = user.role
     # get_or_create: the data migration makes them, but a flushed database must still work.
@@ -31,6 +36,11 @@ def role_set(*, user: User, role: Role, by: User | None = None) -> User:
             action=AuditEvent.Action.ROLE_CHANGED,
             subject_user=user,
             details={"from": previous.value, "to": role.value},
+        )
+        if cause is None and by is not None:
+            cause = RoleChangeCause.BY_HAND
+        role_changed.send(
+            sender=User, user=user, previous=previous, role=role, by=by, cause=cause
         )
     return user
 

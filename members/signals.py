@@ -21,3 +21,15 @@ user_merging = Signal()
 # Receivers restore what the move may break in their app (derived columns, invariants the
 # database does not enforce).
 user_merged = Signal()
+
+# role_set() moved `user` from the role `previous` to `role` (sender: the user model; `by`: who,
+# None for the forum itself; `cause`: a members.roles.RoleChangeCause, or None when the forum
+# set a role by itself without one: sign-ups, seeding, scripts). Sent inside role_set()'s
+# transaction, so that what the receivers write commits or rolls back with the change.
+role_changed = Signal()
+
+# application_close() is writing the decision to an admitted applicant (sender: the user model;
+# `user`), in the applicant's language. Receivers return (lines, url): lines to add to the
+# message (how to join the study group's chat) and a link to give instead of the application's
+# status page ("" for none; the first one given is used).
+member_welcome = Signal()

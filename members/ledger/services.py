@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from members.ledger.models import LedgerExemption, LedgerPolicy
 from members.models import AuditEvent, User
-from members.roles import Role
+from members.roles import Role, RoleChangeCause
 from members.rules import require_perm
 from members.selectors import users_with_role_at_least
 from members.services import role_set
@@ -263,7 +263,7 @@ def season_removals_confirm(
 
 def _remove(*, row: LedgerRow, ledger: SeasonLedger, by: User, override_reason: str) -> None:
     season, user = ledger.season, row.user
-    role_set(user=user, role=Role.AUDIENCE, by=by)
+    role_set(user=user, role=Role.AUDIENCE, by=by, cause=RoleChangeCause.SEASON_REMOVAL)
     details = {
         "season_id": season.pk,
         "season": season.label,
