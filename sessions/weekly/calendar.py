@@ -9,12 +9,12 @@ import zoneinfo
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
-from icalendar import Calendar, Event, vDuration
+from icalendar import Alarm, Calendar, Event, vCalAddress, vDuration, vText
 
 from members.models import User
 from sessions.models import (
@@ -34,6 +34,12 @@ CALENDAR_PAST = datetime.timedelta(weeks=8)
 # How often calendar apps that honour it fetch the feed again.
 REFRESH_INTERVAL = datetime.timedelta(hours=1)
 OFF_CALENDAR_STATUSES = {SessionStatus.CANCELLED, SessionStatus.POSTPONED}
+# The lead times a person's feed may carry as a reminder alarm (?alarm=…): off when absent.
+ALARMS = {
+    "15m": datetime.timedelta(minutes=15),
+    "1h": datetime.timedelta(hours=1),
+    "1d": datetime.timedelta(days=1),
+}
 
 
 # --- Which sessions ------------------------------------------------------------------------
@@ -71,6 +77,15 @@ def calendar_sessions(
             | Q(topic_id__in=co_presented)
             | Q(topic_id__in=Participation.objects.filter(user=user).values("topic_id"))
             | Q(pk__in=RSVP.objects.filter(user=user).values("session_id"))
+        ).annotate(
+            # The person's own answer, for the event's ATTENDEE (in the same query).
+            viewer_rsvp=Exists(RSVP.objects.filter(session=OuterRef("pk"), user=user)),
+            viewer_presents=ExpressionWrapper(
+                Q(Exists(SessionPresenter.objects.filter(session=OuterRef("pk"), user=user)))
+                | Q(topic__proposer=user)
+                | Q(topic_id__in=co_presented),
+                output_field=BooleanField(),
+            ),
         )
     return sessions
 
@@ -127,6 +142,8 @@ def _event(
     include_meeting: bool,
     base_url: str,
     stamp: datetime.datetime,
+    alarm: datetime.timedelta | None = None,
+    attendee: User | None = None,
 ) -> Event:
     zone = zoneinfo.ZoneInfo(session.track.time_zone)
     topic_url = base_url + reverse("topics:detail", args=[session.topic_id])
@@ -149,7 +166,30 @@ def _event(
     event.add("last-modified", _utc(max(session.updated_at, session.topic.updated_at)))
     if include_meeting and session.meeting_url:
         event.add("location", session.meeting_url)
+    if attendee is not None and attendee.email:
+        _add_attendee(event, session, attendee)
+    if alarm is not None and session.status not in OFF_CALENDAR_STATUSES:
+        reminder = Alarm()
+        reminder.add("uid", f"session-{session.pk}-alarm@topicshare")
+        reminder.add("action", "DISPLAY")
+        reminder.add("description", session.topic.title)
+        reminder.add("trigger", -alarm)
+        event.add_component(reminder)
     return event
+
+
+def _add_attendee(event: Event, session: WeeklySession, person: User) -> None:
+    """The person's own place in the event: chair where they present, accepted where they
+    RSVP'd, still to answer where they are only in the group (annotated by calendar_sessions)."""
+    presents = getattr(session, "viewer_presents", False)
+    answered = presents or getattr(session, "viewer_rsvp", False)
+    status = "ACCEPTED" if answered else "NEEDS-ACTION"
+    address = vCalAddress(f"mailto:{person.email}")
+    address.params["cn"] = vText(person.name)
+    address.params["role"] = vText("CHAIR" if presents else "REQ-PARTICIPANT")
+    address.params["partstat"] = vText(status)
+    address.params["rsvp"] = vText("FALSE")
+    event.add("attendee", address, encode=0)
 
 
 def build_calendar(
@@ -159,10 +199,14 @@ def build_calendar(
     include_meeting: bool,
     base_url: str,
     now: datetime.datetime | None = None,
+    alarm: datetime.timedelta | None = None,
+    attendee: User | None = None,
 ) -> bytes:
     """An RFC 5545 VCALENDAR (METHOD:PUBLISH) with one VEVENT per session and a VTIMEZONE for
     each time zone the events use. `base_url` is the site's origin ("https://host/"); the
-    meeting link, ID and passcode appear only with `include_meeting`."""
+    meeting link, ID and passcode appear only with `include_meeting`. A person's own feed may
+    carry a reminder `alarm` (a VALARM that long before each event that takes place) and its
+    `attendee`'s answer (from calendar_sessions(user=…))."""
     stamp = _utc(now or timezone.now())
     base_url = base_url.rstrip("/")
     calendar = Calendar()
@@ -177,7 +221,14 @@ def build_calendar(
     starts = []
     for session in sessions:
         calendar.add_component(
-            _event(session, include_meeting=include_meeting, base_url=base_url, stamp=stamp)
+            _event(
+                session,
+                include_meeting=include_meeting,
+                base_url=base_url,
+                stamp=stamp,
+                alarm=alarm,
+                attendee=attendee,
+            )
         )
         starts.append(session.start)
     if starts:

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db.models import Count, Max
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone, translation
@@ -18,7 +18,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from members.models import User
 from sessions.models import Track, WeeklySession
-from sessions.weekly.calendar import build_calendar, calendar_sessions, calendar_token_regenerate
+from sessions.weekly.calendar import (
+    ALARMS,
+    build_calendar,
+    calendar_sessions,
+    calendar_token_regenerate,
+)
 from sessions.weekly.selectors import session_detail
 from topicshare.core.links import site_url
 
@@ -111,6 +116,12 @@ def calendar_personal(request, token: str):
     user = User.objects.filter(calendar_token=token, is_active=True).first()
     if user is None:
         raise Http404
+    alarm = request.GET.get("alarm", "off")
+    if alarm != "off" and alarm not in ALARMS:
+        return HttpResponseBadRequest(
+            _("Unknown reminder “%(alarm)s”: use off, 15m, 1h or 1d.") % {"alarm": alarm[:20]},
+            content_type="text/plain; charset=utf-8",
+        )
     # Calendar apps rarely say which language they want; the person's choice decides.
     with translation.override(user.preferred_language or translation.get_language()):
         content = build_calendar(
@@ -119,6 +130,8 @@ def calendar_personal(request, token: str):
             include_meeting=True,
             base_url=site_url(),
             now=timezone.now(),
+            alarm=ALARMS.get(alarm),
+            attendee=user,
         )
     response = _ics_response(content, "topicshare-me.ics")
     # Meeting links and passcodes: no shared cache may keep a copy.

@@ -23,7 +23,7 @@ from members.forms import NotificationPreferencesForm, ProfileForm
 from members.services import profile_update
 from sessions.models import Track
 from sessions.topics.selectors import invitations_open_for
-from sessions.weekly.calendar import calendar_token_for
+from sessions.weekly.calendar import ALARMS, calendar_token_for
 from sessions.weekly.selectors import sessions_upcoming
 from topicshare.core.fragments import personal_page, store_no_fragments
 from topicshare.core.i18n import set_language_cookie
@@ -89,9 +89,12 @@ def me(request):
     return render(request, "me.html", me_context(user=request.user, now=timezone.now()))
 
 
+CALENDAR_ALARMS = {"off", *ALARMS}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
-@personal_page
+@personal_page(params=("alarm",))
 def profile(request):
     form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST" and form.is_valid():
@@ -108,12 +111,25 @@ def profile(request):
     )
     token = calendar_token_for(user=request.user)
     calendar_url = absolute_url(reverse("sessions:calendar-personal", args=[token]))
+    # The feed's reminder alarm is part of its address: choosing one shows that address.
+    alarm = request.GET.get("alarm", "off")
+    if alarm not in CALENDAR_ALARMS:
+        alarm = "off"
+    if alarm != "off":
+        calendar_url += f"?alarm={alarm}"
     return render(
         request,
         "members/profile_edit.html",
         {
             "form": form,
             "calendar_url": calendar_url,
+            "alarm": alarm,
+            "alarm_choices": [
+                ("off", _("No reminder")),
+                ("15m", _("15 minutes before")),
+                ("1h", _("1 hour before")),
+                ("1d", _("1 day before")),
+            ],
             "preferences": preferences,
             "invitations": invitations_open_for(user=request.user),
         },

@@ -389,6 +389,80 @@ def test_personal_feed_keeps_a_cancelled_session_as_cancelled(client, nlp, organ
     assert event["SEQUENCE"] == 1
 
 
+@pytest.mark.parametrize(
+    ("alarm", "before"),
+    [("15m", datetime.timedelta(minutes=15)), ("1h", datetime.timedelta(hours=1)),
+     ("1d", datetime.timedelta(days=1))],
+)  # fmt: skip
+def test_personal_feed_carries_the_chosen_alarm_but_not_on_a_cancelled_session(
+    client, nlp, organiser, alarm, before
+):
+    now = _now()
+    person = UserFactory(role=Role.MEMBER)
+    held = _schedule(track=nlp, by=organiser, now=now, week=0)
+    called_off = _schedule(track=nlp, by=organiser, now=now, week=1)
+    for session in (held, called_off):
+        rsvp_set(session=session, user=person, going=True, now=now)
+    session_cancel(session=called_off, by=organiser, reason="The presenter is ill.")
+    url = reverse("sessions:calendar-personal", args=[calendar_token_for(user=person)])
+
+    events = _events(client.get(url, {"alarm": alarm}).content)
+
+    (reminder,) = events[_uid(held)].walk("VALARM")
+    assert str(reminder["ACTION"]) == "DISPLAY"
+    assert reminder.decoded("TRIGGER") == -before
+    assert str(reminder["DESCRIPTION"]) == held.topic.title
+    assert events[_uid(called_off)].walk("VALARM") == []
+    # Off, as without the parameter: no alarm at all.
+    for query in ({"alarm": "off"}, {}):
+        assert b"BEGIN:VALARM" not in client.get(url, query).content
+
+
+@pytest.mark.parametrize("alarm", ["2h", "", "1d;DROP", "x" * 500])
+def test_personal_feed_refuses_an_unknown_alarm_clearly(client, audience, alarm):
+    url = reverse("sessions:calendar-personal", args=[calendar_token_for(user=audience)])
+
+    response = client.get(url, {"alarm": alarm})
+
+    assert response.status_code == 400
+    assert "15m" in response.content.decode() and len(response.content) < 300
+
+
+def test_personal_feed_shows_my_answer_to_each_event(client, nlp, organiser):
+    now = _now()
+    person = UserFactory(role=Role.MEMBER, email="me@example.org", display_name="小李")
+    presented = _schedule(
+        track=nlp, by=organiser, now=now, week=0,
+        topic=TopicFactory(status=TopicStatus.READY, track=nlp, proposer=person),
+    )  # fmt: skip
+    joined_topic = TopicFactory(status=TopicStatus.RECRUITING, track=nlp)
+    group_join(topic=joined_topic, user=person)
+    Topic.objects.filter(pk=joined_topic.pk).update(status=TopicStatus.READY)
+    joined_topic.refresh_from_db()
+    joined = _schedule(track=nlp, by=organiser, now=now, week=1, topic=joined_topic)
+    rsvped = _schedule(track=nlp, by=organiser, now=now, week=2)
+    rsvp_set(session=rsvped, user=person, going=True, now=now)
+    url = reverse("sessions:calendar-personal", args=[calendar_token_for(user=person)])
+
+    events = _events(client.get(url).content)
+
+    def me(session):
+        attendee = events[_uid(session)]["ATTENDEE"]
+        assert str(attendee) == "mailto:me@example.org" and attendee.params["CN"] == "小李"
+        return attendee.params["ROLE"], attendee.params["PARTSTAT"]
+
+    assert me(presented) == ("CHAIR", "ACCEPTED")
+    assert me(rsvped) == ("REQ-PARTICIPANT", "ACCEPTED")
+    assert me(joined) == ("REQ-PARTICIPANT", "NEEDS-ACTION")
+    # Nobody else's address is in my feed.
+    assert content_has_one_attendee(client.get(url).content)
+
+
+def content_has_one_attendee(content: bytes) -> bool:
+    addresses = {str(event["ATTENDEE"]) for event in _parse(content).walk("VEVENT")}
+    return addresses == {"mailto:me@example.org"}
+
+
 @pytest.mark.parametrize("token", ["unknown-token", "x" * 65, "None"])
 def test_personal_feed_with_an_unknown_token_is_404(client, audience, token):
     calendar_token_for(user=audience)
@@ -562,3 +636,15 @@ def test_public_feed_is_cached_until_a_session_changes(client, organiser):
     assert cold_queries == 3
     assert b"SEQUENCE:0" in first
     assert b"SEQUENCE:1" in changed
+
+
+def test_the_profile_shows_the_feed_address_with_the_chosen_alarm(client, audience):
+    client.force_login(audience)
+    token = calendar_token_for(user=audience)
+
+    feed = reverse("sessions:calendar-personal", args=[token])
+    html = client.get(reverse("profile"), {"alarm": "1h"}).content.decode()
+    assert f'value="http://testserver{feed}?alarm=1h"' in html or f"{feed}?alarm=1h" in html
+    assert '<option value="1h" selected>' in html
+    html = client.get(reverse("profile"), {"alarm": "evil"}).content.decode()
+    assert f"{feed}?alarm" not in html and f"{feed}" in html
