@@ -39,9 +39,7 @@ def role_set(
         )
         if cause is None and by is not None:
             cause = RoleChangeCause.BY_HAND
-        role_changed.send(
-            sender=User, user=user, previous=previous, role=role, by=by, cause=cause
-        )
+        role_changed.send(sender=User, user=user, previous=previous, role=role, by=by, cause=cause)
     return user
 
 

@@ -10,7 +10,7 @@ class LedgerPolicyAdmin(admin.ModelAdmin):
 
     list_display = [
         "__str__", "min_attendance_percent", "presenting_protects", "task_protects",
-        "grace_for_new_members",
+        "grace_for_new_members", "min_minutes_in_meeting",
     ]  # fmt: skip
 
     def has_add_permission(self, request) -> bool:

@@ -34,6 +34,15 @@ class LedgerPolicy(models.Model):
         default=True,
         help_text=_("Members admitted during the season are not flagged for it."),
     )
+    min_minutes_in_meeting = models.PositiveSmallIntegerField(
+        _("minimum time in the meeting (minutes)"),
+        default=30,
+        validators=[MaxValueValidator(600)],
+        help_text=_(
+            "When a meeting's participant list is imported, a person counts as attending from "
+            "this many minutes in the meeting (all their rows added up)."
+        ),
+    )
 
     class Meta:
         db_table = "members_ledgerpolicy"
@@ -113,3 +122,48 @@ class LedgerExemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.season or _('every season')}"
+
+
+class AttendanceImport(models.Model):
+    """A participant list a meeting app exported for a session, between its upload and the
+    organiser's confirmation: the file's cells as read (never the file), which column holds
+    what, and the people matched by hand. Keyed by a random token in the pages' addresses; one
+    per session and file (its SHA-256), so uploading the same file again changes nothing."""
+
+    session = models.ForeignKey(
+        "topic_sessions.WeeklySession",
+        verbose_name=_("session"),
+        on_delete=models.CASCADE,
+        related_name="attendance_imports",
+    )
+    token = models.CharField(max_length=43, unique=True, editable=False)
+    sha256 = models.CharField(max_length=64, editable=False)
+    file_name = models.CharField(_("file name"), max_length=200)
+    kind = models.CharField(max_length=4, editable=False)  # "csv" or "xlsx"
+    # {"rows": [[cell, …], …], "lines": [line number, …]}: bounded by attendance_files.
+    table = models.JSONField(editable=False)
+    header_row = models.PositiveSmallIntegerField(null=True, blank=True)
+    columns = models.JSONField(default=dict, blank=True)  # role -> column index
+    picks = models.JSONField(default=dict, blank=True)  # person key -> user id (0: left out)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    added = models.PositiveIntegerField(_("attendances added"), default=0)
+
+    class Meta:
+        verbose_name = _("attendance import")
+        verbose_name_plural = _("attendance imports")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "sha256"], name="one_import_per_file"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} @ {self.session_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members.ledger import views
+from members.ledger import attendance_views, views
 
 app_name = "ledger"
 urlpatterns = [
@@ -10,5 +10,21 @@ urlpatterns = [
         "staff/seasons/<int:pk>/review.csv",
         views.season_review_csv,
         name="season-review-csv",
+    ),
+    # Attendance from the meeting's participant list: upload, columns, preview and confirm.
+    path(
+        "sessions/<int:pk>/attendance/import/",
+        attendance_views.attendance_import_start,
+        name="attendance-import",
+    ),
+    path(
+        "sessions/<int:pk>/attendance/import/<slug:token>/",
+        attendance_views.attendance_import_preview,
+        name="attendance-import-preview",
+    ),
+    path(
+        "sessions/<int:pk>/attendance/import/<slug:token>/columns/",
+        attendance_views.attendance_import_columns,
+        name="attendance-import-columns",
     ),
 ]

@@ -180,6 +180,7 @@ class Attendance(models.Model):
     class How(models.TextChoices):
         SELF = "self", _("Self check-in")
         ORGANISER = "organiser", _("Recorded by an organiser")
+        IMPORT = "import", _("Imported from the meeting's export")
 
     session = models.ForeignKey(WeeklySession, on_delete=models.CASCADE, related_name="attendances")
     user = models.ForeignKey(

@@ -10,6 +10,9 @@ database only after they changed, not after every change of anything.
   the row just before someone else's save stores it under the old generation, which nobody
   reads again: the race leaves no stale row behind.
 - No shared cache (Redis down): the row is read from the database, as without this module.
+
+kept_value() keeps a figure worked out from a model's rows (the inbox's count of study group
+changes) under the same generation, in the shared cache only.
 """
 
 from django.core.cache import cache
@@ -44,6 +47,22 @@ def kept_row(model, *, version: int):
     return row
 
 
+def kept_value(model, name: str, compute):
+    """What `compute()` works out from the rows of `model` (decorated with keeps_row), e.g. a
+    count for the organisers' inbox: kept in the shared cache under the model's generation, so
+    that it is worked out again only after a committed save or delete of one of its rows
+    (writes that bypass the signals, queryset.update(), must not change what it counts). Not
+    kept in this process: one cache read each time."""
+    label = model._meta.label_lower
+    generation = cache.get(_generation_key(label), 0)
+    key = f"value:{label}:{name}:{generation}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, KEEP_SECONDS)
+    return value
+
+
 def _changed(sender, **kwargs) -> None:
     label = sender._meta.label_lower
     _local.pop(label, None)
@@ -65,7 +84,8 @@ def _changed(sender, **kwargs) -> None:
 
 def keeps_row(model):
     """Class decorator of a one-row settings model (with a `load()` class method) that
-    kept_row() reads: its saves and deletes make the kept copies obsolete."""
+    kept_row() reads, or of a model kept_value() counts: its saves and deletes make the kept
+    copies obsolete."""
     uid = f"kept-row:{model._meta.label_lower}"
     post_save.connect(_changed, sender=model, weak=False, dispatch_uid=uid)
     post_delete.connect(_changed, sender=model, weak=False, dispatch_uid=uid)

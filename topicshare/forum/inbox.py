@@ -19,6 +19,7 @@ from sessions.weekly.selectors import (
     groups_below_minimum,
     sessions_without_meeting_link,
 )
+from topicshare.forum.onboarding import group_changes_waiting
 
 # The count in the navigation: worked out by the inbox page and every minute by beat; kept
 # a little longer, so that a late beat does not blank it.
@@ -34,6 +35,7 @@ KINDS = {
     "materials": gettext_lazy("Slides or recording missing"),
     "application": gettext_lazy("Application"),
     "flagged": gettext_lazy("Flagged at the season's end"),
+    "study_group": gettext_lazy("Study group in WeChat"),
 }
 
 
@@ -158,10 +160,24 @@ def _member_items(now: datetime.datetime) -> list[InboxItem]:
     return items
 
 
+def _study_group_items(now: datetime.datetime) -> list[InboxItem]:
+    """One item for the whole checklist (from the shared cache: no query of its own)."""
+    waiting = group_changes_waiting()
+    if not waiting:
+        return []
+    return [InboxItem(
+        "study_group", _("People to add to or remove from the study group"),
+        _("To add: %(add)d · to remove: %(remove)d") % {
+            "add": waiting.to_add, "remove": waiting.to_remove},
+        waiting.since or now, reverse("onboarding"), _("Open the checklist"),
+    )]  # fmt: skip
+
+
 def inbox_items(*, now: datetime.datetime) -> list[InboxItem]:
     """Everything that waits, oldest (or soonest due) first."""
     items = [
         *_topic_items(now), *_session_items(now), *_library_items(now), *_member_items(now),
+        *_study_group_items(now),
     ]  # fmt: skip
     items.sort(key=lambda item: (item.since, item.kind, item.title))
     _remember_count(len(items))

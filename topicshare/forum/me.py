@@ -1,6 +1,7 @@
 """/me/ — one person's page: what they present, take part in and RSVP'd to, their groups and
-tasks, their proposals and where each stands, their application, their calendar. It reads
-each app through its selectors; the queries do not grow with the rows."""
+tasks, their proposals and where each stands, their application, how to join the study
+group's chat (members), their calendar. It reads each app through its selectors; the
+queries do not grow with the rows."""
 
 import datetime
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from sessions.topics.selectors import groups_of, invitations_open_for, proposals
 from sessions.weekly.calendar import calendar_token_for
 from sessions.weekly.selectors import sessions_of
 from topicshare.core.links import absolute_url
+from topicshare.forum.onboarding import study_group_card
 
 S = TopicStatus
 
@@ -101,6 +103,8 @@ def me_context(*, user: User, now: datetime.datetime) -> dict:
         if application
         else "",
         "can_apply": user.has_perm("members.apply_for_membership"),
+        # Members: the study group's chat (QR code, steps), up front until they are added.
+        "study_group": study_group_card(user=user),
         "calendar_url": feed,
         "webcal_url": _webcal(feed),
         "now": now,

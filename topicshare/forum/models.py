@@ -1,12 +1,22 @@
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.roles import RoleChangeCause
 from topicshare.core.limits import LONG_TEXT_MAX_CHARS, LimitedTextField
 from topicshare.core.pagecache import content_version_for
 from topicshare.core.singletons import keeps_row, kept_row
+from topicshare.core.uploads import private_storage
 from topicshare.core.validators import validate_image_size, validate_name_characters
+
+
+def study_group_qr_upload_to(instance, filename: str) -> str:
+    """A random name: nothing of the uploader's file name, nothing to guess."""
+    return f"forum/private/{uuid.uuid4().hex}"
 
 
 @keeps_row
@@ -37,6 +47,25 @@ class ForumSettings(models.Model):
         upload_to="forum/",
         blank=True,
         validators=[validate_image_size],
+    )
+    study_group_steps = LimitedTextField(
+        _("how to join the study group"),
+        max_length=LONG_TEXT_MAX_CHARS,
+        blank=True,
+        help_text=_(
+            "Shown to members only, on their page and in the admission e-mail: how to get into "
+            "the study group's WeChat group, e.g. “Add the organiser's WeChat xxx, note "
+            "TopicShare”."
+        ),
+    )
+    study_group_qr = models.ImageField(
+        _("study group QR code"),
+        # Private: members only, through the study-group-qr view (never under /media/).
+        upload_to=study_group_qr_upload_to,
+        storage=private_storage,
+        blank=True,
+        validators=[validate_image_size],
+        help_text=_("Members only: shown on their page, never on a public address."),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -100,3 +129,62 @@ class OfficialAccountDraft(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id} ({self.language})"
+
+
+@keeps_row
+class GroupChange(models.Model):
+    """A hand job in WeChat for the organisers' checklist (/staff/onboarding/): add someone to
+    the study group's chat, or remove them, ticked off when done. Made when a role crosses
+    the member line (topicshare/forum/onboarding.py, on members' `role_changed`)."""
+
+    class Change(models.TextChoices):
+        ADD = "add", _("add to the study group")
+        REMOVE = "remove", _("remove from the study group")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="group_changes",
+    )
+    change = models.CharField(_("change"), max_length=10, choices=Change.choices)
+    reason = models.CharField(_("reason"), max_length=20, choices=RoleChangeCause.choices)
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    closed_automatically = models.BooleanField(
+        _("no longer needed"),
+        default=False,
+        help_text=_("Closed by the forum: the opposite change came before this one was done."),
+    )
+
+    class Meta:
+        verbose_name = _("study group change")
+        verbose_name_plural = _("study group changes")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # Each change closes the person's open one: one thing at a time to do for them.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(done_at__isnull=True),
+                name="one_open_group_change_per_person",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(done_at__isnull=False) | models.Q(closed_automatically=False),
+                name="group_change_closed_automatically_is_done",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_change_display()}: {self.user}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.done_at is None

@@ -427,10 +427,19 @@ def test_policy_and_exemptions_in_the_admin_are_for_organisers(client, season, o
     assert LedgerPolicy.load().min_attendance_percent == 40
     client.post(
         reverse("admin:ledger_ledgerpolicy_change", args=[1]),
-        {"min_attendance_percent": 50, "task_protects": "on", "grace_for_new_members": "on"},
+        {
+            "min_attendance_percent": 50,
+            "task_protects": "on",
+            "grace_for_new_members": "on",
+            "min_minutes_in_meeting": 45,
+        },
     )
     policy = LedgerPolicy.load()
-    assert (policy.min_attendance_percent, policy.presenting_protects) == (50, False)
+    assert (
+        policy.min_attendance_percent,
+        policy.presenting_protects,
+        policy.min_minutes_in_meeting,
+    ) == (50, False, 45)
 
     member = UserFactory(role=Role.MEMBER)
     response = client.post(
