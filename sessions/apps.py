@@ -17,7 +17,8 @@ class SessionsConfig(AppConfig):
     # Not: RSVPs (a card's count may lag by the cache's lifetime), attendance, tasks and
     # invitations (signed-in pages only), session presenters (calendars, not pages).
     public_models = (
-        "Track", "Season", "Topic", "TopicTransition", "Participation", "WeeklySession",
+        "Track", "Season", "Topic", "TopicTransition", "Participation", "TopicInterest",
+        "WeeklySession",
         "SessionChange",
     )  # fmt: skip
     # What no page shows: which reminders went out (pagecache.data_changed).

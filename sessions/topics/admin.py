@@ -13,6 +13,7 @@ from sessions.topics.models import (
     Season,
     Task,
     Topic,
+    TopicInterest,
     TopicStatus,
     TopicTransition,
     Track,
@@ -59,6 +60,13 @@ class ReadOnlyInline(admin.TabularInline):
 class ParticipationInline(ReadOnlyInline):
     model = Participation
     fields = ["user", "role", "joined_at"]
+
+
+class InterestInline(ReadOnlyInline):
+    """Who wants to hear it (“想听”): organisers only see who."""
+
+    model = TopicInterest
+    fields = ["user", "created_at"]
 
 
 class TaskInline(ReadOnlyInline):
@@ -123,13 +131,18 @@ def _transition_action(to: str, label, needs_reason: bool = False):
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
-    list_display = ["title", "proposer", "track", "sub_theme", "season", "status", "preferred_week"]
+    list_display = [
+        "title", "proposer", "track", "sub_theme", "season", "status", "preferred_week",
+        "interest_count",
+    ]  # fmt: skip
     list_filter = ["status", "track", "season", "members_only"]
     search_fields = ["title", "sub_theme", "summary", "proposer__email", "proposer__display_name"]
     list_select_related = ["proposer", "track", "season"]
     autocomplete_fields = ["proposer", "co_presenters"]
-    readonly_fields = ["status", "created_at", "updated_at"]
-    inlines = [ParticipationInline, InvitationInline, TaskInline, TransitionInline]
+    readonly_fields = ["status", "interest_count", "created_at", "updated_at"]
+    inlines = [
+        ParticipationInline, InterestInline, InvitationInline, TaskInline, TransitionInline,
+    ]  # fmt: skip
     date_hierarchy = "created_at"
     actions = [
         _transition_action(TopicStatus.ACCEPTED, _("Accept")),

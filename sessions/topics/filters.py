@@ -38,6 +38,7 @@ class TopicFilter(django_filters.FilterSet):
             ("preferred_week", "week"),
             ("status", "status"),
             ("track__order", "track"),
+            ("interest_count", "wanted"),
         ],
         field_labels={
             "created": pgettext_lazy("sort the topic sheet by", "Proposed"),
@@ -45,6 +46,7 @@ class TopicFilter(django_filters.FilterSet):
             "week": _("Preferred week"),
             "status": _("Status"),
             "track": _("Track"),
+            "wanted": pgettext_lazy("sort the topic sheet by", "Wanted least first"),
             # Our own words for the other direction: django-filter's "%s (descending)" has no
             # Chinese and is formatted once, in the language of the first request.
             "-created": pgettext_lazy("sort the topic sheet by", "Proposed, newest first"),
@@ -52,6 +54,7 @@ class TopicFilter(django_filters.FilterSet):
             "-week": pgettext_lazy("sort the topic sheet by", "Preferred week, latest first"),
             "-status": pgettext_lazy("sort the topic sheet by", "Status, reversed"),
             "-track": pgettext_lazy("sort the topic sheet by", "Track, reversed"),
+            "-wanted": pgettext_lazy("sort the topic sheet by", "Most wanted first"),
         },
     )
 

@@ -190,7 +190,7 @@ class TransitionForm(forms.Form):
 class TaskForm(forms.ModelForm):
     class Meta:
         model = Task
-        fields = ["title", "assignee", "due_date", "notes"]
+        fields = ["title", "assignee", "due_before_session", "due_date", "notes"]
         widgets = {"due_date": DateInput(), "notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, topic: Topic, **kwargs):

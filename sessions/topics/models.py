@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -266,6 +267,9 @@ class Topic(RenderedMarkdown, models.Model):
         blank=True,
         help_text=_("Why it was rejected or cancelled."),
     )
+    # How many people want to hear it (“想听”): kept by topic_interest_set, one row each in
+    # TopicInterest, so that the sheet sorts by it without counting.
+    interest_count = models.PositiveIntegerField(_("want to hear it"), default=0, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -417,6 +421,59 @@ class Participation(models.Model):
         return f"{self.user} · {self.topic} ({self.role})"
 
 
+class WaitlistEntry(models.Model):
+    """A place in the queue for a full participant group: the first in line moves in when a
+    place frees (sessions.topics.services.waitlist_promote)."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="waitlist")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    created_at = models.DateTimeField(_("since"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("waitlist place")
+        verbose_name_plural = _("waitlist")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "user"], name="one_waitlist_place_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ⏳ {self.topic}"
+
+
+class TopicInterest(models.Model):
+    """Someone wants to hear this topic (“想听”): one per person and topic. Who is shown only
+    to organisers; everyone sees the count (Topic.interest_count)."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="interests")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="topic_interests"
+    )
+    created_at = models.DateTimeField(_("since"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("wish to hear a topic")
+        verbose_name_plural = _("wishes to hear a topic")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "user"], name="one_interest_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.topic}"
+
+
+DUE_BEFORE_SESSION_CHOICES = [
+    (14, _("2 weeks before the session")),
+    (7, _("1 week before the session (e.g. the outline)")),
+    (3, _("3 days before the session (e.g. the slides)")),
+    (1, _("the day before the session (e.g. the rehearsal)")),
+    (0, _("on the day of the session")),
+]
+
+
 class Task(models.Model):
     """A piece of the group's preparation work (分工)."""
 
@@ -440,6 +497,15 @@ class Task(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.TODO
     )
     due_date = models.DateField(_("due date"), null=True, blank=True)
+    # Due so many days before the session (outline T-7, slides T-3, rehearsal T-1): the due
+    # date follows the session when it is scheduled or moves (sessions/topics/deadlines.py).
+    due_before_session = models.PositiveSmallIntegerField(
+        _("due before the session"),
+        null=True,
+        blank=True,
+        choices=DUE_BEFORE_SESSION_CHOICES,
+        help_text=_("Moves with the session. Leave empty to use the due date."),
+    )
     # One of the five things every share covers (CHECKLIST): a new group starts with them as
     # tasks, and finishing such a task ticks the topic's checklist (and the other way round).
     checklist_item = models.CharField(
@@ -467,3 +533,11 @@ class Task(models.Model):
     def label(self) -> str:
         """The title, in the reader's language for the checklist's own tasks."""
         return str(dict(CHECKLIST)[self.checklist_item]) if self.checklist_item else self.title
+
+    @property
+    def overdue(self) -> bool:
+        return (
+            self.due_date is not None
+            and self.status != self.Status.DONE
+            and self.due_date < timezone.localdate()
+        )

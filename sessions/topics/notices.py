@@ -30,6 +30,15 @@ def participants_of(topic: Topic):
     )
 
 
+def interested_in(topic: Topic):
+    """The people who want to hear `topic` (“想听”), first come first."""
+    return (
+        people()
+        .filter(topic_interests__topic=topic)
+        .order_by("topic_interests__created_at", "topic_interests__id")
+    )
+
+
 def members():
     return users_with_role_at_least(Role.MEMBER, among=people())
 
@@ -115,6 +124,23 @@ def topic_message(kind: str, topic: Topic, *, reason: str = "", who: User | None
             [_("People can now join the participant group of your topic.")],
             url,
         )
+    if kind == K.WANTED_TOPIC_RECRUITING:
+        return Message(
+            _("A topic you want to hear is recruiting: %(title)s") % {"title": topic.title},
+            [_("You said you want to hear it, so you hear first: join its participant group "
+               "before the places are taken, or RSVP once its session is scheduled."),
+             _("%(count)d of %(capacity)d places are taken.")
+             % {"count": topic.participant_count, "capacity": topic.capacity}],
+            url,
+        )  # fmt: skip
+    if kind == K.WAITLIST_PROMOTED:
+        return Message(
+            _("You are in the group of “%(title)s”") % {"title": topic.title},
+            [_("A place came free and you were first on the waitlist: you are now a "
+               "participant. Say hello on the group page; if you cannot take part after all, "
+               "leave the group there so that the next in line gets the place.")],
+            absolute_url(reverse("topics:group", args=[topic.pk])),
+        )  # fmt: skip
     if kind == K.CO_PRESENTER_INVITED:
         return Message(
             _("%(name)s invites you to present “%(title)s”")
@@ -181,6 +207,17 @@ def notify_topic_transition(*, topic: Topic, transition) -> None:
         render=lambda: topic_message(kind, topic, reason=transition.reason, who=transition.by),
         due_at=transition.at,
     )
+    if kind == K.RECRUITING_OPENED:
+        # Those who want to hear it are told first, before the promotion reaches everyone.
+        wanted = K.WANTED_TOPIC_RECRUITING
+        notification_enqueue(
+            kind=wanted,
+            subject=topic,
+            occasion=str(transition.pk),
+            recipients=interested_in(topic).exclude(pk__in=[p.pk for p in recipients]),
+            render=lambda: topic_message(wanted, topic),
+            due_at=transition.at,
+        )
 
 
 def notify_group_joined(*, participation: Participation) -> None:
@@ -191,6 +228,18 @@ def notify_group_joined(*, participation: Participation) -> None:
         occasion=str(participation.pk),
         recipients=[topic.proposer, *topic.co_presenters.all()],
         render=lambda: topic_message(K.GROUP_JOINED, topic, who=participation.user),
+        due_at=timezone.now(),
+    )
+
+
+def notify_waitlist_promoted(*, participation: Participation) -> None:
+    topic = participation.topic
+    notification_enqueue(
+        kind=K.WAITLIST_PROMOTED,
+        subject=topic,
+        occasion=str(participation.pk),
+        recipients=[participation.user],
+        render=lambda: topic_message(K.WAITLIST_PROMOTED, topic),
         due_at=timezone.now(),
     )
 

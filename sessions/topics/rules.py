@@ -15,6 +15,8 @@ EDITABLE_BY_PROPOSER = {
 JOINABLE = {TopicStatus.RECRUITING, TopicStatus.PREPARING}
 # A topic is promoted (its promotion pack and poster) from acceptance until it is ready.
 PROMOTED = (TopicStatus.ACCEPTED, TopicStatus.RECRUITING, TopicStatus.PREPARING)
+# A topic people may say they want to hear (“想听”): until its group is complete.
+WANTED = {TopicStatus.PROPOSED, TopicStatus.ACCEPTED, TopicStatus.RECRUITING}
 # Nothing more happens in the group of such a topic: nobody leaves it, its tasks stay as they are.
 CLOSED = {TopicStatus.PRESENTED, TopicStatus.CANCELLED, TopicStatus.REJECTED, TopicStatus.WITHDRAWN}
 
@@ -59,6 +61,16 @@ def may_join_group(user, topic) -> bool:
     if topic.members_only and not is_member(user):
         return False
     return topic.status in JOINABLE and topic.places_left > 0
+
+
+@rules.predicate
+def may_wait_for_group(user, topic) -> bool:
+    """Everything waitlist_join checks: one who could join but for a free place."""
+    if topic is None or not is_audience(user) or is_group_member(user, topic):
+        return False
+    if topic.members_only and not is_member(user):
+        return False
+    return topic.status in JOINABLE and topic.places_left <= 0
 
 
 @rules.predicate
@@ -114,7 +126,20 @@ def presents_task_topic(user, task) -> bool:
     return task is not None and is_presenter(user, task.topic)
 
 
+@rules.predicate
+def may_want_to_hear(user, topic) -> bool:
+    """“想听”: anyone signed in, on a topic still looking for its audience, but not its own
+    presenters (they want to be heard)."""
+    return (
+        topic is not None
+        and is_audience(user)
+        and topic.status in WANTED
+        and not is_presenter(user, topic)
+    )
+
+
 rules.add_perm("topic_sessions.propose_topic", is_audience)
+rules.add_perm("topic_sessions.want_to_hear", may_want_to_hear)
 rules.add_perm("topic_sessions.answer_invitation", may_answer_invitation)
 rules.add_perm(
     "topic_sessions.change_topic", is_organiser | (is_proposer & topic_is_editable_by_proposer)
@@ -128,6 +153,7 @@ rules.add_perm("topic_sessions.cancel_topic", is_organiser | is_proposer)
 rules.add_perm("topic_sessions.reopen_topic", is_proposer)
 rules.add_perm("topic_sessions.view_group", is_organiser | is_group_member)
 rules.add_perm("topic_sessions.join_group", may_join_group)
+rules.add_perm("topic_sessions.wait_for_group", may_wait_for_group)
 rules.add_perm("topic_sessions.leave_group", may_leave_group)
 rules.add_perm("topic_sessions.manage_tasks", (is_organiser | is_group_member) & topic_is_open)
 # The task board in one tap: "我来" takes a task nobody has (for oneself, in one's own group);

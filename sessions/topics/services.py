@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from members.models import User
 from members.selectors import verified_members
+from sessions.topics.deadlines import due_date_before, session_start_of
 from sessions.topics.models import (
     CHECKLIST,
     MAX_PAPER_LINKS,
@@ -22,15 +24,18 @@ from sessions.topics.models import (
     Season,
     Task,
     Topic,
+    TopicInterest,
     TopicStatus,
     TopicTransition,
     Track,
+    WaitlistEntry,
     monday_of,
 )
 from sessions.topics.notices import (
     notify_co_presenter_invited,
     notify_group_joined,
     notify_topic_transition,
+    notify_waitlist_promoted,
 )
 from sessions.topics.rules import CLOSED, JOINABLE, is_group_member, is_group_participant
 from sessions.topics.signals import recruiting_opened, scheduled_topic_moving
@@ -312,6 +317,8 @@ def topic_update(*, topic: Topic, by: User, co_presenters=None, **changes) -> To
         )
     _validate(topic)
     topic.save(update_fields=[*changes, "updated_at"])
+    if "capacity" in changes:
+        waitlist_promote(topic=topic)  # more places: the waitlist moves in
     _checklist_to_tasks(topic, {field for field in changes if field in dict(CHECKLIST)})
     if co_presenters is not None:
         co_presenters_want(topic=topic, by=by, people=co_presenters)
@@ -414,6 +421,35 @@ def group_join(*, topic: Topic, user: User) -> Participation:
     return participation
 
 
+def topic_interest_set(*, topic: Topic, user: User, want: bool) -> bool:
+    """Say (want=True) or take back (want=False) that `user` wants to hear `topic` (“想听”).
+    Idempotent: a second tap that says the same changes nothing (double taps, two tabs), so
+    the count holds under concurrent taps (one row per person, by a unique constraint; the
+    count moves only with a row that was really added or removed). Returns whether the
+    person now wants to hear it. Taking it back is allowed in any state."""
+    if want and not user.has_perm("topic_sessions.want_to_hear", topic):
+        if not user.is_authenticated:
+            raise PermissionDenied(_("Log in to say you want to hear a topic."))
+        if topic.proposer_id == user.pk or topic.co_presenters.filter(pk=user.pk).exists():
+            raise TopicError(_("You present this topic."))
+        raise TopicError(_("This topic has found its group: RSVP to its session instead."))
+    with transaction.atomic():
+        if want:
+            try:
+                with transaction.atomic():
+                    TopicInterest.objects.create(topic=topic, user=user)
+            except IntegrityError:
+                return True  # already there
+            Topic.objects.filter(pk=topic.pk).update(interest_count=F("interest_count") + 1)
+            return True
+        removed, _rows = TopicInterest.objects.filter(topic=topic, user=user).delete()
+        if removed:
+            Topic.objects.filter(pk=topic.pk, interest_count__gt=0).update(
+                interest_count=F("interest_count") - 1
+            )
+        return False
+
+
 @transaction.atomic
 def group_leave(*, topic: Topic, user: User) -> None:
     """Leave a group. The proposer cannot leave their own topic (they withdraw or cancel it);
@@ -429,6 +465,70 @@ def group_leave(*, topic: Topic, user: User) -> None:
     if not left:
         raise TopicError(_("You are not a participant of this group."))
     Task.objects.filter(topic=topic, assignee=user).update(assignee=None)
+    waitlist_promote(topic=topic)
+
+
+def waitlist_position(*, topic: Topic, user: User) -> int | None:
+    """1 for the first in line; None when `user` is not waiting for this group."""
+    mine = WaitlistEntry.objects.filter(topic=topic, user=user).first()
+    if mine is None:
+        return None
+    ahead = WaitlistEntry.objects.filter(topic=topic).filter(
+        Q(created_at__lt=mine.created_at) | Q(created_at=mine.created_at, pk__lt=mine.pk)
+    )
+    return ahead.count() + 1
+
+
+@transaction.atomic
+def waitlist_join(*, topic: Topic, user: User) -> int:
+    """Wait for a place in a full group. Returns the place in line (1: next to move in).
+    Idempotent: waiting already keeps the place one has."""
+    topic = Topic.objects.select_for_update().get(pk=topic.pk)
+    if not user.has_perm("topic_sessions.wait_for_group", topic):
+        if is_group_member(user, topic):
+            raise TopicError(_("You are already in this group."))
+        if topic.status not in JOINABLE:
+            raise TopicError(_("This group is not recruiting."))
+        if topic.places_left > 0:
+            raise TopicError(_("The group has a free place: join it."))
+        raise PermissionDenied(_("Only members of the study group may join this group."))
+    WaitlistEntry.objects.get_or_create(topic=topic, user=user)
+    return waitlist_position(topic=topic, user=user)
+
+
+def waitlist_leave(*, topic: Topic, user: User) -> None:
+    if not WaitlistEntry.objects.filter(topic=topic, user=user).delete()[0]:
+        raise TopicError(_("You are not on this group's waitlist."))
+
+
+def waitlist_promote(*, topic: Topic) -> list[Participation]:
+    """Move people from the waitlist into the group, first come first, while it has free
+    places (after a leave, or a larger capacity); each is told. Who can no longer join (left
+    the forum, not a member of a members-only group) loses the place in line. The caller holds
+    the topic's row lock, or this takes it."""
+    topic = Topic.objects.select_for_update().get(pk=topic.pk)
+    if topic.status not in JOINABLE:
+        return []
+    taken = Participation.objects.filter(topic=topic, role=Participation.Role.PARTICIPANT)
+    free = topic.capacity - taken.count()
+    moved: list[Participation] = []
+    for entry in WaitlistEntry.objects.filter(topic=topic).select_related("user"):
+        if free <= 0:
+            break
+        person = entry.user
+        entry.delete()
+        # The same rule as joining (members only, not in the group yet), with a free place.
+        if not (person.is_active and person.has_perm("topic_sessions.join_group", topic)):
+            continue
+        participation = Participation.objects.create(
+            topic=topic, user=person, role=Participation.Role.PARTICIPANT
+        )
+        notify_waitlist_promoted(participation=participation)
+        moved.append(participation)
+        free -= 1
+    if moved and topic.status == S.RECRUITING and free <= 0:
+        _record(topic=topic, to=S.PREPARING, by=None, reason=_("The group is full."))
+    return moved
 
 
 def _check_assignee(topic: Topic, assignee: User | None) -> None:
@@ -452,11 +552,15 @@ def task_create(
     notes: str = "",
     assignee: User | None = None,
     due_date: datetime.date | None = None,
+    due_before_session: int | None = None,
 ) -> Task:
+    """A new task. Due before the session (`due_before_session` days), its date comes from
+    the session once the topic is scheduled, and follows it (sessions/topics/deadlines.py)."""
     _check_task_permission(topic, by)
     _check_assignee(topic, assignee)
     task = Task(topic=topic, title=" ".join(title.split()), notes=notes, assignee=assignee,
-                due_date=due_date)  # fmt: skip
+                due_date=due_date, due_before_session=due_before_session)  # fmt: skip
+    _due_from_session(task)
     task.full_clean(exclude=["topic", "assignee"])
     task.save()
     return task
@@ -466,7 +570,7 @@ def task_create(
 def task_update(*, task: Task, by: User, **changes) -> Task:
     """Assign, move (todo / doing / done) or rename a task."""
     _check_task_permission(task.topic, by)
-    allowed = {"title", "notes", "assignee", "status", "due_date"}
+    allowed = {"title", "notes", "assignee", "status", "due_date", "due_before_session"}
     if set(changes) - allowed:
         raise TopicError(
             _("These fields cannot be edited here: %s") % ", ".join(set(changes) - allowed)
@@ -478,11 +582,26 @@ def task_update(*, task: Task, by: User, **changes) -> Task:
         raise TopicError(_("Nothing to change: the task is like that already."))
     for field, value in changes.items():
         setattr(task, field, value)
+    if "due_before_session" in changes and _due_from_session(task):
+        changes["due_date"] = task.due_date
     task.full_clean(exclude=["topic", "assignee"])
     task.save(update_fields=[*changes, "updated_at"])
     if "status" in changes:
         _task_to_checklist(task)
     return task
+
+
+def _due_from_session(task: Task) -> bool:
+    """A task due before the session of a scheduled topic takes its date from it."""
+    if task.due_before_session is None:
+        return False
+    start = session_start_of(task.topic)
+    if start is None:
+        return False
+    task.due_date = due_date_before(
+        start, days=task.due_before_session, time_zone=task.topic.track.time_zone
+    )
+    return True
 
 
 def checklist_tasks_create(*, topic: Topic) -> list[Task]:

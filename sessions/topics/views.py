@@ -30,10 +30,13 @@ from sessions.topics.services import (
     task_create,
     task_finish,
     task_update,
+    topic_interest_set,
     topic_propose,
     topic_transition,
     topic_update,
     transition_check,
+    waitlist_join,
+    waitlist_leave,
 )
 from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
 from topicshare.core.fragments import kept_under_versions, per_request, personal_page
@@ -284,6 +287,61 @@ def group_join_view(request, pk: int):
 
 @login_required
 @require_POST
+def topic_interest_view(request, pk: int):
+    """“想听” and taking it back: `want` says which, so a double tap changes nothing more."""
+    topic = get_object_or_404(Topic, pk=pk)
+    want = request.POST.get("want") == "1"
+    try:
+        topic_interest_set(topic=topic, user=request.user, want=want)
+    except TopicError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Noted: you want to hear it. You hear first when it recruits and is scheduled.")
+            if want
+            else _("Taken back: you no longer say you want to hear it."),
+        )
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("topics:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def waitlist_join_view(request, pk: int):
+    topic = get_object_or_404(Topic, pk=pk)
+    try:
+        position = waitlist_join(topic=topic, user=request.user)
+    except TopicError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("You are number %(position)d on the waitlist. When a place comes free, the first "
+              "in line moves in and is told by e-mail.") % {"position": position},
+        )  # fmt: skip
+    return redirect("topics:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def waitlist_leave_view(request, pk: int):
+    topic = get_object_or_404(Topic, pk=pk)
+    try:
+        waitlist_leave(topic=topic, user=request.user)
+    except TopicError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("You left the waitlist."))
+    return redirect("topics:detail", pk=pk)
+
+
+@login_required
+@require_POST
 def group_leave_view(request, pk: int):
     topic = get_object_or_404(Topic, pk=pk)
     try:
@@ -362,6 +420,8 @@ def topic_group(request, pk: int):
             "move_form": TaskMoveForm(topic=topic),
             "statuses": Task.Status.choices,
             "can_manage_tasks": request.user.has_perm("topic_sessions.manage_tasks", topic),
+            # Who waits for a place, in order (one query).
+            "waiting": list(topic.waitlist.select_related("user")),
         },
     )
 

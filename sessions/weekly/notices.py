@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sessions.models import SessionChange, WeeklySession
-from sessions.topics.notices import K, pack_message, participants_of, people
+from sessions.topics.notices import K, interested_in, pack_message, participants_of, people
 from topicshare.notifications.outbox import (
     Message,
     absolute_url,
@@ -167,6 +167,8 @@ def notify_session_change(*, session: WeeklySession, change) -> None:
         notifications_cancel(subject=session, kinds=REMINDER_KINDS)
     # presenters_of includes presenters of a cancelled session (their rows are inactive).
     recipients = [*presenters_of(session), *participants_of(session.topic), *rsvps_of(session)]
+    if change.kind == SessionChange.Kind.SCHEDULED:
+        recipients += interested_in(session.topic)  # “想听”: told when it is scheduled
     notification_enqueue(
         kind=kind,
         subject=session,

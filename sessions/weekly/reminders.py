@@ -23,6 +23,7 @@ from sessions.models import (
 )
 from sessions.topics.notices import (
     chats_for,
+    interested_in,
     members,
     organisers,
     participants_of,
@@ -43,6 +44,9 @@ K = NotificationKind
 
 def _recipients(rule: ReminderRule, session: WeeklySession) -> list:
     people = []
+    if rule.kind == K.PROMOTION:
+        # Who said “想听” is first in line: queued (and so sent) before everyone else.
+        people += interested_in(session.topic)
     if rule.to_presenters:
         people += presenters_of(session)
     if rule.to_participants:
@@ -90,7 +94,9 @@ def topic_promote(*, topic: Topic, slot: datetime.datetime, now: datetime.dateti
         kind=rule.kind,
         subject=topic,
         occasion=topic.preferred_week.isoformat(),
-        recipients=[*members(), *track_followers(topic.track)] if rule.by_email else [],
+        recipients=[*interested_in(topic), *members(), *track_followers(topic.track)]
+        if rule.by_email
+        else [],
         channels=list(chats_for(track=topic.track, audience=rule.chat_audience)),
         render=lambda: topic_promotion_message(topic, slot),
         due_at=now,

@@ -28,6 +28,7 @@ from sessions.models import (
     Track,
     WeeklySession,
 )
+from sessions.topics.deadlines import task_deadlines_follow
 from sessions.topics.models import monday_of
 from sessions.topics.services import TopicError, topic_transition, transition_guard
 from sessions.topics.slots import UPCOMING_WEEKS, is_on_slot, track_slots
@@ -289,6 +290,7 @@ def session_schedule(
         session=session, kind=SessionChange.Kind.SCHEDULED, to_start=start, by=by
     )
     topic_transition(topic=topic, to=TopicStatus.SCHEDULED, by=by, internal=True)
+    task_deadlines_follow(topic=topic, start=start)
     notify_session_change(session=session, change=change)
     return session
 
@@ -347,6 +349,7 @@ def session_slip(
             by=by,
             reason=reason.strip(),
         )
+        task_deadlines_follow(topic=session.topic, start=start)
         notify_session_change(session=session, change=change)
         return session
     raise SchedulingError(
@@ -409,6 +412,7 @@ def session_move(
         by=by,
         reason=(reason or "").strip(),
     )
+    task_deadlines_follow(topic=session.topic, start=start)
     notify_session_change(session=session, change=change)
     return session
 
@@ -579,9 +583,11 @@ def attendance_record(
     users: Iterable[User],
     by: User,
     now: datetime.datetime | None = None,
+    how: str = Attendance.How.ORGANISER,
 ) -> int:
-    """An organiser records who attended (for those who could not check in), once the session
-    has started. Returns how many new attendances were recorded."""
+    """An organiser records who attended (for those who could not check in, or from the
+    meeting's participant list: `how`), once the session has started. Those already recorded
+    are left as they are. Returns how many new attendances were recorded."""
     now = now or timezone.now()
     require_perm(
         by, "topic_sessions.schedule_sessions", message=_("Only organisers schedule sessions.")
@@ -591,11 +597,11 @@ def attendance_record(
     if session.start > now:
         raise SchedulingError(_("Attendance can be recorded once the session has started."))
     already = set(Attendance.objects.filter(session=session).values_list("user_id", flat=True))
-    new = [
-        Attendance(session=session, user=user, how=Attendance.How.ORGANISER, recorded_by=by)
-        for user in users
-        if user.pk not in already
-    ]
+    new = []
+    for user in users:
+        if user.pk not in already:
+            already.add(user.pk)
+            new.append(Attendance(session=session, user=user, how=how, recorded_by=by))
     Attendance.objects.bulk_create(new)
     return len(new)
 

@@ -246,7 +246,7 @@ def _row_makers():
     from django.contrib.admin.models import ADDITION, LogEntry
     from django.utils import timezone
 
-    from members.ledger.models import LedgerExemption
+    from members.ledger.models import AttendanceImport, LedgerExemption
     from members.models import Application, AuditEvent, Conflict, Vote
     from sessions.models import (
         RSVP,
@@ -254,10 +254,12 @@ def _row_makers():
         CoPresenterInvitation,
         SessionChange,
         SessionPresenter,
+        TopicInterest,
         TopicTransition,
+        WaitlistEntry,
     )
     from tests.factories import TopicFactory
-    from topicshare.forum.models import OfficialAccountDraft
+    from topicshare.forum.models import GroupChange, OfficialAccountDraft
     from topicshare.notifications.models import Notification, NotificationKind, NotificationOptOut
 
     def notification(user, c):
@@ -322,6 +324,15 @@ def _row_makers():
         "ledger.LedgerExemption.by": lambda user, c: LedgerExemption.objects.create(
             user=UserFactory(), season=c.season, reason="r", by=user
         ),
+        "ledger.AttendanceImport.uploaded_by": lambda user, c: AttendanceImport.objects.create(
+            session=c.session,
+            token=f"t{user.pk}-{c.n}",
+            sha256=f"{user.pk}-{c.n}",
+            file_name="participants.csv",
+            kind="csv",
+            table={"rows": [], "lines": []},
+            uploaded_by=user,
+        ),
         "topic_sessions.Topic_co_presenters.user": lambda user, c: (
             c.topic.co_presenters.add(user) or _through(c.topic.co_presenters, user, topic=c.topic)
         ),
@@ -342,6 +353,12 @@ def _row_makers():
         "topic_sessions.Participation.user": lambda user, c: Participation.objects.create(
             topic=c.topic, user=user, role=Participation.Role.PARTICIPANT
         ),
+        "topic_sessions.TopicInterest.user": lambda user, c: TopicInterest.objects.create(
+            topic=c.topic, user=user
+        ),
+        "topic_sessions.WaitlistEntry.user": lambda user, c: WaitlistEntry.objects.create(
+            topic=c.topic, user=user
+        ),
         "topic_sessions.Task.assignee": lambda user, c: Task.objects.create(
             topic=c.topic, title="t", assignee=user
         ),
@@ -359,6 +376,17 @@ def _row_makers():
         ),
         "topic_sessions.Attendance.recorded_by": lambda user, c: Attendance.objects.create(
             session=c.session, user=UserFactory(), how=Attendance.How.ORGANISER, recorded_by=user
+        ),
+        # Done rows: a person has one open row at most (an open one of each would collide).
+        "forum.GroupChange.user": lambda user, c: GroupChange.objects.create(
+            user=user, change="add", reason="admission", done_at=timezone.now()
+        ),
+        "forum.GroupChange.done_by": lambda user, c: GroupChange.objects.create(
+            user=UserFactory(),
+            change="add",
+            reason="admission",
+            done_at=timezone.now(),
+            done_by=user,
         ),
         "forum.OfficialAccountDraft.saved_by": lambda user, c: OfficialAccountDraft.objects.create(
             kind=OfficialAccountDraft.Kind.SESSION,

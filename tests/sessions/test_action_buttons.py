@@ -26,7 +26,9 @@ from sessions.models import (
     SessionStatus,
     Task,
     Topic,
+    TopicInterest,
     TopicStatus,
+    WaitlistEntry,
     WeeklySession,
 )
 from sessions.topics.services import TRANSITIONS
@@ -185,6 +187,19 @@ def _topic_page_problems(variant: str, role: str, people) -> list[str]:
         reverse("topics:leave", args=[topic.pk]),
         {},
         lambda: was_participant and not in_group(),
+    )
+    wanted = user is not None and TopicInterest.objects.filter(topic=topic, user=user).exists()
+    attempts["want"] = _attempt(
+        client,
+        reverse("topics:interest", args=[topic.pk]),
+        {"want": "1"},
+        lambda: not wanted and TopicInterest.objects.filter(topic=topic, user=user).exists(),
+    )
+    attempts["waitlist-join"] = _attempt(
+        client,
+        reverse("topics:waitlist-join", args=[topic.pk]),
+        {},
+        lambda: user is not None and WaitlistEntry.objects.filter(topic=topic, user=user).exists(),
     )
     problems = _check(f"{variant} as {role}", shown, attempts | _group_link(shown))
     topic.sessions.all().delete()

@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from library.models import LibraryItem
 from members.admission import application_submit, vote_cast
+from members.ledger.attendance_import import attendance_import_upload
 from members.ledger.models import LedgerPolicy
 from members.models import AdmissionSettings
 from members.roles import Role
@@ -60,7 +61,7 @@ from sessions.models import (
 from sessions.weekly.calendar import calendar_token_for
 from sessions.weekly.scheduling import free_slots, preferred_slot
 from tests.factories import TopicFactory, TrackFactory, UserFactory
-from topicshare.forum.models import ForumSettings
+from topicshare.forum.models import ForumSettings, GroupChange
 from topicshare.notifications.models import NotificationKind
 from topicshare.notifications.outbox import unsubscribe_token
 
@@ -96,6 +97,10 @@ EXPECTED = {
     "unsubscribe": PUBLIC,  # the signed token is the credential
     "dashboard": ORGANISERS,
     "inbox": ORGANISERS,
+    # The study group checklist; the study group's QR code (members; the world has none: 404).
+    "onboarding": ORGANISERS,
+    "onboarding-tick": POST_ONLY,
+    "study-group-qr": (LOGIN, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND),
     # --- admission (流入) ------------------------------------------------------------------
     "join-apply": SIGNED_IN,
     "join-status": SIGNED_IN,
@@ -114,6 +119,9 @@ EXPECTED = {
     "topics:detail": PUBLIC,
     "topics:edit": ORGANISERS,  # and the proposer, who is none of the five
     "topics:transition": POST_ONLY,
+    "topics:interest": POST_ONLY,
+    "topics:waitlist-join": POST_ONLY,
+    "topics:waitlist-leave": POST_ONLY,
     "topics:join": POST_ONLY,
     "topics:leave": POST_ONLY,
     "topics:group": ORGANISERS,  # and the group, which none of the other four is in
@@ -169,6 +177,10 @@ EXPECTED = {
     "ledger:season-review-current": (LOGIN, *(FORBIDDEN,) * 3, to("ledger:season-review")),
     "ledger:season-review": ORGANISERS,
     "ledger:season-review-csv": ORGANISERS,
+    # Attendance from the meeting's participant list (the world's upload of it).
+    "ledger:attendance-import": ORGANISERS,
+    "ledger:attendance-import-columns": ORGANISERS,
+    "ledger:attendance-import-preview": ORGANISERS,
     # --- allauth (third-party, loosely) ------------------------------------------------------
     "account_login": ALLAUTH_PUBLIC,
     "account_logout": ALLAUTH_PUBLIC,
@@ -280,9 +292,13 @@ ARGS = {
     "members:committee-feedback": {"pk": "application"},
     "members:committee-close": {"pk": "application"},
     "unsubscribe": {"token": "unsubscribe_token"},
+    "onboarding-tick": {"pk": "group_change"},
     "topics:detail": {"pk": "topic"},
     "topics:edit": {"pk": "topic"},
     "topics:transition": {"pk": "topic"},
+    "topics:interest": {"pk": "topic"},
+    "topics:waitlist-join": {"pk": "topic"},
+    "topics:waitlist-leave": {"pk": "topic"},
     "topics:join": {"pk": "topic"},
     "topics:leave": {"pk": "topic"},
     "topics:group": {"pk": "topic"},
@@ -312,6 +328,9 @@ ARGS = {
     "members:detail": {"pk": "proposer"},
     "ledger:season-review": {"pk": "season"},
     "ledger:season-review-csv": {"pk": "season"},
+    "ledger:attendance-import": {"pk": "session"},
+    "ledger:attendance-import-columns": {"pk": "session", "token": "attendance_import.token"},
+    "ledger:attendance-import-preview": {"pk": "session", "token": "attendance_import.token"},
     "account_confirm_email": {"key": "=no-such-key"},
     "account_reset_password_from_key": {"uidb36": "=zz", "key": "=no-such-key"},
     "admin:view_on_site": {"content_type_id": "topic_content_type", "object_id": "topic"},
@@ -422,6 +441,10 @@ def build_world(audience, member, committee, organiser) -> types.SimpleNamespace
     )
     Participation.objects.create(topic=topic, user=participant, role=Participation.Role.PARTICIPANT)
     task = Task.objects.create(topic=topic, title="复现实验")
+    # On the organisers' study group checklist, with the WeChat ID.
+    group_change = GroupChange.objects.create(
+        user=proposer, change=GroupChange.Change.ADD, reason="admission"
+    )
     invitee = UserFactory(role=Role.MEMBER, display_name=f"Invitee {SECRET}")
     invitation = CoPresenterInvitation.objects.create(
         topic=topic, invitee=invitee, invited_by=proposer
@@ -436,6 +459,13 @@ def build_world(audience, member, committee, organiser) -> types.SimpleNamespace
         status=SessionStatus.SCHEDULED,
         meeting_url=f"https://meeting.example.org/room-{SECRET}",
     )
+    # The meeting's participant list, uploaded and waiting for the organiser's confirmation.
+    attendance_import = attendance_import_upload(
+        session=session,
+        by=organiser,
+        name="participants.csv",
+        data=f"姓名,邮箱,参会时长\n提案人,{proposer.email},60分钟\n".encode(),
+    ).draft
     item = LibraryItem.objects.create(
         title=f"Members-only talk {SECRET}",
         season=season,
@@ -470,9 +500,11 @@ def build_world(audience, member, committee, organiser) -> types.SimpleNamespace
         task=task,
         invitee=invitee,
         invitation=invitation,
+        group_change=group_change,
         ready_topic=ready_topic,
         committee_topic=committee_topic,
         session=session,
+        attendance_import=attendance_import,
         item=item,
         public_item=public_item,
         applicant=applicant,
@@ -717,6 +749,23 @@ POST_CASES = {
             done=to("topics:detail"),
         ),
     ],
+    "topics:interest": [
+        # “想听”: anyone signed in but the topic's presenters (an error message, no vote).
+        Post(
+            data=lambda world: {"want": "1"},
+            refused={"anonymous": LOGIN, "proposer": to("topics:detail")},
+            allowed="audience",
+            done=to("topics:detail"),
+        )
+    ],
+    # The world's topic has free places: nobody waits for it (a message, nothing changes); and
+    # nobody is on its waitlist to leave (tests/sessions/topics/test_waitlist.py: the rest).
+    "topics:waitlist-join": [
+        Post(refused={"anonymous": LOGIN, **{v: to("topics:detail") for v in VISITORS[2:]}})
+    ],
+    "topics:waitlist-leave": [
+        Post(refused={"anonymous": LOGIN, **{v: to("topics:detail") for v in VISITORS[1:]}})
+    ],
     "topics:join": [
         # Members only: the audience is refused by the service (PermissionDenied).
         Post(
@@ -839,6 +888,14 @@ POST_CASES = {
     "sessions:calendar-token": [
         Post(refused={"anonymous": LOGIN}, allowed="audience", done=to("profile"))
     ],
+    "onboarding-tick": [
+        Post(
+            data=lambda world: {"done": "1"},
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("onboarding"),
+        )
+    ],
     "profile": [
         Post(
             data=lambda world: {"display_name": "Renamed", "preferred_language": "en"},
@@ -853,6 +910,35 @@ POST_CASES = {
             refused={"anonymous": LOGIN},
             allowed="audience",
             done=to("profile"),
+        )
+    ],
+    "ledger:attendance-import": [
+        Post(
+            data=lambda world: {
+                "file": SimpleUploadedFile(
+                    "other.csv", f"姓名,参会时长\n{world.member.name},45分钟\n".encode()
+                )
+            },
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("ledger:attendance-import-preview"),
+        )
+    ],
+    "ledger:attendance-import-columns": [
+        Post(
+            data=lambda world: {"header_row": "0", "name": "0", "duration": "2"},
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("ledger:attendance-import-preview"),
+        )
+    ],
+    # Confirming records the proposer (matched by e-mail, 60 minutes in the meeting).
+    "ledger:attendance-import-preview": [
+        Post(
+            data=lambda world: {"confirm": "1"},
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("ledger:attendance-import-preview"),
         )
     ],
     "ledger:season-review": [
@@ -973,6 +1059,7 @@ POST_CASES = {
 # of allauth are third-party). A bare POST by anonymous and audience must change nothing.
 POST_HARMLESS = {
     "home", "me", "join", "healthz", "dashboard", "inbox", "join-status", "application-slides",
+    "onboarding", "study-group-qr",
     "session-poster", "topic-poster", "session-promote", "topic-promote", "wechat-jssdk-config",
     "members:committee",
     # anyone may switch the language; it changes only the caller's own preference

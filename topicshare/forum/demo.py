@@ -1,9 +1,12 @@
 """Demo data for `make run`: idempotent, so it can run on every start."""
 
+import contextlib
 import datetime
+import io
 from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,6 +28,7 @@ from sessions.topics.services import (
     task_update,
     topic_propose,
     topic_transition,
+    topic_update,
 )
 from sessions.weekly.scheduling import (
     attendance_record,
@@ -33,7 +37,7 @@ from sessions.weekly.scheduling import (
     session_schedule,
     sessions_advance,
 )
-from topicshare.forum.models import ForumSettings
+from topicshare.forum.models import ForumSettings, GroupChange
 
 DEMO_PASSWORD = "topicshare-demo"  # noqa: S105 — printed on purpose; demo only
 
@@ -60,6 +64,15 @@ JOIN_INSTRUCTIONS = (
     "2. 想加入内部学习群？向审核组分享一篇论文，审核组提问后投票决定。\n"
     "3. 每个赛季结束时统计参与度，长期不参与的成员会回到旁听群。"
 )
+STUDY_GROUP_STEPS = (
+    "1. 加组织者 Olivia 的微信 topicshare-olivia，备注“TopicShare + 你的名字”。\n"
+    "2. 她会在一两天内拉你进学习群；群里发每周的会议链接和通知。"
+)
+# WeChat IDs the study group checklist shows (/staff/onboarding/).
+DEMO_WECHAT_IDS = {
+    "member@demo.topicshare.local": "mei_reads_papers",
+    "audience@demo.topicshare.local": "ann_listens",
+}
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,11 @@ def demo_seed() -> list[DemoAccount]:
     if not forum.join_instructions:
         forum.join_instructions = JOIN_INSTRUCTIONS
         forum.save(update_fields=["join_instructions", "updated_at"])
+    if not forum.study_group_steps:
+        forum.study_group_steps = STUDY_GROUP_STEPS
+        forum.save(update_fields=["study_group_steps", "updated_at"])
+    if not forum.study_group_qr:
+        forum.study_group_qr.save("demo.png", ContentFile(_demo_qr_png()))
 
     tracks = []
     for order, (slug, name_zh, name_en, colour, weekday, local_time) in enumerate(DEMO_TRACKS):
@@ -94,7 +112,8 @@ def demo_seed() -> list[DemoAccount]:
     accounts = []
     for index, (email, display_name, role) in enumerate(DEMO_ACCOUNTS):
         user, created = User.objects.get_or_create(
-            email=email, defaults={"display_name": display_name}
+            email=email,
+            defaults={"display_name": display_name, "wechat_id": DEMO_WECHAT_IDS.get(email, "")},
         )
         if created:
             user.set_password(DEMO_PASSWORD)
@@ -111,7 +130,9 @@ def demo_seed() -> list[DemoAccount]:
             ).update(at=timezone.now() - datetime.timedelta(weeks=DEMO_SEASON_WEEKS + 20))
         accounts.append(DemoAccount(email=email, role=role, created=created))
     _demo_topics(tracks)
+    _demo_engagement()
     accounts.append(_demo_application())
+    _demo_group_changes()
     _demo_library()
     return accounts
 
@@ -150,6 +171,61 @@ def _demo_library() -> None:
             "description": "研读顶会论文和复现经典论文过程中的所见、所思、所想、所闻。",
         },
     )
+
+
+def _demo_qr_png() -> bytes:
+    """A stand-in for the WeChat group's QR code (members see it on /me/)."""
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make("https://weixin.qq.com/g/topicshare-demo", error="m").save(
+        buffer, kind="png", scale=6, border=2
+    )
+    return buffer.getvalue()
+
+
+def _demo_engagement() -> None:
+    """“想听” on the open proposals (the sheet sorts by it), and a full group with someone
+    waiting for a place (idempotent: votes and places are one per person)."""
+    from sessions.topics.services import TopicError, topic_interest_set, waitlist_join
+
+    people = list(User.objects.filter(email__endswith="@demo.topicshare.local", is_active=True))
+    wanted = Topic.objects.filter(status__in=[S.PROPOSED, S.ACCEPTED, S.RECRUITING]).order_by("pk")
+    for rank, topic in enumerate(wanted):
+        for person in people[: max(1, len(people) - rank)]:
+            if person.pk != topic.proposer_id:
+                with contextlib.suppress(TopicError):  # a co-presenter of it
+                    topic_interest_set(topic=topic, user=person, want=True)
+    full = Topic.objects.filter(status=S.PREPARING).order_by("pk").first()
+    quiet = User.objects.filter(email="quiet@demo.topicshare.local").first()
+    if full is not None and full.places_left > 0 and full.participant_count:
+        organiser = User.objects.get(email=DEMO_ACCOUNTS[0][0])
+        full = topic_update(topic=full, by=organiser, capacity=full.participant_count)
+    if full is not None and quiet is not None and full.places_left == 0:
+        with contextlib.suppress(TopicError):  # already in that group
+            waitlist_join(topic=full, user=quiet)
+
+
+def _demo_group_changes() -> None:
+    """The study group checklist with something on it (once per person): Mei waits to be
+    added, Ann (back in the audience) to be removed, Chen was added long ago."""
+    organiser = User.objects.get(email=DEMO_ACCOUNTS[0][0])
+    now = timezone.now()
+    rows = [
+        ("member@demo.topicshare.local", GroupChange.Change.ADD, "admission", 2, False),
+        ("audience@demo.topicshare.local", GroupChange.Change.REMOVE, "season_removal", 1, False),
+        ("committee@demo.topicshare.local", GroupChange.Change.ADD, "admission", 90, True),
+    ]
+    for email, change, reason, days_ago, done in rows:
+        user = User.objects.get(email=email)
+        if user.group_changes.exists():
+            continue
+        since = now - datetime.timedelta(days=days_ago)
+        GroupChange.objects.create(
+            user=user, change=change, reason=reason, created_at=since,
+            done_at=since + datetime.timedelta(days=1) if done else None,
+            done_by=organiser if done else None,
+        )  # fmt: skip
 
 
 def _demo_application() -> DemoAccount:

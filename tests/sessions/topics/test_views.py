@@ -344,8 +344,8 @@ def test_topic_page_for_a_member_reads_a_fixed_number_of_queries(
     bump_data_version()  # so that the page is rendered, not served as stored for this person
 
     # user, the versions, the topic with its track, season and proposer, co-presenters,
-    # participants, tasks, history (with who), my invitation
-    with django_assert_num_queries(8):
+    # participants, tasks, history (with who), my invitation, whether I want to hear it
+    with django_assert_num_queries(9):
         response = client.get(url)
 
     assert response.status_code == 200

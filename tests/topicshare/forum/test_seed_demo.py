@@ -66,3 +66,34 @@ def test_seed_demo_points_to_a_session_whose_promotion_pack_is_ready(client, cap
     assert page.status_code == 200
     html = page.content.decode()
     assert "poster.png" in html and "data-copy" in html
+
+
+@pytest.mark.django_db
+def test_seed_demo_puts_people_on_the_study_group_checklist_once():
+    from topicshare.forum.models import ForumSettings, GroupChange
+
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+    waiting = GroupChange.objects.filter(done_at=None).order_by("change")
+    assert [(row.change, row.user.email) for row in waiting] == [
+        ("add", "member@demo.topicshare.local"),
+        ("remove", "audience@demo.topicshare.local"),
+    ]
+    assert GroupChange.objects.count() == 3
+    forum = ForumSettings.load()
+    assert forum.study_group_steps and forum.study_group_qr.name.startswith("forum/private/")
+
+
+@pytest.mark.django_db
+def test_seed_demo_has_wanted_topics_and_a_waitlist():
+    from sessions.models import Topic, WaitlistEntry
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    counts = list(
+        Topic.objects.filter(interest_count__gt=0).values_list("interest_count", flat=True)
+    )
+    assert len(counts) >= 2 and len(set(counts)) >= 2  # the sheet's sort shows something
+    assert WaitlistEntry.objects.count() == 1

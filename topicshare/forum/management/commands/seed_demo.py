@@ -4,7 +4,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sessions.models import SessionStatus, WeeklySession
-
 from topicshare.forum.demo import DEMO_PASSWORD, demo_seed
 
 
