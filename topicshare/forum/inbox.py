@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from library.selectors import talks_missing_materials
 from members.ledger.selectors import flagged_at_season_end
@@ -66,6 +66,15 @@ def _start_of(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_default_timezone())
 
 
+def _wanted(topic) -> str:
+    """“想听”: how many want to hear it (a column of the row: no query)."""
+    if not topic.interest_count:
+        return ""
+    return " · " + ngettext(
+        "%(count)d wants to hear it", "%(count)d want to hear it", topic.interest_count
+    ) % {"count": topic.interest_count}
+
+
 def _topic_items(now: datetime.datetime) -> list[InboxItem]:
     items = []
     waiting = topics_waiting(now=now)
@@ -73,14 +82,16 @@ def _topic_items(now: datetime.datetime) -> list[InboxItem]:
         items.append(InboxItem(
             "review", topic.title,
             _("%(track)s · proposed by %(name)s") % {"track": topic.track.name,
-                                                      "name": topic.proposer.name},
+                                                      "name": topic.proposer.name}
+            + _wanted(topic),
             topic.created_at, reverse("topics:detail", args=[topic.pk]) + "#actions",
             _("Review the topic"),
         ))  # fmt: skip
     for topic, opens in waiting.promotion_due:
         items.append(InboxItem(
             "promotion", topic.title,
-            _("Recruiting opens %(when)s (two weeks before its week).") % {"when": _local(opens)},
+            _("Recruiting opens %(when)s (two weeks before its week).") % {"when": _local(opens)}
+            + _wanted(topic),
             opens, reverse("topic-promote", args=[topic.pk]), _("Open the promotion pack"),
         ))  # fmt: skip
     for topic in waiting.ready_unscheduled:

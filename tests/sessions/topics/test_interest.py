@@ -195,3 +195,15 @@ def test_those_who_want_it_hear_first_when_it_recruits_and_when_it_is_scheduled(
     reminders_materialise(now=start - datetime.timedelta(days=14))
     promotion = Notification.objects.filter(kind="promotion", recipient__isnull=False)
     assert promotion.order_by("id").first().recipient == first
+
+
+@pytest.mark.django_db
+def test_the_organisers_inbox_counts_who_wants_to_hear_a_topic_to_review(client, organiser):
+    topic = TopicFactory(status=S.PROPOSED, title="想听的提案")
+    for _ in range(3):
+        topic_interest_set(topic=topic, user=UserFactory(), want=True)
+    client.force_login(organiser)
+
+    html = client.get(reverse("inbox"), headers={"accept-language": "en"}).content.decode()
+
+    assert "想听的提案" in html and "3 want to hear it" in html
