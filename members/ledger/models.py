@@ -34,6 +34,15 @@ class LedgerPolicy(models.Model):
         default=True,
         help_text=_("Members admitted during the season are not flagged for it."),
     )
+    at_risk_notice_weeks = models.PositiveSmallIntegerField(
+        _("warn members this many weeks before the season ends"),
+        default=4,
+        validators=[MaxValueValidator(26)],
+        help_text=_(
+            "Members below the threshold then get one notice with their figures and what would "
+            "keep them above it. 0: no notice."
+        ),
+    )
     min_minutes_in_meeting = models.PositiveSmallIntegerField(
         _("minimum time in the meeting (minutes)"),
         default=30,

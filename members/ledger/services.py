@@ -7,6 +7,7 @@ Writes — removals and exemptions — are services below; they check who may do
 import datetime
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
@@ -24,7 +25,7 @@ from members.services import role_set
 from sessions.models import (
     Season,
 )
-from sessions.weekly.selectors import season_activity, season_window
+from sessions.weekly.selectors import season_activity, season_sessions_ahead, season_window
 from topicshare.notifications.models import NotificationKind
 from topicshare.notifications.outbox import Message, absolute_url, notification_enqueue
 
@@ -369,3 +370,125 @@ def ledger_table(ledger: SeasonLedger) -> tuple[list[str], list[list]]:
 def current_season() -> Season | None:
     """The season marked current, else the latest by order."""
     return Season.objects.order_by("-is_current", "-order", "-id").first()
+
+
+# --- My standing, before it is too late ----------------------------------------------------
+
+
+@dataclass
+class Standing:
+    """A member's season so far against the policy, and what would keep them above it."""
+
+    season: Season
+    row: LedgerRow
+    policy: LedgerPolicy
+    sessions_held: int
+    sessions_ahead: int
+    # Sessions to attend in all (held and ahead) to end the season at the threshold.
+    needed: int
+    ends: datetime.date | None
+
+    @property
+    def still_to_attend(self) -> int:
+        return max(0, self.needed - self.row.attended)
+
+    @property
+    def protected_by(self) -> str:
+        """What keeps the member in whatever the attendance: presenting or a task, or ""."""
+        if self.policy.presenting_protects and self.row.presented:
+            return "presented"
+        if self.policy.task_protects and self.row.tasks_done:
+            return "task"
+        return ""
+
+    @property
+    def below(self) -> bool:
+        """Under the threshold today, counted like the ledger (and not protected)."""
+        return self.row.status == Status.FLAGGED
+
+    @property
+    def reachable(self) -> bool:
+        return self.still_to_attend <= self.sessions_ahead
+
+
+def member_standing(
+    *, user: User, now: datetime.datetime | None = None, ledger: SeasonLedger | None = None
+) -> Standing | None:
+    """The current season's figures of `user` from the ledger (None: no season, or not a
+    member the ledger follows), with the sessions still ahead: attend `still_to_attend` of
+    the `sessions_ahead` remaining to end at the threshold."""
+    now = now or timezone.now()
+    if ledger is None:
+        season = current_season()
+        if season is None:
+            return None
+        ledger = season_ledger(season)
+    row = ledger.row_for(user.pk)
+    if row is None or row.removed:
+        return None
+    ahead = season_sessions_ahead(ledger.season, now=now).count()
+    total = ledger.sessions_held + ahead
+    # At the threshold: attended × 100 ≥ percent × total, the ledger's own comparison.
+    needed = -(-ledger.policy.min_attendance_percent * total // 100)
+    return Standing(
+        season=ledger.season, row=row, policy=ledger.policy, sessions_held=ledger.sessions_held,
+        sessions_ahead=ahead, needed=needed, ends=ledger.season.end_date,
+    )  # fmt: skip
+
+
+def at_risk_notices(*, now: datetime.datetime) -> int:
+    """Once, `at_risk_notice_weeks` before the current season ends, every member below the
+    threshold (flagged: not exempt, not in grace, not protected) gets one notice with their
+    figures and what would keep them above it. Exactly once per season and person (the
+    outbox's occasion); checked at most once a day per process. Returns how many queued."""
+    today = timezone.localdate(now)
+    policy = LedgerPolicy.kept()
+    season = current_season()
+    if season is None or not season.end_date or not policy.at_risk_notice_weeks:
+        return 0
+    warn_from = season.end_date - datetime.timedelta(weeks=policy.at_risk_notice_weeks)
+    if not (warn_from <= today <= season.end_date):
+        return 0
+    if not cache.add(f"ledger-at-risk:{season.pk}:{today.isoformat()}", 1, 24 * 3600):
+        return 0  # this process looked today already
+    ledger = season_ledger(season)
+    queued = 0
+    for row in ledger.flagged:
+        standing = member_standing(user=row.user, now=now, ledger=ledger)
+        if standing is None:
+            continue
+        queued += notification_enqueue(
+            kind=NotificationKind.AT_RISK,
+            subject=season,
+            occasion="at-risk",
+            recipients=[row.user],
+            render=lambda standing=standing: _at_risk_message(standing),
+            due_at=now,
+        )
+    return queued
+
+
+def _at_risk_message(standing: Standing) -> Message:
+    row, season = standing.row, standing.season
+    lines = [
+        _("So far this season you attended %(attended)d of the %(held)d sessions held; the "
+          "forum asks for %(percent)d %%.")
+        % {"attended": row.attended, "held": standing.sessions_held,
+           "percent": standing.policy.min_attendance_percent},
+    ]  # fmt: skip
+    if standing.reachable:
+        lines.append(
+            _("Attend %(count)d of the remaining %(ahead)d to stay a member after %(end)s.")
+            % {"count": standing.still_to_attend, "ahead": standing.sessions_ahead,
+               "end": season.end_date.isoformat()}
+        )  # fmt: skip
+    if standing.policy.presenting_protects:
+        lines.append(_("Presenting a session this season keeps you a member as well."))
+    if standing.policy.task_protects:
+        lines.append(_("So does finishing a task of a study group."))
+    lines.append(_("If something keeps you away, tell the organisers: they can exempt you."))
+    return Message(
+        _("Your standing in %(season)s") % {"season": season.label},
+        lines,
+        absolute_url(reverse("ledger:my-standing")),
+    )

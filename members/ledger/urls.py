@@ -4,6 +4,7 @@ from members.ledger import attendance_views, views
 
 app_name = "ledger"
 urlpatterns = [
+    path("me/standing/", views.my_standing, name="my-standing"),
     path("staff/seasons/review/", views.season_review_current, name="season-review-current"),
     path("staff/seasons/<int:pk>/review/", views.season_review, name="season-review"),
     path(

@@ -19,6 +19,7 @@ from members.ledger.services import (
     ledger_exempt,
     ledger_exemption_revoke,
     ledger_table,
+    member_standing,
     season_has_ended,
     season_ledger,
     season_removals_check,
@@ -194,3 +195,13 @@ def season_review_csv(request, pk: int):
     writer.writerow(header)
     writer.writerows(rows)
     return response
+
+
+@login_required
+@require_GET
+@personal_page
+def my_standing(request):
+    """My season so far against the policy, and what would keep me a member."""
+    return render(
+        request, "members/my_standing.html", {"standing": member_standing(user=request.user)}
+    )

@@ -172,6 +172,15 @@ def season_sessions(season: Season) -> QuerySet[WeeklySession]:
     return WeeklySession.objects.filter(in_season, status__in=HELD_SESSION_STATUSES)
 
 
+def season_sessions_ahead(season: Season, *, now: datetime.datetime) -> QuerySet[WeeklySession]:
+    """The season's sessions still to take place (scheduled, after `now`)."""
+    in_season = Q(topic__season=season)
+    window = season_window(season)
+    if window:
+        in_season |= Q(start__gte=window[0], start__lt=window[1])
+    return WeeklySession.objects.filter(in_season, status=SessionStatus.SCHEDULED, start__gt=now)
+
+
 def _season_topics(season: Season, sessions: QuerySet) -> QuerySet[Topic]:
     return Topic.objects.filter(Q(season=season) | Q(sessions__in=sessions)).values("pk")
 

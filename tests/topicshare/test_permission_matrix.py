@@ -170,6 +170,7 @@ EXPECTED = {
     # --- members, season review (流出) --------------------------------------------------------
     "profile": SIGNED_IN,
     "me": SIGNED_IN,
+    "ledger:my-standing": SIGNED_IN,
     "members:notifications": POST_ONLY,
     "members:detail": SIGNED_IN,  # the WeChat ID only for the person and organisers (scan)
     # The co-presenter picker's search (JSON): names of verified members, never addresses.
@@ -1071,7 +1072,7 @@ POST_HARMLESS = {
     "api-sessions",
     "library:index", "library:open-source", "library:feed", "library:feed-atom",
     "library:detail", "library:slides", "api-library-items",
-    "members:detail", "members:search", "ledger:season-review-current",
+    "members:detail", "members:search", "ledger:season-review-current", "ledger:my-standing",
     "ledger:season-review-csv",
     "account_login", "account_logout", "account_inactive", "account_signup",
     "account_reauthenticate", "account_email", "account_email_verification_sent",

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Application, User
+from members.roles import Role
 from sessions.models import Task, Topic, TopicStatus, WeeklySession
 from sessions.topics.selectors import groups_of, invitations_open_for, proposals_of
 from sessions.weekly.calendar import calendar_token_for
@@ -103,6 +104,8 @@ def me_context(*, user: User, now: datetime.datetime) -> dict:
         if application
         else "",
         "can_apply": user.has_perm("members.apply_for_membership"),
+        # Members and the committee are counted by the season review (members.ledger).
+        "show_standing": user.role in (Role.MEMBER, Role.COMMITTEE),
         # Members: the study group's chat (QR code, steps), up front until they are added.
         "study_group": study_group_card(user=user),
         "calendar_url": feed,

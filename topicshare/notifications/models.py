@@ -38,6 +38,7 @@ class NotificationKind(models.TextChoices):
     ADMISSION_DECIDED = "admission_decided", _("Admission decision")
     # Season review
     MEMBERSHIP_ENDED = "membership_ended", _("Back to the audience after a season")
+    AT_RISK = "at_risk", _("My attendance is below the season's threshold")
 
 
 class ChatWebhook(models.Model):

@@ -432,6 +432,7 @@ def test_policy_and_exemptions_in_the_admin_are_for_organisers(client, season, o
             "task_protects": "on",
             "grace_for_new_members": "on",
             "min_minutes_in_meeting": 45,
+            "at_risk_notice_weeks": 4,
         },
     )
     policy = LedgerPolicy.load()
