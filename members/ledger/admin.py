@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from members.ledger.models import LedgerExemption, LedgerPolicy
+from members.ledger.models import ExemptionRequest, LedgerExemption, LedgerPolicy
 from members.ledger.services import ledger_exempt, ledger_exemption_revoke
 
 
@@ -51,3 +51,17 @@ class LedgerExemptionAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for exemption in queryset:
             ledger_exemption_revoke(exemption=exemption, by=request.user)
+
+
+@admin.register(ExemptionRequest)
+class ExemptionRequestAdmin(admin.ModelAdmin):
+    """Read here; answered on /staff/exemption-requests/ (through the service: granting makes
+    the exemption)."""
+
+    list_display = ["user", "season", "created_at", "answered_at", "granted"]
+    list_filter = ["season", "granted"]
+    readonly_fields = ["user", "season", "reason", "created_at", "answered_at", "answered_by",
+                       "granted"]  # fmt: skip
+
+    def has_add_permission(self, request) -> bool:
+        return False

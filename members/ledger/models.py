@@ -176,3 +176,50 @@ class AttendanceImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} @ {self.session_id}"
+
+
+@keeps_row
+class ExemptionRequest(models.Model):
+    """A member asks the organisers not to count a season (a reason: travel, exams, a new
+    baby…). One open request per member and season; an organiser grants it (an exemption)
+    or declines it, and the member sees the answer on their standing page."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("member"),
+        on_delete=models.CASCADE,
+        related_name="exemption_requests",
+    )
+    season = models.ForeignKey(
+        "topic_sessions.Season",
+        verbose_name=_("season"),
+        on_delete=models.CASCADE,
+        related_name="exemption_requests",
+    )
+    reason = LimitedTextField(_("reason"), max_length=REASON_MAX_CHARS)
+    created_at = models.DateTimeField(_("asked"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    granted = models.BooleanField(_("granted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("exemption request")
+        verbose_name_plural = _("exemption requests")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "season"],
+                condition=models.Q(answered_at__isnull=True),
+                name="one_open_exemption_request_per_season",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.season_id}"

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from members.ledger.models import LedgerExemption, LedgerPolicy
+from members.ledger.models import ExemptionRequest, LedgerExemption, LedgerPolicy
 from members.models import AuditEvent, User
 from members.roles import Role, RoleChangeCause
 from members.rules import require_perm
@@ -26,6 +26,7 @@ from sessions.models import (
     Season,
 )
 from sessions.weekly.selectors import season_activity, season_sessions_ahead, season_window
+from topicshare.core.singletons import kept_value
 from topicshare.notifications.models import NotificationKind
 from topicshare.notifications.outbox import Message, absolute_url, notification_enqueue
 
@@ -492,3 +493,72 @@ def _at_risk_message(standing: Standing) -> Message:
         lines,
         absolute_url(reverse("ledger:my-standing")),
     )
+
+
+# --- Asking for an exemption -----------------------------------------------------------------
+
+
+class ExemptionRequestError(Exception):
+    pass
+
+
+@transaction.atomic
+def exemption_request(*, user: User, reason: str) -> ExemptionRequest:
+    """A member asks the organisers not to count the current season. One open request per
+    season (asking again replaces its reason); refused for those the ledger does not count
+    (the audience, organisers) and for those already exempt."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError({"reason": _("Say why, so that the organisers can decide.")})
+    season = current_season()
+    if season is None or user.role not in FLAGGABLE_ROLES:
+        raise ExemptionRequestError(_("Only members are counted by the season review."))
+    if LedgerExemption.objects.filter(
+        Q(season=season) | Q(season__isnull=True), user=user
+    ).exists():
+        raise ExemptionRequestError(_("You are exempt already."))
+    request, created = ExemptionRequest.objects.select_for_update().get_or_create(
+        user=user, season=season, answered_at__isnull=True, defaults={"reason": reason}
+    )
+    if not created:
+        request.reason = reason
+    request.full_clean()
+    request.save()
+    return request
+
+
+@transaction.atomic
+def exemption_request_answer(
+    *, request: ExemptionRequest, grant: bool, by: User, now: datetime.datetime | None = None
+) -> ExemptionRequest:
+    """An organiser grants (an exemption for that season, with the member's reason) or
+    declines a request; answering an answered request again is refused."""
+    require_perm(by, "members.change_ledger", message=_("Only organisers can do this."))
+    request = ExemptionRequest.objects.select_for_update().get(pk=request.pk)
+    if request.answered_at is not None:
+        raise ExemptionRequestError(_("This request has been answered already."))
+    if grant:
+        ledger_exempt(user=request.user, season=request.season, reason=request.reason, by=by)
+    request.answered_at = now or timezone.now()
+    request.answered_by = by
+    request.granted = grant
+    request.save(update_fields=["answered_at", "answered_by", "granted"])
+    return request
+
+
+@dataclass(frozen=True)
+class RequestsWaiting:
+    count: int
+    since: datetime.datetime | None
+
+
+def exemption_requests_waiting() -> RequestsWaiting:
+    """How many requests wait for an answer, and since when (the organisers' inbox), kept in
+    the shared cache until a request changes (topicshare.core.singletons.kept_value)."""
+
+    def count() -> RequestsWaiting:
+        waiting = ExemptionRequest.objects.filter(answered_at__isnull=True)
+        oldest = waiting.order_by("created_at").values_list("created_at", flat=True).first()
+        return RequestsWaiting(count=waiting.count(), since=oldest)
+
+    return kept_value(ExemptionRequest, "waiting", count)

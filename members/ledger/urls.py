@@ -5,6 +5,12 @@ from members.ledger import attendance_views, views
 app_name = "ledger"
 urlpatterns = [
     path("me/standing/", views.my_standing, name="my-standing"),
+    path("staff/exemption-requests/", views.exemption_requests, name="exemption-requests"),
+    path(
+        "staff/exemption-requests/<int:pk>/",
+        views.exemption_request_answer_view,
+        name="exemption-request-answer",
+    ),
     path("staff/seasons/review/", views.season_review_current, name="season-review-current"),
     path("staff/seasons/<int:pk>/review/", views.season_review, name="season-review"),
     path(

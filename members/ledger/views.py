@@ -5,17 +5,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
+from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from members.ledger.models import LedgerExemption
+from members.ledger.models import ExemptionRequest, LedgerExemption
 from members.ledger.services import (
     OVERRIDE_REASON_MAX_LENGTH,
+    ExemptionRequestError,
     current_season,
+    exemption_request,
+    exemption_request_answer,
     ledger_exempt,
     ledger_exemption_revoke,
     ledger_table,
@@ -198,10 +202,65 @@ def season_review_csv(request, pk: int):
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 @personal_page
 def my_standing(request):
-    """My season so far against the policy, and what would keep me a member."""
-    return render(
-        request, "members/my_standing.html", {"standing": member_standing(user=request.user)}
+    """My season so far against the policy, what would keep me a member, and asking the
+    organisers for an exemption."""
+    reason_error = ""
+    if request.method == "POST":
+        try:
+            exemption_request(user=request.user, reason=request.POST.get("reason", "")[:2000])
+        except ValidationError as error:
+            reason_error = " ".join(error.message_dict.get("reason", error.messages))
+        except ExemptionRequestError as error:
+            messages.error(request, str(error))
+            return redirect("ledger:my-standing")
+        else:
+            messages.success(
+                request, _("Your request is with the organisers. You will see their answer here.")
+            )
+            return redirect("ledger:my-standing")
+    standing = member_standing(user=request.user)
+    asked = (
+        ExemptionRequest.objects.filter(user=request.user, season=standing.season)
+        .order_by("-created_at")
+        .first()
+        if standing
+        else None
     )
+    return render(
+        request,
+        "members/my_standing.html",
+        {"standing": standing, "asked": asked, "reason_error": reason_error},
+    )
+
+
+@login_required
+@require_GET
+def exemption_requests(request):
+    """Organisers: the members' requests for an exemption, open ones first."""
+    _require_reviewer(request)
+    requests = ExemptionRequest.objects.select_related("user", "season", "answered_by").order_by(
+        F("answered_at").desc(nulls_first=True), "created_at"
+    )[:200]
+    return render(request, "members/exemption_requests.html", {"requests": requests})
+
+
+@login_required
+@require_POST
+def exemption_request_answer_view(request, pk: int):
+    _require_reviewer(request)
+    asked = get_object_or_404(ExemptionRequest, pk=pk)
+    grant = request.POST.get("grant") == "1"
+    try:
+        exemption_request_answer(request=asked, grant=grant, by=request.user)
+    except (ExemptionRequestError, ValidationError) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    else:
+        messages.success(
+            request,
+            (_("Exempt for %(season)s: %(name)s.") if grant else _("Declined: %(name)s."))
+            % {"season": asked.season.label, "name": asked.user.name},
+        )
+    return redirect("ledger:exemption-requests")

@@ -246,7 +246,7 @@ def _row_makers():
     from django.contrib.admin.models import ADDITION, LogEntry
     from django.utils import timezone
 
-    from members.ledger.models import AttendanceImport, LedgerExemption
+    from members.ledger.models import AttendanceImport, ExemptionRequest, LedgerExemption
     from members.models import Application, AuditEvent, Conflict, Vote
     from sessions.models import (
         RSVP,
@@ -352,6 +352,12 @@ def _row_makers():
         ),
         "topic_sessions.Participation.user": lambda user, c: Participation.objects.create(
             topic=c.topic, user=user, role=Participation.Role.PARTICIPANT
+        ),
+        "ledger.ExemptionRequest.user": lambda user, c: ExemptionRequest.objects.create(
+            user=user, season=c.season, reason="出差"
+        ),
+        "ledger.ExemptionRequest.answered_by": lambda user, c: ExemptionRequest.objects.create(
+            user=UserFactory(), season=c.season, reason="出差", answered_by=user
         ),
         "topic_sessions.TopicInterest.user": lambda user, c: TopicInterest.objects.create(
             topic=c.topic, user=user

@@ -171,6 +171,8 @@ EXPECTED = {
     "profile": SIGNED_IN,
     "me": SIGNED_IN,
     "ledger:my-standing": SIGNED_IN,
+    "ledger:exemption-requests": (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK),
+    "ledger:exemption-request-answer": POST_ONLY,
     "members:notifications": POST_ONLY,
     "members:detail": SIGNED_IN,  # the WeChat ID only for the person and organisers (scan)
     # The co-presenter picker's search (JSON): names of verified members, never addresses.
@@ -250,6 +252,7 @@ ADMIN_MODELS = {
     "members.auditevent": ADMIN_ORGANISERS,
     "ledger.ledgerpolicy": ADMIN_ORGANISERS,
     "ledger.ledgerexemption": ADMIN_ORGANISERS,
+    "ledger.exemptionrequest": ADMIN_ORGANISERS,
     "topic_sessions.track": ADMIN_ORGANISERS,
     "topic_sessions.season": ADMIN_ORGANISERS,
     "topic_sessions.topic": ADMIN_ORGANISERS,
@@ -328,6 +331,7 @@ ARGS = {
     "library:materials": {"pk": "item"},
     "members:detail": {"pk": "proposer"},
     "ledger:season-review": {"pk": "season"},
+    "ledger:exemption-request-answer": {"pk": "exemption_request"},
     "ledger:season-review-csv": {"pk": "season"},
     "ledger:attendance-import": {"pk": "session"},
     "ledger:attendance-import-columns": {"pk": "session", "token": "attendance_import.token"},
@@ -491,10 +495,16 @@ def build_world(audience, member, committee, organiser) -> types.SimpleNamespace
         choice="approve",
         comment=f"Vote comment {SECRET}",
     )
+    from members.ledger.models import ExemptionRequest
+
+    exemption_request = ExemptionRequest.objects.create(
+        user=UserFactory(role=Role.MEMBER), season=season, reason=f"Abroad {SECRET}"
+    )
     return types.SimpleNamespace(
         now=now,
         track=track,
         season=season,
+        exemption_request=exemption_request,
         proposer=proposer,
         participant=participant,
         topic=topic,
@@ -942,6 +952,23 @@ POST_CASES = {
             done=to("ledger:attendance-import-preview"),
         )
     ],
+    "ledger:exemption-request-answer": [
+        Post(
+            data=lambda world: {"grant": "1"},
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("ledger:exemption-requests"),
+        )
+    ],
+    "ledger:my-standing": [
+        # The audience is not counted: a message, nothing asked. A member asks.
+        Post(
+            data=lambda world: {"reason": "Exams this season"},
+            refused={"anonymous": LOGIN, "audience": to("ledger:my-standing")},
+            allowed="member",
+            done=to("ledger:my-standing"),
+        )
+    ],
     "ledger:season-review": [
         Post(
             data=lambda world: {
@@ -1072,7 +1099,7 @@ POST_HARMLESS = {
     "api-sessions",
     "library:index", "library:open-source", "library:feed", "library:feed-atom",
     "library:detail", "library:slides", "api-library-items",
-    "members:detail", "members:search", "ledger:season-review-current", "ledger:my-standing",
+    "members:detail", "members:search", "ledger:season-review-current", "ledger:exemption-requests",
     "ledger:season-review-csv",
     "account_login", "account_logout", "account_inactive", "account_signup",
     "account_reauthenticate", "account_email", "account_email_verification_sent",

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from library.selectors import talks_missing_materials
 from members.ledger.selectors import flagged_at_season_end
+from members.ledger.services import exemption_requests_waiting
 from members.selectors import applications_waiting
 from sessions.topics.selectors import topics_waiting
 from sessions.weekly.selectors import (
@@ -36,6 +37,7 @@ KINDS = {
     "application": gettext_lazy("Application"),
     "flagged": gettext_lazy("Flagged at the season's end"),
     "study_group": gettext_lazy("Study group in WeChat"),
+    "exemption_requests": gettext_lazy("Exemption requests"),
 }
 
 
@@ -184,11 +186,26 @@ def _study_group_items(now: datetime.datetime) -> list[InboxItem]:
     )]  # fmt: skip
 
 
+def _exemption_items(now: datetime.datetime) -> list[InboxItem]:
+    """One item for the members' open requests (from the shared cache: no query of its own)."""
+    waiting = exemption_requests_waiting()
+    if not waiting.count:
+        return []
+    return [InboxItem(
+        "exemption_requests",
+        ngettext("%(count)d member asks for an exemption",
+                 "%(count)d members ask for an exemption", waiting.count)
+        % {"count": waiting.count},
+        _("Grant it for the season, or decline it."),
+        waiting.since or now, reverse("ledger:exemption-requests"), _("Answer"),
+    )]  # fmt: skip
+
+
 def inbox_items(*, now: datetime.datetime) -> list[InboxItem]:
     """Everything that waits, oldest (or soonest due) first."""
     items = [
         *_topic_items(now), *_session_items(now), *_library_items(now), *_member_items(now),
-        *_study_group_items(now),
+        *_study_group_items(now), *_exemption_items(now),
     ]  # fmt: skip
     items.sort(key=lambda item: (item.since, item.kind, item.title))
     _remember_count(len(items))

@@ -6,10 +6,17 @@ import datetime
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from members.ledger.models import LedgerExemption, LedgerPolicy
-from members.ledger.services import at_risk_notices, member_standing
+from members.ledger.models import ExemptionRequest, LedgerExemption, LedgerPolicy
+from members.ledger.services import (
+    ExemptionRequestError,
+    at_risk_notices,
+    exemption_request,
+    exemption_request_answer,
+    member_standing,
+)
 from members.models import AuditEvent
 from members.roles import Role
 from sessions.models import Attendance, Season, SessionStatus, Task, WeeklySession
@@ -109,3 +116,47 @@ def test_one_notice_per_season_for_those_below_and_not_for_exempt_grace_or_prote
     assert "attended 0 of the 5 sessions held" in notice.body_text
     assert "Attend 4 of the remaining 4 to stay a member after 2027-03-31." in notice.body_text
     assert notice.url.endswith("/me/standing/")
+
+
+def test_a_member_asks_for_an_exemption_and_an_organiser_grants_it(
+    season, client, organiser, django_capture_on_commit_callbacks
+):
+    season, _sessions = season
+    me = UserFactory(role=Role.MEMBER, display_name="小张")
+    client.force_login(me)
+    url = reverse("ledger:my-standing")
+
+    empty = client.post(url, {"reason": "   "}, headers={"accept-language": "en"})
+    assert empty.status_code == 200 and "Say why" in empty.content.decode()
+    client.post(url, {"reason": "出差两个月"})
+    client.post(url, {"reason": "出差两个月，三月回来"})  # asking again replaces the reason
+    (asked,) = ExemptionRequest.objects.all()
+    assert asked.reason == "出差两个月，三月回来" and asked.season == season
+    assert 'data-role="request-open"' in client.get(url).content.decode()
+
+    client.force_login(organiser)
+    inbox = client.get(reverse("inbox"), headers={"accept-language": "en"}).content.decode()
+    assert "1 member asks for an exemption" in inbox
+    page = client.get(reverse("ledger:exemption-requests")).content.decode()
+    assert "小张" in page and "三月回来" in page
+    with django_capture_on_commit_callbacks(execute=True):  # the inbox's count, on commit
+        client.post(reverse("ledger:exemption-request-answer", args=[asked.pk]), {"grant": "1"})
+
+    asked.refresh_from_db()
+    assert asked.granted is True and asked.answered_by == organiser
+    assert LedgerExemption.objects.get(user=me, season=season).reason == asked.reason
+    assert member_standing(user=me, now=NOW).row.status == "exempt"
+    inbox = client.get(reverse("inbox"), headers={"accept-language": "en"}).content.decode()
+    assert "asks for an exemption" not in inbox
+    with pytest.raises(ExemptionRequestError, match="already"):
+        exemption_request_answer(request=asked, grant=False, by=organiser)
+
+
+def test_the_audience_cannot_ask_and_a_member_may_not_answer(season, client, member):
+    audience = UserFactory(role=Role.AUDIENCE)
+    with pytest.raises(ExemptionRequestError):
+        exemption_request(user=audience, reason="太忙")
+    asked = exemption_request(user=member, reason="考试")
+    with pytest.raises(PermissionDenied):
+        exemption_request_answer(request=asked, grant=True, by=member)
+    assert not LedgerExemption.objects.exists()
