@@ -14,6 +14,13 @@ from topicshare.core.uploads import SafeUploadTo, private_storage, validate_slid
 
 class Tag(models.Model):
     name = models.CharField(_("name"), max_length=60, unique=True)
+    # Who follows the tag: its new items reach them (topicshare/forum/digest.py).
+    followers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("followers"),
+        related_name="followed_tags",
+        blank=True,
+    )
 
     class Meta:
         verbose_name = _("tag")

@@ -134,6 +134,12 @@ def _by_pk_statement(model, alias: str):
     return sql, fields, converters
 
 
+class NewsDelivery(models.TextChoices):
+    WEEKLY = "weekly", _("One weekly digest (Monday morning)")
+    INSTANT = "instant", _("Each piece of news at once")
+    OFF = "off", _("Nothing")
+
+
 class User(AbstractUser):
     """A person with an account. E-mail is the login; the role is an auth group."""
 
@@ -175,6 +181,15 @@ class User(AbstractUser):
         editable=False,
         help_text=_("The secret in the address of this person's calendar feed."),
     )
+    # How news of what one follows (tracks of interest, followed library tags) arrives:
+    # topicshare/forum/digest.py.
+    news_delivery = models.CharField(
+        _("news of what I follow"),
+        max_length=10,
+        choices=NewsDelivery.choices,
+        default=NewsDelivery.OFF,
+    )
+    followed_since = models.DateTimeField(_("following since"), null=True, blank=True)
     tracks_of_interest = models.ManyToManyField(
         "topic_sessions.Track",
         verbose_name=_("tracks of interest"),

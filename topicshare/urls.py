@@ -8,7 +8,7 @@ from members import views as member_views
 from sessions.topics.api import topics_api
 from sessions.weekly.api import sessions_api
 from topicshare.core import views as core_views
-from topicshare.forum import dashboard, onboarding_views, promotion_views, views
+from topicshare.forum import dashboard, follow_views, onboarding_views, promotion_views, views
 from topicshare.notifications import views as notification_views
 
 urlpatterns = [
@@ -27,6 +27,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("staff/dashboard/", dashboard.dashboard, name="dashboard"),
     path("staff/inbox/", views.staff_inbox, name="inbox"),
+    path("me/follow/", follow_views.follow, name="follow"),
     path("staff/onboarding/", onboarding_views.onboarding, name="onboarding"),
     path("staff/onboarding/<int:pk>/", onboarding_views.onboarding_tick, name="onboarding-tick"),
     path("study-group/qr/", onboarding_views.study_group_qr, name="study-group-qr"),

@@ -207,7 +207,7 @@ def _context(n: int):
     from django.contrib.contenttypes.models import ContentType
     from django.utils import timezone
 
-    from library.models import LibraryItem, OpenSourceProject
+    from library.models import LibraryItem, OpenSourceProject, Tag
     from members.models import Application
     from sessions.models import Season, WeeklySession
     from tests.factories import TopicFactory
@@ -229,6 +229,7 @@ def _context(n: int):
         ),
         item=LibraryItem.objects.create(title=f"Talk {n}", season=None, domain=track),
         project=OpenSourceProject.objects.create(name=f"P{n}", url=f"https://git.example/{n}"),
+        tag=Tag.objects.create(name=f"tag {n}"),
         content_type=ContentType.objects.get_for_model(Topic),
     )
 
@@ -352,6 +353,9 @@ def _row_makers():
         ),
         "topic_sessions.Participation.user": lambda user, c: Participation.objects.create(
             topic=c.topic, user=user, role=Participation.Role.PARTICIPANT
+        ),
+        "library.Tag_followers.user": lambda user, c: (
+            c.tag.followers.add(user) or _through(c.tag.followers, user, tag=c.tag)
         ),
         "ledger.ExemptionRequest.user": lambda user, c: ExemptionRequest.objects.create(
             user=user, season=c.season, reason="出差"

@@ -171,6 +171,7 @@ EXPECTED = {
     "profile": SIGNED_IN,
     "me": SIGNED_IN,
     "ledger:my-standing": SIGNED_IN,
+    "follow": SIGNED_IN,
     "ledger:exemption-requests": (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK),
     "ledger:exemption-request-answer": POST_ONLY,
     "members:notifications": POST_ONLY,
@@ -958,6 +959,14 @@ POST_CASES = {
             refused=NOT_ORGANISERS,
             allowed="organiser",
             done=to("ledger:exemption-requests"),
+        )
+    ],
+    "follow": [
+        Post(
+            data=lambda world: {"tracks": [world.track.pk], "delivery": "weekly"},
+            refused={"anonymous": LOGIN},
+            allowed="audience",
+            done=to("follow"),
         )
     ],
     "ledger:my-standing": [

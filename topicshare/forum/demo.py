@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from members.models import AuditEvent, User
+from members.models import AuditEvent, NewsDelivery, User
 from members.roles import Role
 from members.services import role_set
 from sessions.models import (
@@ -196,6 +196,12 @@ def _demo_engagement() -> None:
             if person.pk != topic.proposer_id:
                 with contextlib.suppress(TopicError):  # a co-presenter of it
                     topic_interest_set(topic=topic, user=person, want=True)
+    member = User.objects.get(email=DEMO_ACCOUNTS[2][0])
+    if member.followed_since is None:  # follows NLP, its news in the Monday digest
+        member.tracks_of_interest.add(*Track.objects.order_by("order", "pk")[:1])
+        member.news_delivery = NewsDelivery.WEEKLY
+        member.followed_since = timezone.now()
+        member.save(update_fields=["news_delivery", "followed_since"])
     full = Topic.objects.filter(status=S.PREPARING).order_by("pk").first()
     quiet = User.objects.filter(email="quiet@demo.topicshare.local").first()
     if full is not None and full.places_left > 0 and full.participant_count:

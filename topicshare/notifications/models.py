@@ -39,6 +39,9 @@ class NotificationKind(models.TextChoices):
     # Season review
     MEMBERSHIP_ENDED = "membership_ended", _("Back to the audience after a season")
     AT_RISK = "at_risk", _("My attendance is below the season's threshold")
+    # Subscriptions (what I follow: tracks and tags)
+    FOLLOWED_NEWS = "followed_news", _("News of what I follow, at once")
+    WEEKLY_DIGEST = "weekly_digest", _("The weekly digest of what I follow")
 
 
 class ChatWebhook(models.Model):
