@@ -366,3 +366,10 @@ def _demo_session(topic: Topic, organiser: User, audience: User, *, past: bool) 
     rsvp_set(session=session, user=quiet, going=True, now=now)  # and never comes
     if past:
         attendance_record(session=session, users=[audience], by=organiser)
+    else:  # the presenter's own deadlines, tied to the session: they move with it
+        topic.refresh_from_db()
+        for title, days in (("提纲", 7), ("幻灯片", 3), ("试讲", 1)):
+            task_create(
+                topic=topic, by=organiser, title=title, assignee=topic.proposer,
+                due_before_session=days,
+            )  # fmt: skip

@@ -97,3 +97,15 @@ def test_seed_demo_has_wanted_topics_and_a_waitlist():
     )
     assert len(counts) >= 2 and len(set(counts)) >= 2  # the sheet's sort shows something
     assert WaitlistEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_seed_demo_has_deadlines_tied_to_the_next_session_and_a_follower():
+    from sessions.models import Task
+
+    call_command("seed_demo")
+
+    tied = Task.objects.filter(due_before_session__isnull=False)
+    assert {task.due_before_session for task in tied} == {7, 3, 1}
+    assert all(task.due_date is not None for task in tied)
+    assert User.objects.filter(news_delivery="weekly", tracks_of_interest__isnull=False).exists()
