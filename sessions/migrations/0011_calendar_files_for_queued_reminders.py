@@ -18,16 +18,33 @@ def attach_calendar_files(apps, schema_editor):
     if not session_ids:
         return
     # The calendar is built by today's code from today's rows (a one-off, at upgrade time).
-    from sessions.models import WeeklySession
+    from django.db.models import Prefetch
+
+    from members.models import User
+    from sessions.models import Topic, Track, WeeklySession
     from sessions.weekly.reminders import session_calendar_attachment
 
+    # Today's models may have columns that later migrations add: those are not read.
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+
+        def missing(model, prefix=""):
+            table = model._meta.db_table
+            present = {
+                c.name for c in connection.introspection.get_table_description(cursor, table)
+            }
+            return [prefix + f.name for f in model._meta.concrete_fields if f.column not in present]
+
+        not_yet = [
+            *missing(WeeklySession), *missing(Track, "track__"), *missing(Topic, "topic__"),
+            *missing(User, "topic__proposer__"),
+        ]  # fmt: skip
+        people = User.objects.defer(*missing(User))
     sessions = (
         WeeklySession.objects.filter(pk__in=session_ids)
         .select_related("topic", "track", "topic__proposer")
-        .prefetch_related("topic__co_presenters")
-        # Columns today's models have that this migration's schema does not yet (added by
-        # later migrations): not read.
-        .defer("topic__interest_count")
+        .prefetch_related(Prefetch("topic__co_presenters", queryset=people))
+        .defer(*not_yet)
     )
     for session in sessions:
         attachment = session_calendar_attachment(session).as_json()
