@@ -32,11 +32,14 @@ class News:
     track_id: int | None
     tag_ids: frozenset[int] = frozenset()
 
-    def line(self) -> str:
+    def heading(self) -> str:
         label = {
             "topic": _("New topic"), "session": _("Scheduled"), "item": _("In the library"),
         }[self.kind]  # fmt: skip
-        return f"{label}: {self.title} — {self.url}"
+        return f"{label}: {self.title}"
+
+    def line(self) -> str:
+        return f"{self.heading()} — {self.url}"
 
 
 def news_between(since: datetime.datetime, until: datetime.datetime) -> list[News]:
@@ -130,7 +133,7 @@ def _instant(now: datetime.datetime) -> int:
 
 
 def _instant_message(piece: News) -> Message:
-    return Message(piece.line().split(" — ")[0], [piece.line(), _manage_line()], piece.url)
+    return Message(piece.heading(), [piece.line(), _manage_line()], piece.url)
 
 
 def weekly_digest(*, monday: datetime.date, now: datetime.datetime) -> int:

@@ -37,6 +37,11 @@ class FollowForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not Tag.objects.exists():
+            del self.fields["tags"]  # nothing to follow there yet: no empty picker
+
     def clean_tags(self):
         tags = self.cleaned_data["tags"]
         if len(tags) > MAX_TAGS:
@@ -59,7 +64,7 @@ def follow(request):
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             user.tracks_of_interest.set(form.cleaned_data["tracks"])
-            user.followed_tags.set(form.cleaned_data["tags"])
+            user.followed_tags.set(form.cleaned_data.get("tags", []))
             user.news_delivery = form.cleaned_data["delivery"]
             # What happened before one followed is not news.
             user.followed_since = user.followed_since or timezone.now()

@@ -95,6 +95,7 @@ def test_news_at_once_for_those_who_want_it_and_only_once(week):
     assert queued == 1 and again == 0
     news = Notification.objects.get(kind="followed_news")
     assert news.recipient == eager and "刚提出的 Topic" in news.body_text
+    assert news.title == "New topic: 刚提出的 Topic"
 
 
 def test_the_follow_page_saves_tracks_tags_and_delivery(client, week):
@@ -116,3 +117,11 @@ def test_the_follow_page_saves_tracks_tags_and_delivery(client, week):
     person.refresh_from_db()
     assert bad.status_code == 200 and person.news_delivery == "instant"
     assert Topic.objects.exists()
+
+
+def test_the_follow_page_has_no_empty_tag_picker(client):
+    client.force_login(UserFactory(role=Role.AUDIENCE))
+    html = client.get(reverse("follow")).content.decode()
+    assert 'name="tags"' not in html and 'name="delivery"' in html
+    Tag.objects.create(name="蒸馏")
+    assert 'name="tags"' in client.get(reverse("follow")).content.decode()
