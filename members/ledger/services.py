@@ -25,7 +25,12 @@ from members.services import role_set
 from sessions.models import (
     Season,
 )
-from sessions.weekly.selectors import season_activity, season_sessions_ahead, season_window
+from sessions.weekly.selectors import (
+    SeasonActivity,
+    season_activity,
+    season_sessions_ahead,
+    season_window,
+)
 from topicshare.core.singletons import kept_value
 from topicshare.notifications.models import NotificationKind
 from topicshare.notifications.outbox import Message, absolute_url, notification_enqueue
@@ -104,8 +109,24 @@ def season_ledger(season: Season) -> SeasonLedger:
     policy = LedgerPolicy.kept()
     window = season_window(season)
     activity = season_activity(season)
-    sessions_held = activity.sessions_held
+    rows = _ledger_rows(season, policy, window, activity)
+    rows.sort(key=lambda row: (Status.ORDER.index(row.status), row.user.name.lower()))
+    return SeasonLedger(
+        season=season, policy=policy, sessions_held=activity.sessions_held, window=window,
+        rows=rows,
+    )  # fmt: skip
 
+
+def _ledger_rows(
+    season: Season,
+    policy: LedgerPolicy,
+    window: tuple[datetime.datetime, datetime.datetime] | None,
+    activity: SeasonActivity,
+    *,
+    user_id: int | None = None,
+) -> list[LedgerRow]:
+    """The ledger's rows (one query: the people with their removal, admission and
+    exemption), of everyone it follows or (`user_id`) of that one person only."""
     removals = AuditEvent.objects.filter(
         action=AuditEvent.Action.SEASON_REMOVAL, details__season_id=season.pk
     )
@@ -124,32 +145,28 @@ def season_ledger(season: Season) -> SeasonLedger:
     exemption = LedgerExemption.objects.filter(
         Q(season=season) | Q(season__isnull=True), user=OuterRef("pk")
     ).order_by(F("season").asc(nulls_first=True))
-    people = (
-        User.objects.with_role()
-        .filter(is_active=True, is_placeholder=False)
-        .filter(
-            Q(pk__in=users_with_role_at_least(Role.MEMBER).values("pk"))
-            | Q(pk__in=removals.values("subject_user"))
-        )
-        .annotate(
-            was_removed=Exists(removals.filter(subject_user=OuterRef("pk"))),
-            admitted=admitted,
-            exemption_pk=Subquery(exemption.values("pk")[:1]),
-            exemption_season=Subquery(exemption.values("season")[:1]),
-            exemption_reason=Subquery(exemption.values("reason")[:1]),
-        )
+    people = User.objects.with_role().filter(is_active=True, is_placeholder=False)
+    if user_id is not None:
+        people = people.filter(pk=user_id)
+    people = people.filter(
+        Q(pk__in=users_with_role_at_least(Role.MEMBER).values("pk"))
+        | Q(pk__in=removals.values("subject_user"))
+    ).annotate(
+        was_removed=Exists(removals.filter(subject_user=OuterRef("pk"))),
+        admitted=admitted,
+        exemption_pk=Subquery(exemption.values("pk")[:1]),
+        exemption_season=Subquery(exemption.values("season")[:1]),
+        exemption_reason=Subquery(exemption.values("reason")[:1]),
     )
-    exemptions = {
-        person.pk: LedgerExemption(  # what the rows show of it, read with the person
-            pk=person.exemption_pk, user=person, season_id=person.exemption_season,
-            reason=person.exemption_reason,
-        )
-        for person in people
-        if person.exemption_pk is not None
-    }  # fmt: skip
-
+    sessions_held = activity.sessions_held
     rows = []
     for person in people:
+        exemption_row = None
+        if person.exemption_pk is not None:
+            exemption_row = LedgerExemption(  # what the rows show of it, read with the person
+                pk=person.exemption_pk, user=person, season_id=person.exemption_season,
+                reason=person.exemption_reason,
+            )  # fmt: skip
         row = LedgerRow(
             user=person,
             role=person.role,
@@ -159,17 +176,14 @@ def season_ledger(season: Season) -> SeasonLedger:
             attended=activity.attended.get(person.pk, 0),
             rsvps_missed=activity.rsvps_missed.get(person.pk, 0),
             admitted_this_season=person.admitted,
-            exemption=exemptions.get(person.pk),
+            exemption=exemption_row,
             removed=person.was_removed and person.role == Role.AUDIENCE,
         )
         if sessions_held:
             row.attendance_percent = round(100 * row.attended / sessions_held)
         row.status = _verdict(row, policy, sessions_held)
         rows.append(row)
-    rows.sort(key=lambda row: (Status.ORDER.index(row.status), row.user.name.lower()))
-    return SeasonLedger(
-        season=season, policy=policy, sessions_held=sessions_held, window=window, rows=rows
-    )
+    return rows
 
 
 def _verdict(row: LedgerRow, policy: LedgerPolicy, sessions_held: int) -> str:
@@ -413,27 +427,36 @@ class Standing:
 
 
 def member_standing(
-    *, user: User, now: datetime.datetime | None = None, ledger: SeasonLedger | None = None
+    *, user: User, now: datetime.datetime | None = None, season: Season | None = None
 ) -> Standing | None:
-    """The current season's figures of `user` from the ledger (None: no season, or not a
-    member the ledger follows), with the sessions still ahead: attend `still_to_attend` of
-    the `sessions_ahead` remaining to end at the threshold."""
+    """The current season's (or `season`'s) figures of `user`, counted like the ledger
+    (None: no season, or not a member the ledger follows), with the sessions still ahead:
+    attend `still_to_attend` of the `sessions_ahead` remaining to end at the threshold.
+    It reads only this person's rows: the season (unless given), one query for the counts
+    and the sessions ahead, one for the person, whatever the number of members."""
     now = now or timezone.now()
-    if ledger is None:
-        season = current_season()
-        if season is None:
-            return None
-        ledger = season_ledger(season)
-    row = ledger.row_for(user.pk)
-    if row is None or row.removed:
+    season = season or current_season()
+    if season is None:
         return None
-    ahead = season_sessions_ahead(ledger.season, now=now).count()
-    total = ledger.sessions_held + ahead
+    policy = LedgerPolicy.kept()
+    activity = season_activity(season, user_id=user.pk, now=now)
+    rows = _ledger_rows(season, policy, season_window(season), activity, user_id=user.pk)
+    if not rows:
+        return None
+    return _standing(season, policy, rows[0], activity.sessions_held, activity.sessions_ahead)
+
+
+def _standing(
+    season: Season, policy: LedgerPolicy, row: LedgerRow, sessions_held: int, ahead: int
+) -> Standing | None:
+    if row.removed:
+        return None
+    total = sessions_held + ahead
     # At the threshold: attended × 100 ≥ percent × total, the ledger's own comparison.
-    needed = -(-ledger.policy.min_attendance_percent * total // 100)
+    needed = -(-policy.min_attendance_percent * total // 100)
     return Standing(
-        season=ledger.season, row=row, policy=ledger.policy, sessions_held=ledger.sessions_held,
-        sessions_ahead=ahead, needed=needed, ends=ledger.season.end_date,
+        season=season, row=row, policy=policy, sessions_held=sessions_held,
+        sessions_ahead=ahead, needed=needed, ends=season.end_date,
     )  # fmt: skip
 
 
@@ -453,9 +476,10 @@ def at_risk_notices(*, now: datetime.datetime) -> int:
     if not cache.add(f"ledger-at-risk:{season.pk}:{today.isoformat()}", 1, 24 * 3600):
         return 0  # this process looked today already
     ledger = season_ledger(season)
+    ahead = season_sessions_ahead(season, now=now).count()
     queued = 0
     for row in ledger.flagged:
-        standing = member_standing(user=row.user, now=now, ledger=ledger)
+        standing = _standing(season, ledger.policy, row, ledger.sessions_held, ahead)
         if standing is None:
             continue
         queued += notification_enqueue(

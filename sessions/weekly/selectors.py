@@ -205,10 +205,16 @@ class SeasonActivity:
     tasks_done: dict[int, int]
     attended: dict[int, int]
     rsvps_missed: dict[int, int]
+    # The season's sessions still ahead (scheduled after `now`), when asked with a `now`.
+    sessions_ahead: int = 0
 
 
-def season_activity(season: Season) -> SeasonActivity:
-    """One query (the counts in one UNION ALL), whatever the number of people or sessions."""
+def season_activity(
+    season: Season, *, user_id: int | None = None, now: datetime.datetime | None = None
+) -> SeasonActivity:
+    """One query (the counts in one UNION ALL), whatever the number of people or sessions.
+    With `user_id`, only that person's counts (one person's page reads no one else's rows);
+    with `now`, also how many of the season's sessions are still ahead."""
     sessions = season_sessions(season)
     session_ids = sessions.values("pk")
     topics = _season_topics(season, sessions)
@@ -218,40 +224,56 @@ def season_activity(season: Season) -> SeasonActivity:
         .annotate(kind=Value("held"), person=Value(0), n=Value(1))
         .values_list("kind", "person", "n")
     )
-    parts = [
-        _counted(
-            SessionPresenter.objects.filter(session__in=session_ids), "presented", "user", "session"
-        ),
-        _counted(
+    counted = [
+        (SessionPresenter.objects.filter(session__in=session_ids), "presented", "user", "session"),
+        (
             Participation.objects.filter(topic__in=topics, role=Participation.Role.PARTICIPANT),
             "groups_joined",
             "user",
             "topic",
         ),
-        _counted(
+        (
             Task.objects.filter(topic__in=topics, status=Task.Status.DONE, assignee__isnull=False),
             "tasks_done",
             "assignee",
             "pk",
         ),
-        _counted(Attendance.objects.filter(session__in=session_ids), "attended", "user", "session"),
-        _counted(
+        (Attendance.objects.filter(session__in=session_ids), "attended", "user", "session"),
+        (
             RSVP.objects.filter(session__in=session_ids).exclude(Exists(attendance)),
             "rsvps_missed",
             "user",
             "session",
         ),
     ]
+    parts = [
+        _counted(
+            queryset if user_id is None else queryset.filter(**{user_field: user_id}),
+            kind,
+            user_field,
+            what,
+        )
+        for queryset, kind, user_field, what in counted
+    ]
+    if now is not None:
+        parts.append(
+            season_sessions_ahead(season, now=now)
+            .order_by()
+            .annotate(kind=Value("ahead"), person=Value(0), n=Value(1))
+            .values_list("kind", "person", "n")
+        )
     counts: dict[str, dict[int, int]] = {
         "presented": {}, "groups_joined": {}, "tasks_done": {}, "attended": {}, "rsvps_missed": {}
     }  # fmt: skip
-    sessions_held = 0
+    sessions_held = sessions_ahead = 0
     for kind, person, n in held.union(*parts, all=True):
         if kind == "held":
             sessions_held += n
+        elif kind == "ahead":
+            sessions_ahead += n
         else:
             counts[kind][person] = n
-    return SeasonActivity(sessions_held=sessions_held, **counts)
+    return SeasonActivity(sessions_held=sessions_held, sessions_ahead=sessions_ahead, **counts)
 
 
 # --- What waits for the organisers (the inbox, topicshare/forum/inbox.py) -----------------

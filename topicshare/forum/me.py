@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from members.ledger.services import FLAGGABLE_ROLES, member_standing
 from members.models import Application, User
-from members.roles import Role
 from sessions.models import Task, Topic, TopicStatus, WeeklySession
 from sessions.topics.selectors import groups_of, invitations_open_for, proposals_of
 from sessions.weekly.calendar import calendar_token_for
@@ -104,8 +104,9 @@ def me_context(*, user: User, now: datetime.datetime) -> dict:
         if application
         else "",
         "can_apply": user.has_perm("members.apply_for_membership"),
-        # Members and the committee are counted by the season review (members.ledger).
-        "show_standing": user.role in (Role.MEMBER, Role.COMMITTEE),
+        # Members and the committee are counted by the season review (members.ledger):
+        # their season so far, against the threshold, and what would keep them above it.
+        "standing": member_standing(user=user, now=now) if user.role in FLAGGABLE_ROLES else None,
         # Members: the study group's chat (QR code, steps), up front until they are added.
         "study_group": study_group_card(user=user),
         "calendar_url": feed,

@@ -6,7 +6,16 @@ from django.utils import timezone
 
 from members.models import Application
 from members.roles import Role
-from sessions.models import RSVP, Participation, Task, TopicStatus
+from sessions.models import (
+    RSVP,
+    Attendance,
+    Participation,
+    Season,
+    SessionStatus,
+    Task,
+    TopicStatus,
+    WeeklySession,
+)
 from sessions.weekly.scheduling import free_slots, session_schedule
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from topicshare.core.pagecache import bump_data_version
@@ -94,17 +103,66 @@ def test_home_and_nav_link_to_me_for_the_signed_in(client):
 
 
 @pytest.mark.parametrize("rows", [1, 6])
-def test_me_query_count_is_flat(client, django_assert_num_queries, rows):
-    user = UserFactory(role=Role.AUDIENCE)
+@pytest.mark.parametrize("role", [Role.AUDIENCE, Role.MEMBER])
+def test_me_query_count_is_flat(client, django_assert_num_queries, rows, role):
+    """Also for a member, whose page shows the season's standing: read for them alone, not
+    by working out the whole ledger."""
+    user = UserFactory(role=role)
     _world(user, rows)
+    season = Season.objects.create(label="Topic 8", order=8, is_current=True)
+    for index in range(rows):  # other members with their attendance: not read
+        other = UserFactory(role=Role.MEMBER)
+        session = _session(TrackFactory(), UserFactory(role=Role.ORGANISER), index)
+        session.topic.season = season
+        session.topic.save()
+        WeeklySession.objects.filter(pk=session.pk).update(status=SessionStatus.DONE)
+        Attendance.objects.create(session=session, user=other, how=Attendance.How.SELF)
     client.force_login(user)
     client.get(reverse("me"))  # makes the calendar token
     bump_data_version()  # so that the page is rendered, not served as stored for this person
-    with django_assert_num_queries(QUERIES):
+    with django_assert_num_queries(QUERIES[role]):
         response = client.get(reverse("me"))
     assert len(response.context["sessions"]) == rows
     assert len(response.context["groups"]) == rows
     assert len(response.context["proposals"]) == rows
+    standing = response.context["standing"]
+    if role == Role.MEMBER:
+        assert (standing.sessions_held, standing.row.attended) == (rows, 0)
+    else:
+        assert standing is None
 
 
-QUERIES = 9
+# A member: also the study group card (1) and the standing: the season, their counts, their
+# exemption and admission (3).
+QUERIES = {Role.AUDIENCE: 9, Role.MEMBER: 13}
+
+
+def test_me_shows_a_members_standing_and_what_keeps_them_above(client):
+    """The season's figures on /me/ itself, with the threshold and what to do: below it, a
+    member sees how many of the remaining sessions to attend and where to ask for an
+    exemption."""
+    track, organiser = TrackFactory(), UserFactory(role=Role.ORGANISER)
+    season = Season.objects.create(label="Topic 8", order=8, is_current=True)
+    held = _session(track, organiser, 0)
+    ahead = [_session(track, organiser, index) for index in (1, 2, 3)]
+    for session in [held, *ahead]:
+        session.topic.season = season
+        session.topic.save()
+    WeeklySession.objects.filter(pk=held.pk).update(status=SessionStatus.DONE)
+    me = UserFactory(role=Role.MEMBER)
+    client.force_login(me)
+    page = client.get(reverse("me"), headers={"accept-language": "en"}).content.decode()
+    card = page.split('data-section="standing"')[1].split("</section>")[0]
+    assert 'data-status="flagged"' in page and "Topic 8" in card
+    assert "0 of 1 held" in card and 'data-figure="ahead">3<' in card
+    # 40 % of 4 sessions: 2 to attend, of the 3 ahead.
+    assert "Attend 2 of the remaining 3 sessions" in card
+    assert 'href="/me/standing/"' in card and "Ask for an exemption" in card
+
+    Attendance.objects.create(session=held, user=me, how=Attendance.How.SELF)
+    bump_data_version()
+    page = client.get(reverse("me"), headers={"accept-language": "zh-hans"}).content.decode()
+    card = page.split('data-section="standing"')[1].split("</section>")[0]
+    assert 'data-status="active"' in page
+    assert "已举行 1 场，出席 1 场" in card
+    assert "在剩下的 3 场里出席 1 场，就能保持达标。" in card
