@@ -81,10 +81,12 @@ def test_a_member_wants_to_hear_a_topic_and_waits_for_a_full_group(live_server, 
     expect(page.locator(".message.success")).to_be_visible()
     assert list(User.objects.get(email="me@example.org").tracks_of_interest.all()) == [track]
     page.goto(f"{base}/me/")
-    page.locator("[data-action=standing]").click()
-    expect(page.locator("[data-figure=attended]")).to_have_text(text["attended"])
-    expect(page.locator("[data-role=verdict]")).to_be_visible()
+    card = page.locator("[data-section=standing]")
+    expect(card.locator("[data-figure=attended]")).to_have_text(text["attended"])
+    expect(card.locator("[data-role=verdict]")).to_be_visible()
     assert_no_sideways_scroll(page)
+    card.locator("[data-action=standing]").click()  # the details, and asking for an exemption
+    expect(page.locator("[data-role=exemption-request]")).to_be_visible()
 
     # The calendar's reminder: the address carries it.
     page.goto(f"{base}/profile/")
