@@ -42,6 +42,10 @@ from tests.processes import Service, free_port  # noqa: E402
 COMPOSE_FILE = REPO / "docker-compose.yml"
 SERVICES = ("web", "worker", "beat")
 CACHE_SERVICE = "cache"
+# The compose file's `s3` service is MinIO; here a local moto server plays it (the same S3 API,
+# on a free port), and web's own command creates the buckets in it.
+S3_SERVICE = "s3"
+S3_SECRET = "compose-smoke-s3-secret"  # noqa: S105 — a throwaway local server
 HEALTH_TIMEOUT = 90.0
 STOP_GRACE = 10.0
 DUMMY_SECRET_KEY = "compose-smoke-not-a-secret-" + "0123456789abcdef" * 2 + "x"
@@ -197,6 +201,28 @@ def check_cache_server(url: str) -> str:
     return f"maxmemory {int(limit) // 2**20} MB, {policy.decode()}, {keys.decode()[1:]} keys"
 
 
+def check_buckets(url: str, app_env: dict[str, str]) -> str:
+    """web's `create_buckets` made the compose file's buckets; the public one is readable by
+    anyone (a bucket policy), the private one is not."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=app_env["S3_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_SECRET,
+        region_name=app_env["S3_REGION"],
+    )
+    names = sorted(bucket["Name"] for bucket in client.list_buckets()["Buckets"])
+    wanted = sorted([app_env["S3_BUCKET"], app_env["S3_PRIVATE_BUCKET"]])
+    if names != wanted:
+        raise SmokeError(f"S3 buckets {names}, expected {wanted}")
+    policy = client.get_bucket_policy(Bucket=app_env["S3_BUCKET"])["Policy"]
+    if "s3:GetObject" not in policy:
+        raise SmokeError(f"public bucket policy: {policy}")
+    return f"buckets {', '.join(names)} created by web's create_buckets; public read policy"
+
+
 # --- Processes ----------------------------------------------------------------------------
 
 
@@ -292,6 +318,8 @@ def main() -> int:
     port = free_port()
     cache_port = free_port()
     cache_url = f"redis://127.0.0.1:{cache_port}/0"
+    s3_port = free_port()
+    s3_url = f"http://127.0.0.1:{s3_port}"
     base_url = f"http://127.0.0.1:{port}"
     schedule = tmp / "var" / "celerybeat-schedule"
     overrides = {
@@ -301,6 +329,8 @@ def main() -> int:
         "DJANGO_SECRET_KEY": DUMMY_SECRET_KEY,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "TOPICSHARE_SITE_URL": base_url,
+        "S3_ENDPOINT_URL": s3_url,
+        "S3_PUBLIC_ENDPOINT_URL": s3_url,
         "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port} --workers 2 --access-logfile -",
         "TOPICSHARE_HEARTBEAT_SECONDS": "2",
         "STATIC_ROOT": str(tmp / "staticfiles"),
@@ -322,6 +352,7 @@ def main() -> int:
         **os.environ,
         "DJANGO_SECRET_KEY": DUMMY_SECRET_KEY,
         "TOPICSHARE_SITE_URL": base_url,
+        "S3_SECRET_ACCESS_KEY": S3_SECRET,
     }
 
     processes: list[Process] = []
@@ -377,6 +408,19 @@ def main() -> int:
 
         wait_for("the cache server to answer PING", cache_up, processes, deadline)
 
+        if S3_SERVICE not in yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["services"]:
+            raise SmokeError(f"docker-compose.yml has no {S3_SERVICE} service")
+        s3_argv = [str(venv_bin / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)]
+        print(f"  {S3_SERVICE}: {shlex.join(s3_argv)} (in place of the compose image)")
+        logs.append(tmp / "s3.log")
+        processes.append(Process(S3_SERVICE, shlex.join(s3_argv), base_env, tmp / "s3.log"))
+
+        def s3_up():
+            status, _headers, body = http_get(f"{s3_url}/")
+            return status == 200, (status, body[:200])
+
+        wait_for("the S3 server to answer", s3_up, processes, deadline)
+
         def web_up():
             status, _headers, body = http_get(f"{base_url}/healthz")
             return status == 200, (status, body[:300])
@@ -421,6 +465,7 @@ def main() -> int:
         if plain_status != 301 or not plain_headers.get("Location", "").startswith("https://"):
             raise SmokeError(f"GET / over plain HTTP should redirect to https, got {plain_status}")
         cache_report = check_cache_server(cache_url)
+        s3_report = check_buckets(s3_url, services["web"]["env"])
         css = re.search(rb'/static/[^"\']+\.[0-9a-f]{12}\.css', home)
         if not css:
             raise SmokeError("home page links no hashed stylesheet (manifest storage)")
@@ -442,6 +487,7 @@ def main() -> int:
         print(f"  GET / over plain HTTP -> 301 {plain_headers['Location']}")
         print(f"  GET {css.group().decode()} -> 200 (whitenoise, manifest)")
         print(f"  cache server: {cache_report}")
+        print(f"  s3: {s3_report}")
         print(f"  took {time.monotonic() - started:.1f} s")
         ok = True
     except SmokeError as exc:

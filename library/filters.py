@@ -67,3 +67,11 @@ class LibraryFilter(django_filters.FilterSet):
 
     def filter_has_recording(self, queryset, name, value):
         return queryset.exclude(recording_url="") if value else queryset.filter(recording_url="")
+
+
+class LibraryApiFilter(LibraryFilter):
+    """/api/v1/library/items/: the library's facets, and the items under one parent."""
+
+    parent = django_filters.NumberFilter(
+        label=_("Part of"), field_name="parent", min_value=1, max_value=2**63 - 1
+    )

@@ -3,7 +3,7 @@ from itertools import groupby
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from library.filters import LibraryFilter
+from library.filters import LibraryApiFilter, LibraryFilter
 from library.models import LibraryItem
 from sessions.models import SessionStatus
 
@@ -63,6 +63,16 @@ def library_list(
     return topic_filter, _with_relations(
         queryset, user=user, children=children, seasons_and_domains=seasons_and_domains
     )
+
+
+def library_api_list(*, user, filters: dict) -> tuple[LibraryApiFilter, QuerySet[LibraryItem]]:
+    """/api/v1/'s items: every visible item, children too (`top_level`, `parent` narrow it),
+    in the README's order, or by rank when searching; presenters and tags prefetched."""
+    item_filter = LibraryApiFilter(filters, queryset=visible_items(user=user))
+    queryset = item_filter.qs
+    if not (filters.get("q") or "").strip():
+        queryset = queryset.order_by(*BROWSE_ORDER)
+    return item_filter, _with_relations(queryset, user=user, children=False)
 
 
 def group_items(items) -> list[tuple]:

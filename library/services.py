@@ -96,7 +96,28 @@ def item_for_session(*, session) -> LibraryItem:
     )
     item.presenters.set([topic.proposer, *topic.co_presenters.all()])
     items_reindex([item])
+    _item_webhook("library_item.added", item)
     return item
+
+
+def _item_webhook(event: str, item: LibraryItem) -> None:
+    """Tell integrations (outgoing webhooks) of a public item: public fields only."""
+    from django.urls import reverse
+
+    from topicshare.core.links import absolute_url
+    from topicshare.notifications.outgoing import webhook_event_emit
+
+    if item.visibility != LibraryItem.Visibility.PUBLIC:
+        return
+    data = {
+        "id": item.pk,
+        "title": item.title,
+        "url": absolute_url(reverse("library:detail", args=[item.pk])),
+        "kind": item.kind,
+        "track": item.domain.slug if item.domain_id else "",
+        "session": item.session_id,
+    }
+    webhook_event_emit(event_type=event, data=data, key=f"{event}:{item.pk}")
 
 
 @transaction.atomic
@@ -112,6 +133,7 @@ def item_update_materials(*, item: LibraryItem, by, **changes) -> LibraryItem:
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"not editable here: {sorted(unknown)}")
+    had_recording = bool(item.recording_url)
     for field, value in changes.items():
         LibraryItem._meta.get_field(field).save_form_data(item, value)
     if changes.get("slides_file"):
@@ -120,4 +142,6 @@ def item_update_materials(*, item: LibraryItem, by, **changes) -> LibraryItem:
     item.full_clean(exclude=["presenters", "tags"])
     item.save()
     items_reindex([item])
+    if item.recording_url and not had_recording:
+        _item_webhook("recording.added", item)
     return item

@@ -30,7 +30,8 @@ from members.admission import (
     vote_input_clean,
     votes_needed,
 )
-from members.models import AdmissionSettings, Application, AuditEvent, User, Vote
+from members.api_tokens import api_token_revoke
+from members.models import AdmissionSettings, ApiToken, Application, AuditEvent, User, Vote
 from members.placeholders import placeholder_merge
 from members.roles import Role
 from members.rules import audit_events_visible_to
@@ -647,6 +648,55 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("members.view_audit_trail")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Read-only (organisers): who has which personal API token. The hash is not shown (it
+    tells nobody anything); a token is revoked with the action, through the service."""
+
+    list_display = ["name", "user", "scope", "prefix_shown", "created_at", "last_used_at",
+                    "revoked_at"]  # fmt: skip
+    list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__email", "name", "prefix"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "scope", "prefix_shown", "created_at", "last_used_at",
+              "revoked_at"]  # fmt: skip
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    @admin.display(description=_("token"))
+    def prefix_shown(self, obj: ApiToken) -> str:
+        return f"tsk_{obj.prefix}…"
+
+    @admin.action(description=_("Revoke the selected API tokens"), permissions=["view"])
+    def revoke(self, request, queryset):
+        revoked = 0
+        for token in queryset.filter(revoked_at__isnull=True).select_related("user"):
+            try:
+                api_token_revoke(token=token, by=request.user)
+            except PermissionDenied as error:
+                self.message_user(request, str(error), messages.ERROR)
+                return
+            revoked += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d API token revoked.", "%(count)d API tokens revoked.", revoked)
+            % {"count": revoked},
+            messages.SUCCESS,
+        )
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("members.view_api_tokens")
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from members.models import User
+from members.models import ApiToken, User
 from topicshare.core.limits import LONG_TEXT_MAX_CHARS, LongTextFormField
 from topicshare.core.uploads import validate_slides_file
 from topicshare.notifications.models import NotificationKind
@@ -53,6 +53,19 @@ class NotificationPreferencesForm(forms.Form):
         choices=NotificationKind.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
+    )
+
+
+class ApiTokenForm(forms.Form):
+    """A new personal API token (members.api_tokens.api_token_create checks again)."""
+
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=ApiToken._meta.get_field("name").max_length,
+        help_text=_("What it is for, e.g. “my reading list script”."),
+    )
+    scope = forms.ChoiceField(
+        label=_("Scope"), choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ
     )
 
 

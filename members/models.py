@@ -451,6 +451,8 @@ class AuditEvent(models.Model):
         SEASON_REMOVAL = "season_removal", _("Moved back to the audience after a season")
         LEDGER_EXEMPTION = "ledger_exemption", _("Exempted from the season review")
         LEDGER_EXEMPTION_REVOKED = "ledger_exemption_revoked", _("Season review exemption revoked")
+        API_TOKEN_CREATED = "api_token_created", _("API token created")
+        API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
 
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -504,3 +506,54 @@ class AuditEvent(models.Model):
         if getattr(self, "votes_shown", False):
             return self.details
         return {key: value for key, value in self.details.items() if key not in self.TALLY_KEYS}
+
+
+class ApiToken(models.Model):
+    """A personal API token (members.api_tokens): sent as `Authorization: Bearer tsk_…`.
+    The token itself is shown once and never stored; `hashed` finds it again."""
+
+    class Scope(models.TextChoices):
+        READ = "read", _("Read")
+        WRITE = "write", _("Read and write")
+
+    # A user's live (not revoked) tokens, at most.
+    MAX_LIVE_PER_USER = 20
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    scope = models.CharField(_("scope"), max_length=5, choices=Scope.choices, default=Scope.READ)
+    prefix = models.CharField(
+        _("prefix"),
+        max_length=8,
+        editable=False,
+        help_text=_("The first characters of the token, to tell tokens apart."),
+    )
+    # SHA-256 of the whole token, in hex. A fast hash is right here, unlike for passwords: a
+    # token is 32 random bytes (256 bits), so there is nothing to guess from a leaked hash, and
+    # a slow hash would only make every API request slow.
+    hashed = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="api_token_user_live")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (tsk_{self.prefix}…)"
+
+    @property
+    def allows_write(self) -> bool:
+        return self.scope == self.Scope.WRITE and self.revoked_at is None
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None

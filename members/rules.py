@@ -87,6 +87,17 @@ rules.add_perm("members.view_audit_trail", is_organiser)
 rules.add_perm("members.merge_placeholders", is_organiser)
 
 
+@rules.predicate
+def is_token_owner(user, token) -> bool:
+    return token is not None and is_audience(user) and token.user_id == user.pk
+
+
+# Personal API tokens (members.api_tokens): revoked by their owner, or by an organiser.
+rules.add_perm("members.revoke_api_token", is_token_owner | is_organiser)
+# Everyone's tokens (name, scope, prefix, dates; never a hash): in the admin, organisers only.
+rules.add_perm("members.view_api_tokens", is_organiser)
+
+
 # --- The secret ballot --------------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ def role_set(
     if previous != role:
         from members.models import AuditEvent
 
-        AuditEvent.objects.create(
+        audit = AuditEvent.objects.create(
             actor=by,
             action=AuditEvent.Action.ROLE_CHANGED,
             subject_user=user,
@@ -40,6 +40,15 @@ def role_set(
         if cause is None and by is not None:
             cause = RoleChangeCause.BY_HAND
         role_changed.send(sender=User, user=user, previous=previous, role=role, by=by, cause=cause)
+        if previous == Role.AUDIENCE and role == Role.MEMBER:
+            from topicshare.notifications.outgoing import webhook_event_emit
+
+            # Public fields only: no e-mail, no WeChat ID.
+            webhook_event_emit(
+                event_type="member.admitted",
+                data={"id": user.pk, "display_name": user.display_name},
+                key=f"member.admitted:{user.pk}:{audit.pk}",
+            )
     return user
 
 

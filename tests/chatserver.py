@@ -26,6 +26,8 @@ class ChatServer:
 
     port: int = 0
     status: int = 200
+    # Answered first, one a request, before `status` (e.g. [500]: fail once, then succeed).
+    statuses: list[int] = field(default_factory=list)
     reply: dict | bytes = field(default_factory=lambda: {"code": 0, "msg": "success"})
     reply_headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
@@ -58,8 +60,10 @@ def _handler_for(server: ChatServer):
                 server.stop.wait(server.delay)
             reply = server.reply
             payload = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
+            with server.lock:
+                status = server.statuses.pop(0) if server.statuses else server.status
             try:
-                self.send_response(server.status)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 for key, value in server.reply_headers.items():

@@ -7,8 +7,17 @@ from library import views as library_views
 from members import views as member_views
 from sessions.topics.api import topics_api
 from sessions.weekly.api import sessions_api
+from topicshare.api.v1 import api
 from topicshare.core import views as core_views
-from topicshare.forum import dashboard, follow_views, onboarding_views, promotion_views, views
+from topicshare.core.api import superseded
+from topicshare.forum import (
+    dashboard,
+    follow_views,
+    onboarding_views,
+    promotion_views,
+    views,
+    webhook_views,
+)
 from topicshare.notifications import views as notification_views
 
 urlpatterns = [
@@ -16,6 +25,12 @@ urlpatterns = [
     path("join/", views.join, name="join"),
     path("me/", views.me, name="me"),
     path("profile/", views.profile, name="profile"),
+    path("profile/api-tokens/", views.api_token_new, name="api-token-create"),
+    path(
+        "profile/api-tokens/<int:pk>/revoke/",
+        views.api_token_revoke_view,
+        name="api-token-revoke",
+    ),
     path("join/apply/", member_views.join_apply, name="join-apply"),
     path("join/status/", member_views.join_status, name="join-status"),
     path(
@@ -30,6 +45,14 @@ urlpatterns = [
     path("me/follow/", follow_views.follow, name="follow"),
     path("staff/onboarding/", onboarding_views.onboarding, name="onboarding"),
     path("staff/onboarding/<int:pk>/", onboarding_views.onboarding_tick, name="onboarding-tick"),
+    path("staff/webhooks/", webhook_views.webhooks, name="webhooks"),
+    path("staff/webhooks/add/", webhook_views.webhook_add, name="webhook-add"),
+    path("staff/webhooks/<int:pk>/", webhook_views.webhook_edit, name="webhook-edit"),
+    path(
+        "staff/webhooks/<int:pk>/<str:action>/",
+        webhook_views.webhook_action,
+        name="webhook-action",
+    ),
     path("study-group/qr/", onboarding_views.study_group_qr, name="study-group-qr"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path(
@@ -44,10 +67,16 @@ urlpatterns = [
     path("wechat/jssdk-config/", promotion_views.wechat_jssdk_config, name="wechat-jssdk-config"),
     path("topics/", include("sessions.topics.urls")),
     path("sessions/", include("sessions.weekly.urls")),
-    path("api/topics/", topics_api, name="api-topics"),
-    path("api/sessions/", sessions_api, name="api-sessions"),
+    # The first API, kept for those who use it: the same answers, pointing at /api/v1/.
+    path("api/topics/", superseded(topics_api, "/api/v1/topics/"), name="api-topics"),
+    path("api/sessions/", superseded(sessions_api, "/api/v1/sessions/"), name="api-sessions"),
+    path("api/v1/", api.urls),
     path("library/", include("library.urls")),
-    path("api/library/items/", library_views.items_api, name="api-library-items"),
+    path(
+        "api/library/items/",
+        superseded(library_views.items_api, "/api/v1/library/items/?top_level=true"),
+        name="api-library-items",
+    ),
     path("accounts/", include("allauth.urls")),
     path("", include("members.urls")),
     path("", include("members.ledger.urls")),

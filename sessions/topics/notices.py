@@ -184,7 +184,29 @@ def topic_cancel_recipients(topic: Topic, *, by: User | None):
 # --- Event notices (called by the services, inside their transaction) -----------------------
 
 
+def topic_webhook_data(topic: Topic) -> dict:
+    """What integrations are told about a topic: public fields only."""
+    from django.urls import reverse
+
+    from topicshare.core.links import absolute_url
+
+    return {
+        "id": topic.pk,
+        "title": topic.title,
+        "url": absolute_url(reverse("topics:detail", args=[topic.pk])),
+        "track": topic.track.slug,
+    }
+
+
 def notify_topic_transition(*, topic: Topic, transition) -> None:
+    if transition.to_status == TopicStatus.ACCEPTED and not topic.members_only:
+        from topicshare.notifications.outgoing import webhook_event_emit
+
+        webhook_event_emit(
+            event_type="topic.accepted",
+            data=topic_webhook_data(topic),
+            key=f"topic.accepted:{topic.pk}:{transition.pk}",
+        )
     kind = {
         TopicStatus.ACCEPTED: K.TOPIC_ACCEPTED,
         TopicStatus.REJECTED: K.TOPIC_REJECTED,

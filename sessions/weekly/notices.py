@@ -146,6 +146,43 @@ def session_message(kind: str, session: WeeklySession) -> Message:
     raise ValueError(kind)
 
 
+def session_webhook_data(session: WeeklySession) -> dict:
+    """What integrations are told about a session: public fields only (never the meeting's
+    link, ID or passcode)."""
+    from topicshare.core.links import absolute_url
+
+    return {
+        "id": session.pk,
+        "title": session.topic.title,
+        "url": absolute_url(reverse("sessions:detail", args=[session.pk])),
+        "start": timezone.localtime(session.start).isoformat(),
+        "end": timezone.localtime(session.end).isoformat(),
+        "track": session.track.slug,
+        "status": session.status,
+        "topic": session.topic_id,
+    }
+
+
+def _session_webhook(*, session: WeeklySession, change) -> None:
+    from topicshare.notifications.outgoing import webhook_event_emit
+
+    event = {
+        SessionChange.Kind.SCHEDULED: "session.scheduled",
+        SessionChange.Kind.SLIPPED: "session.moved",
+        SessionChange.Kind.MOVED: "session.moved",
+        SessionChange.Kind.POSTPONED: "session.cancelled",
+        SessionChange.Kind.CANCELLED: "session.cancelled",
+    }.get(change.kind)
+    if event is None or session.topic.members_only:
+        return
+    data = session_webhook_data(session)
+    if change.from_start:
+        data["previous_start"] = timezone.localtime(change.from_start).isoformat()
+    if event == "session.cancelled":
+        data["reason"] = change.reason
+    webhook_event_emit(event_type=event, data=data, key=f"{event}:{session.pk}:{change.pk}")
+
+
 def notify_session_change(*, session: WeeklySession, change) -> None:
     """Scheduled, slipped, postponed or cancelled: tell the people concerned, and re-plan the
     reminders (a moved session gets new ones at its new time; a cancelled one none)."""
@@ -159,6 +196,7 @@ def notify_session_change(*, session: WeeklySession, change) -> None:
     }.get(change.kind)
     if kind is None:
         return
+    _session_webhook(session=session, change=change)
     if change.kind in {SessionChange.Kind.SLIPPED, SessionChange.Kind.MOVED}:
         notifications_cancel(
             subject=session, kinds=REMINDER_KINDS, keep_occasion=occasion_of(session)

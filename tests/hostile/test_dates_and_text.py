@@ -438,6 +438,27 @@ FILTERS = [
         ],
     ),  # fmt: skip
     ("topics:sheet", ["track", "season", "status", "proposer", "q", "o", "page"]),
+    ("api-v1:topics", ["track", "season", "status", "proposer", "q", "o", "page"]),
+    ("api-v1:sessions", ["track", "season", "from", "to", "status", "page"]),
+    (
+        "api-v1:library_items",
+        [
+            "season",
+            "domain",
+            "kind",
+            "presenter",
+            "tag",
+            "year",
+            "has_slides",
+            "has_recording",
+            "top_level",
+            "parent",
+            "q",
+            "page",
+        ],
+    ),
+    ("api-v1:tracks", ["page"]),
+    ("api-v1:projects", ["page"]),
     (
         "library:index",
         [
@@ -479,6 +500,8 @@ def test_filters_never_5xx(client, populated, name, param):
         assert response.status_code in {200, 400}, (value, response.status_code)
         if name.startswith("api-") and response.status_code == 400:
             assert "errors" in response.json()
+        if name.startswith("api-v1:") and response.status_code == 400:
+            assert response.json()["code"] in {"bad_filter", "bad_request", "bad_page"}
         if name.startswith("api-") and response.status_code == 200:
             assert "results" in response.json()
 

@@ -1,3 +1,5 @@
+import hashlib
+
 import pytest
 from django.core.exceptions import PermissionDenied
 
@@ -248,7 +250,7 @@ def _row_makers():
     from django.utils import timezone
 
     from members.ledger.models import AttendanceImport, ExemptionRequest, LedgerExemption
-    from members.models import Application, AuditEvent, Conflict, Vote
+    from members.models import ApiToken, Application, AuditEvent, Conflict, Vote
     from sessions.models import (
         RSVP,
         Attendance,
@@ -271,7 +273,15 @@ def _row_makers():
             body_text="b", due_at=now, next_attempt_at=now,
         )  # fmt: skip
 
+    def webhook_endpoint(user, c):
+        from topicshare.notifications.models import WebhookEndpoint
+
+        return WebhookEndpoint.objects.create(
+            url="https://127.0.0.1:9/hook", events=[], secret="whsec_x", created_by=user
+        )
+
     return {
+        "notifications.WebhookEndpoint.created_by": webhook_endpoint,
         "admin.LogEntry.user": lambda user, c: LogEntry.objects.create(
             user=user,
             content_type=c.content_type,
@@ -312,6 +322,13 @@ def _row_makers():
         ),
         "members.Conflict.member": lambda user, c: Conflict.objects.create(
             application=c.application, member=user, reason="r"
+        ),
+        # A placeholder never makes one (api_token_create refuses); the merge moves them all.
+        "members.ApiToken.user": lambda user, c: ApiToken.objects.create(
+            user=user,
+            name="t",
+            prefix="abcdefgh",
+            hashed=hashlib.sha256(f"{user.pk}-{c.n}".encode()).hexdigest(),
         ),
         "members.AuditEvent.actor": lambda user, c: AuditEvent.objects.create(
             action=AuditEvent.Action.ROLE_CHANGED, actor=user

@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from library.models import LibraryItem
 from members.admission import application_submit, vote_cast
+from members.api_tokens import api_token_create
 from members.ledger.attendance_import import attendance_import_upload
 from members.ledger.models import LedgerPolicy
 from members.models import AdmissionSettings
@@ -100,6 +101,11 @@ EXPECTED = {
     # The study group checklist; the study group's QR code (members; the world has none: 404).
     "onboarding": ORGANISERS,
     "onboarding-tick": POST_ONLY,
+    # Outgoing webhooks for integrations.
+    "webhooks": ORGANISERS,
+    "webhook-add": ORGANISERS,
+    "webhook-edit": ORGANISERS,
+    "webhook-action": POST_ONLY,
     "study-group-qr": (LOGIN, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND),
     # --- admission (流入) ------------------------------------------------------------------
     "join-apply": SIGNED_IN,
@@ -167,8 +173,53 @@ EXPECTED = {
     # hidden from the audience (404); members see it but are not its presenters (403)
     "library:materials": (LOGIN, NOT_FOUND, FORBIDDEN, FORBIDDEN, OK),
     "api-library-items": PUBLIC,
+    # --- /api/v1/ (tests/topicshare/api/: tokens, CSRF, bodies) ----------------------------
+    # Reads are open: each answer holds what the caller may see (the secrets scan below).
+    **dict.fromkeys(
+        [
+            f"api-v1:{name}"
+            for name in (
+                "openapi-json",
+                "openapi-view",
+                "tracks",
+                "seasons",
+                "topics",
+                "topic",
+                "sessions",
+                "session",
+                "library_items",
+                "projects",
+                # POST /api/v1/topics/ proposes; a GET of that URL is the sheet.
+                "topic_create",
+            )
+        ],
+        PUBLIC,
+    ),  # fmt: skip
+    # ninja's own root of the API: nothing there.
+    "api-v1:api-root": (NOT_FOUND,) * 5,
+    # Writes only: a GET is not allowed, whoever asks.
+    **dict.fromkeys(
+        [
+            f"api-v1:{name}"
+            for name in (
+                "rsvp_create",
+                "rsvp_delete",
+                "check_in",
+                "group_create",
+                "group_delete",
+                "want_create",
+                "want_delete",
+                "task_claim_api",
+                "task_finish_api",
+            )
+        ],
+        (NOT_ALLOWED,) * 5,
+    ),  # fmt: skip
     # --- members, season review (流出) --------------------------------------------------------
     "profile": SIGNED_IN,
+    # Personal API tokens: POST only, one's own (someone else's: 404).
+    "api-token-create": POST_ONLY,
+    "api-token-revoke": POST_ONLY,
     "me": SIGNED_IN,
     "ledger:my-standing": SIGNED_IN,
     "follow": SIGNED_IN,
@@ -251,6 +302,7 @@ ADMIN_MODELS = {
     "members.user": ADMIN_ORGANISERS,
     "members.admissionsettings": ADMIN_ORGANISERS,
     "members.auditevent": ADMIN_ORGANISERS,
+    "members.apitoken": ADMIN_ORGANISERS,
     "ledger.ledgerpolicy": ADMIN_ORGANISERS,
     "ledger.ledgerexemption": ADMIN_ORGANISERS,
     "ledger.exemptionrequest": ADMIN_ORGANISERS,
@@ -267,6 +319,8 @@ ADMIN_MODELS = {
     "notifications.chatwebhook": ADMIN_ORGANISERS,
     "notifications.notification": ADMIN_ORGANISERS,
     "notifications.notificationoptout": ADMIN_ORGANISERS,
+    "notifications.webhookendpoint": ADMIN_ORGANISERS,
+    "notifications.webhookdelivery": ADMIN_ORGANISERS,
     "auth.group": ADMIN_ORGANISERS,
     "account.emailaddress": ADMIN_ORGANISERS,
     "socialaccount.socialapp": ADMIN_ORGANISERS,
@@ -290,14 +344,29 @@ ADMIN_UNNAMED_PREFIX = "admin/"
 
 # URL arguments by name: a World attribute (its pk if it is a model), or "=literal".
 ARGS = {
+    "api-v1:topic": {"pk": "topic"},
+    "api-v1:session": {"pk": "session"},
+    **dict.fromkeys(
+        ["api-v1:rsvp_create", "api-v1:rsvp_delete", "api-v1:check_in"], {"pk": "session"}
+    ),
+    **dict.fromkeys(
+        ["api-v1:group_create", "api-v1:group_delete", "api-v1:want_create", "api-v1:want_delete"],
+        {"pk": "topic"},
+    ),
+    **dict.fromkeys(
+        ["api-v1:task_claim_api", "api-v1:task_finish_api"], {"pk": "topic", "task_pk": "task"}
+    ),  # fmt: skip
     "application-slides": {"pk": "application"},
     "join-withdraw": {"pk": "application"},
+    "api-token-revoke": {"pk": "api_token"},
     "members:committee-application": {"pk": "application"},
     "members:committee-step-aside": {"pk": "application"},
     "members:committee-feedback": {"pk": "application"},
     "members:committee-close": {"pk": "application"},
     "unsubscribe": {"token": "unsubscribe_token"},
     "onboarding-tick": {"pk": "group_change"},
+    "webhook-edit": {"pk": "webhook_endpoint"},
+    "webhook-action": {"pk": "webhook_endpoint", "action": "=rotate"},
     "topics:detail": {"pk": "topic"},
     "topics:edit": {"pk": "topic"},
     "topics:transition": {"pk": "topic"},
@@ -501,8 +570,17 @@ def build_world(audience, member, committee, organiser) -> types.SimpleNamespace
     exemption_request = ExemptionRequest.objects.create(
         user=UserFactory(role=Role.MEMBER), season=season, reason=f"Abroad {SECRET}"
     )
+    api_token, _raw = api_token_create(user=proposer, name="Script", scope="write")
+    from topicshare.notifications.models import WebhookEndpoint
+    from topicshare.notifications.outgoing import webhook_endpoint_save
+
+    webhook_endpoint = webhook_endpoint_save(
+        endpoint=WebhookEndpoint(url="https://127.0.0.1:9/hook", events=["topic.accepted"])
+    )
     return types.SimpleNamespace(
         now=now,
+        api_token=api_token,
+        webhook_endpoint=webhook_endpoint,
         track=track,
         season=season,
         exemption_request=exemption_request,
@@ -714,7 +792,41 @@ NOT_ORGANISERS = {"anonymous": LOGIN, "audience": FORBIDDEN, "member": FORBIDDEN
                   "committee": FORBIDDEN}  # fmt: skip
 NOT_STAFF = {"anonymous": ADMIN_LOGIN, "audience": ADMIN_LOGIN, "member": ADMIN_LOGIN}
 
+# /api/v1/'s writes with a signed-in session (the test client skips CSRF; tokens and CSRF are
+# tests/topicshare/api/test_v1_writes.py). A name on the same URL as another (DELETE beside
+# POST) is checked with that URL's POST. Refusals: 401 without a caller, 403 for a
+# permission, 409 for the service's own reason.
+API_RSVP = [Post(refused={"anonymous": 401}, allowed="audience", done=OK)]
+API_PROPOSE = [Post(refused={"anonymous": 401})]  # the JSON body: test_v1_writes.py
+API_JOIN = [Post(refused={"anonymous": 401, "audience": FORBIDDEN}, allowed="member", done=OK)]
+API_WANT = [Post(refused={"anonymous": 401, "proposer": 409}, allowed="audience", done=OK)]
+API_CLAIM = [
+    Post(
+        refused={"anonymous": 401, "audience": FORBIDDEN, "member": FORBIDDEN,
+                 "committee": FORBIDDEN, "organiser": FORBIDDEN},
+        allowed="participant", done=OK,
+    )
+]  # fmt: skip
+API_FINISH = [
+    Post(
+        refused={"anonymous": 401, "audience": FORBIDDEN, "member": FORBIDDEN,
+                 "committee": FORBIDDEN},
+        allowed="participant", done=OK,
+    )
+]  # fmt: skip
+
 POST_CASES = {
+    "api-v1:topics": API_PROPOSE,
+    "api-v1:topic_create": API_PROPOSE,
+    "api-v1:rsvp_create": API_RSVP,
+    "api-v1:rsvp_delete": API_RSVP,
+    "api-v1:check_in": [Post(refused={"anonymous": 401}, allowed="audience", done=OK)],
+    "api-v1:group_create": API_JOIN,
+    "api-v1:group_delete": API_JOIN,
+    "api-v1:want_create": API_WANT,
+    "api-v1:want_delete": API_WANT,
+    "api-v1:task_claim_api": API_CLAIM,
+    "api-v1:task_finish_api": API_FINISH,
     "join-apply": [
         Post(
             data=lambda world: {
@@ -908,11 +1020,60 @@ POST_CASES = {
             done=to("onboarding"),
         )
     ],
+    "webhook-add": [
+        Post(
+            data=lambda world: {"url": "https://127.0.0.1:9/hook", "events": ["topic.accepted"]},
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("webhooks"),
+        )
+    ],
+    "webhook-edit": [
+        Post(
+            data=lambda world: {
+                "url": "https://127.0.0.1:9/other",
+                "events": ["member.admitted"],
+                "active": "on",
+            },
+            refused=NOT_ORGANISERS,
+            allowed="organiser",
+            done=to("webhook-edit"),
+        )
+    ],
+    "webhook-action": [
+        # rotate: a new secret (the allowed case); test and delete are refused alike.
+        Post(refused=NOT_ORGANISERS, allowed="organiser", done=to("webhooks")),
+        Post(
+            refused=NOT_ORGANISERS,
+            args={"pk": "webhook_endpoint", "action": "=test"},
+        ),
+        Post(
+            refused=NOT_ORGANISERS,
+            args={"pk": "webhook_endpoint", "action": "=delete"},
+        ),
+    ],
     "profile": [
         Post(
             data=lambda world: {"display_name": "Renamed", "preferred_language": "en"},
             refused={"anonymous": LOGIN},
             allowed="audience",
+            done=to("profile"),
+        )
+    ],
+    "api-token-create": [
+        Post(
+            data=lambda world: {"name": "My script", "scope": "read"},
+            refused={"anonymous": LOGIN},
+            allowed="audience",
+            done=OK,  # the profile page, showing the new token once
+        )
+    ],
+    "api-token-revoke": [
+        Post(
+            data=lambda world: {"confirm": "1"},
+            # Only the owner's (an organiser revokes in the admin): 404 to everyone else.
+            refused={"anonymous": LOGIN, **{visitor: NOT_FOUND for visitor in VISITORS[1:]}},
+            allowed="proposer",
             done=to("profile"),
         )
     ],
@@ -1095,8 +1256,12 @@ POST_CASES = {
 # Non-admin views that write nothing on POST (GET-only views answer 405 or the page; forms
 # of allauth are third-party). A bare POST by anonymous and audience must change nothing.
 POST_HARMLESS = {
+    # /api/v1/'s reads: a POST is not allowed (405).
+    "api-v1:api-root", "api-v1:openapi-json", "api-v1:openapi-view", "api-v1:tracks",
+    "api-v1:seasons", "api-v1:topic", "api-v1:sessions", "api-v1:session",
+    "api-v1:library_items", "api-v1:projects",
     "home", "me", "join", "healthz", "dashboard", "inbox", "join-status", "application-slides",
-    "onboarding", "study-group-qr",
+    "onboarding", "study-group-qr", "webhooks",
     "session-poster", "topic-poster", "session-promote", "topic-promote", "wechat-jssdk-config",
     "members:committee",
     # anyone may switch the language; it changes only the caller's own preference

@@ -1,6 +1,7 @@
 """The one way our read-only JSON endpoints answer: the page's filters, then a page of
 results with `count`, `next` and `previous`; 400 with the errors for bad filter values."""
 
+import functools
 from collections.abc import Callable
 
 from django.core.paginator import Paginator
@@ -28,3 +29,17 @@ def filtered_json_page(request, filterset, queryset, serialize: Callable) -> Jso
         },
         json_dumps_params={"ensure_ascii": False},
     )
+
+
+def superseded(view: Callable, successor: str) -> Callable:
+    """A first-version endpoint that keeps answering as it did, and says where its
+    successor is (RFC 8594's Deprecation header and a successor-version link)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Deprecation"] = "true"
+        response["Link"] = f'<{successor}>; rel="successor-version"'
+        return response
+
+    return wrapper

@@ -24,6 +24,8 @@ class ContentVersion(models.Model):
 
     value = models.PositiveBigIntegerField(default=0)
     data_value = models.PositiveBigIntegerField(default=0)
+    # When data_value last grew: the API's Last-Modified (None: not since this column came).
+    data_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

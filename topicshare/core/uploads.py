@@ -10,10 +10,11 @@ from pathlib import PurePath, PurePosixPath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
@@ -150,8 +151,9 @@ class SafeUploadTo:
 
 def private_storage():
     """For `FileField(storage=private_storage)`: files outside MEDIA_ROOT, reachable only through
-    a view that checks permissions and calls serve_file(). Their `.url` (under MEDIA_URL, as
-    FileSystemStorage falls back to it) leads nowhere: never link to it."""
+    a view that checks permissions and calls serve_file(). Never link to their `.url`: on disk
+    (under MEDIA_URL, as FileSystemStorage falls back to it) it leads nowhere, in an object
+    store it is a signed link that skips the permission check."""
     return storages["private"]
 
 
@@ -164,26 +166,63 @@ def _safe_download_name(download_name: str, kind: str) -> str:
     return name
 
 
+def _open_to_check(field_file):
+    """The stored file, for reading what it really is. In an object store only the ranges
+    read are fetched (topicshare.core.objectstorage), not the whole object."""
+    storage = field_file.storage
+    opener = getattr(storage, "open_ranged", None) or (lambda name: storage.open(name, "rb"))
+    try:
+        return opener(field_file.name)
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+
+
+def _presigned_redirect(field_file, handle, *, content_type: str, disposition: str):
+    """In an object store that signs its links (S3_BUCKET set): a redirect to a link that
+    works for a minute, answered by the store with the type we read from the content.
+
+    A redirect rather than streaming through the application: a sync gunicorn worker would be
+    held for the whole of a phone's slow download of a 50 MB deck, and every node would pull
+    the object through itself. What streaming gave us still holds: the type comes from the
+    content (checked above, on a few ranged reads); the object is answered from the store's
+    own origin, never ours, so a hostile file cannot script our pages (what `sandbox` is for
+    when we serve it); the link is made only here, after the caller's permission check, is
+    never put in a page, and is not cached (`no-store`, on the redirect and on the object).
+    None for storages that do not sign links (local disk): the caller streams the file."""
+    presign = getattr(field_file.storage, "presigned_url", None)
+    url = presign and presign(field_file.name, content_type=content_type, disposition=disposition)
+    if not url:
+        return None
+    handle.close()
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def serve_file(request, field_file, *, download_name: str) -> FileResponse:
-    """Serve a stored PDF (inline) or PPTX (download) with its type taken from the content.
+    """Serve a stored PDF (inline) or PPTX (download) with its type taken from the content:
+    streamed from disk, or from an object store as a redirect to a short-lived signed link.
 
     Raises Http404 when the file is missing from storage or its content is not PDF/PPTX."""
     if not field_file:
         raise Http404
-    try:
-        handle = field_file.storage.open(field_file.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
+    handle = _open_to_check(field_file)
     kind = sniff_document(handle)
     if kind is None:
         handle.close()
         logger.warning("Refusing to serve %s: its content is not PDF or PPTX.", field_file.name)
         raise Http404
-    response = FileResponse(
+    filename = _safe_download_name(download_name, kind)
+    redirect = _presigned_redirect(
+        field_file,
         handle,
-        as_attachment=kind == "pptx",
-        filename=_safe_download_name(download_name, kind),
         content_type=SLIDES_KINDS[kind],
+        disposition=content_disposition_header(kind == "pptx", filename),
+    )
+    if redirect:
+        return redirect
+    response = FileResponse(
+        handle, as_attachment=kind == "pptx", filename=filename, content_type=SLIDES_KINDS[kind]
     )
     response["X-Content-Type-Options"] = "nosniff"
     if kind != "pdf":
@@ -202,10 +241,7 @@ def serve_image(request, field_file) -> FileResponse:
 
     if not field_file:
         raise Http404
-    try:
-        handle = field_file.storage.open(field_file.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
+    handle = _open_to_check(field_file)
     try:
         kind = Image.open(handle).format
     except (UnidentifiedImageError, OSError):
@@ -213,6 +249,11 @@ def serve_image(request, field_file) -> FileResponse:
     if kind not in IMAGE_TYPES:
         handle.close()
         raise Http404
+    redirect = _presigned_redirect(
+        field_file, handle, content_type=IMAGE_TYPES[kind], disposition="inline"
+    )
+    if redirect:
+        return redirect
     handle.seek(0)
     response = FileResponse(handle, content_type=IMAGE_TYPES[kind])
     response["X-Content-Type-Options"] = "nosniff"

@@ -11,5 +11,7 @@ rules.add_perm("forum.promote", is_organiser)
 # The study group checklist (/staff/onboarding/): who to add to or remove from the WeChat
 # group, ticked off when done.
 rules.add_perm("forum.manage_group_changes", is_organiser)
+# Outgoing webhooks for integrations (/staff/webhooks/).
+rules.add_perm("forum.manage_webhooks", is_organiser)
 # The study group's QR code and how to join (/me/, /study-group/qr/): members and above.
 rules.add_perm("forum.view_study_group", is_member)

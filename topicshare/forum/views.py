@@ -2,9 +2,9 @@ from collections import Counter
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseBadRequest, HttpResponseServerError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -19,12 +19,15 @@ from django.views.decorators.http import (
 )
 from django.views.i18n import set_language as django_set_language
 
-from members.forms import NotificationPreferencesForm, ProfileForm
+from members.api_tokens import api_token_create, api_token_revoke, api_tokens_live
+from members.forms import ApiTokenForm, NotificationPreferencesForm, ProfileForm
+from members.models import ApiToken
 from members.services import profile_update
 from sessions.models import Track
 from sessions.topics.selectors import invitations_open_for
 from sessions.weekly.calendar import ALARMS, calendar_token_for
 from sessions.weekly.selectors import sessions_upcoming
+from topicshare.core.confirm import Confirmation, confirmation_page, confirmed
 from topicshare.core.fragments import personal_page, store_no_fragments
 from topicshare.core.i18n import set_language_cookie
 from topicshare.core.links import absolute_url
@@ -105,6 +108,10 @@ def profile(request):
             translation.activate(user.preferred_language)
             set_language_cookie(response, user.preferred_language)
         return response
+    return _profile_page(request, form=form)
+
+
+def _profile_page(request, *, form, api_token_form=None, api_token_shown=None, status=200):
     opted_out = set(request.user.notification_opt_outs.values_list("kind", flat=True))
     preferences = NotificationPreferencesForm(
         initial={"wanted": [kind for kind in NotificationKind.values if kind not in opted_out]}
@@ -117,10 +124,13 @@ def profile(request):
         alarm = "off"
     if alarm != "off":
         calendar_url += f"?alarm={alarm}"
-    return render(
+    response = render(
         request,
         "members/profile_edit.html",
         {
+            "api_tokens": api_tokens_live(user=request.user),
+            "api_token_form": api_token_form or ApiTokenForm(),
+            "api_token_shown": api_token_shown,
             "form": form,
             "calendar_url": calendar_url,
             "alarm": alarm,
@@ -133,7 +143,62 @@ def profile(request):
             "preferences": preferences,
             "invitations": invitations_open_for(user=request.user),
         },
+        status=status,
     )
+    return response
+
+
+@login_required
+@require_POST
+def api_token_new(request):
+    """Make a personal API token. Its plaintext is in this response only (never stored, not
+    even in the session or the page cache): the profile page, rendered here, not redirected."""
+    form = ApiTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            token, raw = api_token_create(
+                user=request.user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.error_dict.items():
+                    for message in errors:
+                        form.add_error(field, message)
+            else:
+                form.add_error(None, error)
+        else:
+            response = _profile_page(
+                request, form=ProfileForm(instance=request.user),
+                api_token_shown={"token": token, "raw": raw},
+            )  # fmt: skip
+            response["Cache-Control"] = "no-store"
+            return response
+    return _profile_page(
+        request, form=ProfileForm(instance=request.user), api_token_form=form, status=400
+    )
+
+
+@login_required
+@require_POST
+def api_token_revoke_view(request, pk: int):
+    # Only one's own tokens here (someone else's: 404); organisers revoke others' in the admin.
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user, revoked_at__isnull=True)
+    if not confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                title=_("Revoke the API token “%(name)s”?") % {"name": token.name},
+                button=_("Yes, revoke it"),
+                happens=[
+                    _("Scripts and apps that use it are refused from now on."),
+                    _("This cannot be undone: make a new token if you need one."),
+                ],
+                back_url=reverse("profile"),
+            ),
+        )
+    api_token_revoke(token=token, by=request.user)
+    messages.success(request, _("The API token “%(name)s” is revoked.") % {"name": token.name})
+    return redirect("profile")
 
 
 @login_required

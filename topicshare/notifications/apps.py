@@ -11,4 +11,4 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
     default_auto_field = "django.db.models.BigAutoField"
     # The outbox's own rows show on no page (pagecache.data_changed).
-    quiet_models = ("Notification",)
+    quiet_models = ("Notification", "WebhookEndpoint", "WebhookDelivery")

@@ -195,3 +195,111 @@ class NotificationOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ✕ {self.kind}"
+
+
+class WebhookEvent(models.TextChoices):
+    """What an integration may subscribe to (outgoing webhooks, outgoing.py)."""
+
+    TOPIC_ACCEPTED = "topic.accepted", _("Topic accepted")
+    SESSION_SCHEDULED = "session.scheduled", _("Session scheduled")
+    SESSION_MOVED = "session.moved", _("Session moved")
+    SESSION_CANCELLED = "session.cancelled", _("Session cancelled")
+    RECORDING_ADDED = "recording.added", _("Recording added")
+    LIBRARY_ITEM_ADDED = "library_item.added", _("Library item added")
+    MEMBER_ADMITTED = "member.admitted", _("Member admitted")
+
+
+# Sent by the organisers' "send a test event" button only; nobody subscribes to it.
+WEBHOOK_TEST_EVENT = "webhook.test"
+
+
+class WebhookEndpoint(models.Model):
+    """An integration's HTTPS address that gets the events it asked for, signed the Standard
+    Webhooks way with its own secret."""
+
+    url = models.URLField(_("address"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    events = models.JSONField(_("events"), default=list)
+    # "whsec_" + base64 of 32 random bytes (outgoing.webhook_secret_new).
+    secret = models.CharField(_("signing secret"), max_length=100)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        db_table = "topicshare_webhookendpoint"
+        verbose_name = _("outgoing webhook")
+        verbose_name_plural = _("outgoing webhooks")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+    def clean(self) -> None:
+        from topicshare.notifications.outgoing import endpoint_address_check
+
+        if self.url:
+            try:
+                endpoint_address_check(url=self.url, resolve=True)
+            except AddressRefused as refused:
+                raise ValidationError({"url": str(refused)}) from None
+        unknown = [event for event in self.events or [] if event not in WebhookEvent.values]
+        if not isinstance(self.events, list) or unknown:
+            raise ValidationError({"events": _("Unknown event type.")})
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint: the delivery log. Claimed, sent and retried like the
+    outbox's notifications."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        verbose_name=_("outgoing webhook"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    event_type = models.CharField(_("event"), max_length=40)
+    # The event: the same key twice is the same event (webhook_event_emit is idempotent).
+    key = models.CharField(_("event key"), max_length=120)
+    message_id = models.CharField(_("message id"), max_length=40, unique=True)
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(
+        _("last status code"), null=True, blank=True
+    )
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    # Every attempt: [{"at", "status_code", "error"}], the last MAX_ATTEMPTS_LOGGED.
+    log = models.JSONField(_("attempts log"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        db_table = "topicshare_webhookdelivery"
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "key"], name="one_delivery_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint}"

@@ -89,6 +89,8 @@ class DispatchReport:
     deferred: int = 0  # held back by a chat provider's limits: sent later, not failed
     batches: int = 0
     errors: list[str] = field(default_factory=list)
+    webhooks_sent: int = 0  # outgoing webhooks for integrations (outgoing.py)
+    webhooks_failed: int = 0
 
 
 def _language_of(user) -> str:
@@ -586,4 +588,7 @@ def notifications_dispatch(
     _release_stale_claims(now)
     while batch := _claim(now=now, batch_size=batch_size):
         _send_batch(batch, now, report)
+    from topicshare.notifications.outgoing import webhook_deliveries_send
+
+    report.webhooks_sent, report.webhooks_failed = webhook_deliveries_send(now=now)
     return report

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rules.apps.AutodiscoverRulesConfig",
     "django_filters",
+    "ninja",  # /api/v1/'s docs page from our own static files (no CDN)
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -237,6 +238,66 @@ STORAGES = {
 }
 # Behind a proxy that serves /media/ itself, turn this off.
 TOPICSHARE_SERVE_MEDIA = env.bool("TOPICSHARE_SERVE_MEDIA", default=True)
+# Uploads in an S3-compatible object store (django-storages) when S3_BUCKET is set, so that
+# every web node sees every upload; otherwise the local disks above. Public files (the
+# official account's QR code) are linked at the bucket's address; private ones (slides, group
+# QR codes) carry no ACL and are handed out only by the views that check permissions, as a
+# redirect to a link signed for S3_PRIVATE_URL_SECONDS (topicshare.core.uploads).
+S3_BUCKET = env.str("S3_BUCKET", default="")
+# Where browsers see the store (images and links, and the CSP below): the public endpoint, a
+# custom domain for the public files, or AWS's own address of the bucket.
+_OBJECT_STORE_ORIGINS = []
+if S3_BUCKET:
+    _s3 = {
+        "bucket_name": S3_BUCKET,
+        "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+        "public_endpoint_url": env.str("S3_PUBLIC_ENDPOINT_URL", default="") or None,
+        "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+        "region_name": env.str("S3_REGION", default="") or None,
+        "addressing_style": env.str("S3_ADDRESSING_STYLE", default="") or None,
+        "signature_version": "s3v4",
+        "file_overwrite": False,
+    }
+    _private_bucket = env.str("S3_PRIVATE_BUCKET", default="") or S3_BUCKET
+    # Sharing the public bucket, private files live under a prefix of their own (the bucket
+    # must then not be public by a bucket policy: only the public files' ACL makes them so).
+    _private_prefix = env.str(
+        "S3_PRIVATE_PREFIX", default="private" if _private_bucket == S3_BUCKET else ""
+    ).strip("/")
+    _custom_domain = env.str("S3_CUSTOM_DOMAIN", default="") or None
+    STORAGES["default"] = {
+        "BACKEND": "topicshare.core.objectstorage.ObjectStorage",
+        "OPTIONS": {
+            **_s3,
+            "querystring_auth": False,
+            # Empty for stores that ignore ACLs and publish the bucket by a policy instead.
+            "default_acl": env.str("S3_PUBLIC_ACL", default="public-read") or None,
+            "custom_domain": _custom_domain,
+        },
+    }
+    STORAGES["private"] = {
+        "BACKEND": "topicshare.core.objectstorage.ObjectStorage",
+        "OPTIONS": {
+            **_s3,
+            "bucket_name": _private_bucket,
+            "location": _private_prefix,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": env.int("S3_PRIVATE_URL_SECONDS", default=60),
+        },
+    }
+    _public_endpoint = _s3["public_endpoint_url"] or _s3["endpoint_url"]
+    if _public_endpoint:
+        _OBJECT_STORE_ORIGINS.append("/".join(_public_endpoint.split("/")[:3]))
+    else:
+        _region = f".{_s3['region_name']}" if _s3["region_name"] else ""
+        _OBJECT_STORE_ORIGINS += [
+            f"https://{bucket}.s3{_region}.amazonaws.com"
+            for bucket in dict.fromkeys([S3_BUCKET, _private_bucket])
+        ]
+    if _custom_domain:
+        _OBJECT_STORE_ORIGINS.append(f"https://{_custom_domain.split('/')[0]}")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Official-account QR codes and similar images; larger files are refused with a message.
@@ -275,6 +336,9 @@ TOPICSHARE_PAGE_CACHE_SECONDS = env.int("TOPICSHARE_PAGE_CACHE_SECONDS", default
 # Fragments of public pages, for signed-in members too, live at most this long (0: off);
 # keyed by the same version, the viewer's role and language, see topicshare/core/fragments.py.
 TOPICSHARE_FRAGMENT_CACHE_SECONDS = env.int("TOPICSHARE_FRAGMENT_CACHE_SECONDS", default=60)
+# Requests to /api/v1/ per personal API token per minute (a fixed window in the cache);
+# more are answered 429 (members/api_tokens.py).
+TOPICSHARE_API_TOKEN_RATE_PER_MINUTE = env.int("TOPICSHARE_API_TOKEN_RATE_PER_MINUTE", default=120)
 # A batch claimed by a worker that died is sent again after this long; a live worker renews
 # its claim every third of it (topicshare/notifications/outbox.py).
 TOPICSHARE_STALE_CLAIM_SECONDS = env.int("TOPICSHARE_STALE_CLAIM_SECONDS", default=300)
@@ -342,7 +406,7 @@ SECURE_CSP = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
     "style-src": ["'self'"],
-    "img-src": ["'self'", "data:"],
+    "img-src": ["'self'", "data:", *_OBJECT_STORE_ORIGINS],
     "object-src": ["'none'"],
     "base-uri": ["'self'"],
     # Social login posts to our own page, which redirects to the provider's: browsers check
@@ -350,6 +414,9 @@ SECURE_CSP = {
     "form-action": ["'self'", *_SOCIAL_LOGIN_ORIGINS],
     "frame-ancestors": ["'none'"],
 }
+if _OBJECT_STORE_ORIGINS:
+    # The library's PDF viewer frame follows the slides view's redirect to the store.
+    SECURE_CSP["frame-src"] = ["'self'", *_OBJECT_STORE_ORIGINS]
 # Features no page uses are off, for our pages and anything framed in them; the copy buttons
 # write to the clipboard, the PDF viewer of the library may go full screen.
 TOPICSHARE_PERMISSIONS_POLICY = {

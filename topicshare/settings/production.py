@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http.request import validate_host
 
 from .base import *  # noqa: F403
-from .base import PRIVATE_MEDIA_ROOT, env
+from .base import STORAGES, env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
@@ -50,13 +50,10 @@ if not validate_host(_site_host, ALLOWED_HOSTS):
         f"the links in e-mails would lead to a page that refuses the request."
     )
 
+# Uploads as base.py chose them (local disk, or the object store when S3_BUCKET is set).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **STORAGES,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    "private": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
-    },
 }
 
 # TLS is terminated by the reverse proxy in front of gunicorn.
