@@ -62,11 +62,11 @@ def topic_create(request, payload: TopicIn):
     data = {
         "title": payload.title, "track": track.pk if track else "",
         "sub_theme": payload.sub_theme, "summary": payload.summary,
-        "paper_links": "\n".join(payload.paper_links[:50]),
+        "paper_links": "\n".join(payload.paper_links),
         "preferred_week": payload.preferred_week or "",
         "capacity": payload.capacity if payload.capacity is not None else 6,
         "members_only": payload.members_only,
-        "co_presenters": "\n".join(payload.co_presenters[:20]),
+        "co_presenters": "\n".join(payload.co_presenters),
     }  # fmt: skip
     if not request.user.has_perm("topic_sessions.propose_topic"):
         raise ApiRefusal(403, "forbidden", _("Log in to propose a topic."))
