@@ -249,7 +249,10 @@ def test_api_token_rate_limit_counts_in_redis_across_clients(audience, settings)
 def test_profile_create_shows_the_token_once(client, audience):
     client.force_login(audience)
 
-    response = client.post(reverse("api-token-create"), {"name": "My script", "scope": "write"})
+    response = client.post(
+        reverse("api-token-create"), {"name": "My script", "scope": "write"},
+        headers={"accept-language": "en"},
+    )  # fmt: skip
 
     token = ApiToken.objects.get(user=audience)
     page = response.content.decode()
@@ -280,12 +283,22 @@ def test_profile_create_the_21st_token_shows_the_limit(client, audience):
         api_token_create(user=audience, name=f"t{n}")
     client.force_login(audience)
 
-    response = client.post(reverse("api-token-create"), {"name": "more", "scope": "read"})
+    response = client.post(
+        reverse("api-token-create"), {"name": "more", "scope": "read"},
+        headers={"accept-language": "en"},
+    )  # fmt: skip
 
     assert response.status_code == 400
     assert response.context["api_token_form"].non_field_errors() == [
         "You have 20 API tokens already: revoke one before making another."
     ]
+    chinese = client.post(reverse("api-token-create"), {"name": "more", "scope": "read"},
+                          headers={"accept-language": "zh-hans"})  # fmt: skip
+    assert (
+        chinese.context["api_token_form"]
+        .non_field_errors()[0]
+        .startswith("你已经有 20 个 API 令牌")
+    )
     assert ApiToken.objects.count() == 20
 
 
