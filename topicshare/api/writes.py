@@ -60,7 +60,8 @@ def topic_create(request, payload: TopicIn):
     """Adds a row to the sheet, as the proposal form does: the same checks and messages."""
     track = Track.objects.filter(slug=payload.track[:40]).first()
     data = {
-        "title": payload.title, "track": track.pk if track else "",
+        # An unknown slug: a choice that does not exist, so the form says so (not "required").
+        "title": payload.title, "track": track.pk if track else -1,
         "sub_theme": payload.sub_theme, "summary": payload.summary,
         "paper_links": "\n".join(payload.paper_links),
         "preferred_week": payload.preferred_week or "",

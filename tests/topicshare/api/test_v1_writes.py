@@ -72,6 +72,7 @@ def test_a_bad_proposal_gets_the_forms_messages_in_the_callers_language(
     unknown = client.post(f"{V1}/topics/", {**PROPOSAL, "track": "nope"},
                           content_type="application/json", headers=_bearer(member))  # fmt: skip
     assert unknown.status_code == 400 and "track" in unknown.json()["errors"]
+    assert "required" not in unknown.json()["errors"]["track"][0]
 
 
 def test_no_write_without_a_write_token_or_a_session_with_csrf(track, member):
