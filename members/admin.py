@@ -36,6 +36,7 @@ from members.placeholders import placeholder_merge
 from members.roles import Role
 from members.rules import audit_events_visible_to
 from members.services import role_set
+from topicshare.core.admin import ReadOnlyAdmin
 
 
 class UserChangeForm(auth_forms.UserChangeForm):
@@ -626,7 +627,7 @@ class AdmissionSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Append-only and read-only; organisers only. Vote events and decision tallies only on
     applications whose votes the reader may see (members.rules.audit_events_visible_to): the
     list, its search, filters and dates, the detail and history pages all use that queryset."""
@@ -638,6 +639,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     fields = ["at", "actor", "action", "subject_user", "application", "details_shown"]
     readonly_fields = fields
+    view_permission = "members.view_audit_trail"
 
     def get_queryset(self, request):
         return audit_events_visible_to(request.user, super().get_queryset(request))
@@ -646,21 +648,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     def details_shown(self, obj: AuditEvent):
         return obj.details_shown or "—"
 
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("members.view_audit_trail")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
     """Read-only (organisers): who has which personal API token. The hash is not shown (it
     tells nobody anything); a token is revoked with the action, through the service."""
 
@@ -669,6 +659,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__email", "name", "prefix"]
     list_select_related = ["user"]
+    view_permission = "members.view_api_tokens"
     fields = ["user", "name", "scope", "prefix_shown", "created_at", "last_used_at",
               "revoked_at"]  # fmt: skip
     readonly_fields = fields
@@ -694,15 +685,3 @@ class ApiTokenAdmin(admin.ModelAdmin):
             % {"count": revoked},
             messages.SUCCESS,
         )
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("members.view_api_tokens")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
