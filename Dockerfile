@@ -2,7 +2,8 @@
 # check=skip=SecretsUsedInArgOrEnv
 # (The only secret-looking build arg is a throwaway key for collectstatic; see below.)
 
-FROM python:3.11-slim
+# trixie: its postgresql-client (17) matches compose's postgres:17 for `manage.py backup`.
+FROM python:3.11-slim-trixie
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -16,9 +17,10 @@ RUN groupadd --system app \
 
 WORKDIR /app
 
-# The session posters set Chinese in Debian's Noto CJK (topicshare/forum/promotion.py).
+# The session posters set Chinese in Debian's Noto CJK (topicshare/forum/promotion.py);
+# `manage.py backup` and `restore` run pg_dump and pg_restore.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first, so that a code change does not reinstall them: exactly the runtime lock

@@ -1,10 +1,13 @@
 """Smoke-test docker-compose.yml without Docker.
 
-Runs the `cache`, `web`, `worker` and `beat` commands from docker-compose.yml, with the
-environment from its `x-app` anchor, as local processes against a local PostgreSQL and Redis
-(the broker), then waits until /healthz reports the database, the broker and both heartbeats
-healthy and the home page answers, and checks that the page cache lands in the `cache`
-server with its memory limit and eviction policy.
+Runs the `cache`, `migrate`, `web`, `worker` and `beat` commands from docker-compose.yml, with
+the environment from its `x-app` anchor, as local processes against a local PostgreSQL and Redis
+(the broker). web starts first, on the empty database, and must answer /healthz with 503
+"starting"; then the one-shot `migrate` service runs (web, worker and beat wait for it in the
+compose file, and web's own command migrates nothing), and web must turn "ready" by itself.
+Then worker and beat start, and the smoke waits until /healthz reports the database, the broker
+and both heartbeats healthy and the home page answers, and checks that the page cache lands in
+the `cache` server with its memory limit and eviction policy.
 
     .venv/bin/python .ci/compose_smoke.py
 
@@ -40,10 +43,10 @@ sys.path.insert(0, str(REPO))
 from tests.processes import Service, free_port  # noqa: E402
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
-SERVICES = ("web", "worker", "beat")
+SERVICES = ("migrate", "web", "worker", "beat")
 CACHE_SERVICE = "cache"
 # The compose file's `s3` service is MinIO; here a local moto server plays it (the same S3 API,
-# on a free port), and web's own command creates the buckets in it.
+# on a free port), and the migrate service's command creates the buckets in it.
 S3_SERVICE = "s3"
 S3_SECRET = "compose-smoke-s3-secret"  # noqa: S105 — a throwaway local server
 HEALTH_TIMEOUT = 90.0
@@ -128,6 +131,26 @@ def load_services(variables: dict[str, str]) -> dict[str, dict]:
     return services
 
 
+def check_migrate_once() -> None:
+    """Migrations run in one one-shot service that web, worker and beat wait for; no serving
+    service runs them (every replica would, and two at once would race)."""
+    compose = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["services"]
+    migrate = compose["migrate"]
+    if "migrate" not in " ".join(map(str, migrate["command"])):
+        raise SmokeError("the migrate service does not run `manage.py migrate`")
+    if str(migrate.get("restart", "no")) != "no":
+        raise SmokeError('the migrate service must run once (restart: "no")')
+    for name in ("web", "worker", "beat"):
+        command = " ".join(map(str, compose[name]["command"]))
+        if "manage.py migrate" in command:
+            raise SmokeError(f"{name} runs the migrations itself: {command}")
+        condition = (compose[name].get("depends_on") or {}).get("migrate", {}).get("condition")
+        if condition != "service_completed_successfully":
+            raise SmokeError(f"{name} does not wait for migrate to complete: {condition!r}")
+        if compose[name]["depends_on"]["postgres"]["condition"] != "service_healthy":
+            raise SmokeError(f"{name} does not wait for a healthy database")
+
+
 # --- Local servers ------------------------------------------------------------------------
 
 
@@ -202,7 +225,7 @@ def check_cache_server(url: str) -> str:
 
 
 def check_buckets(url: str, app_env: dict[str, str]) -> str:
-    """web's `create_buckets` made the compose file's buckets; the public one is readable by
+    """migrate's `create_buckets` made the compose file's buckets; the public one is readable by
     anyone (a bucket policy), the private one is not."""
     import boto3
 
@@ -220,7 +243,7 @@ def check_buckets(url: str, app_env: dict[str, str]) -> str:
     policy = client.get_bucket_policy(Bucket=app_env["S3_BUCKET"])["Policy"]
     if "s3:GetObject" not in policy:
         raise SmokeError(f"public bucket policy: {policy}")
-    return f"buckets {', '.join(names)} created by web's create_buckets; public read policy"
+    return f"buckets {', '.join(names)} created by migrate's create_buckets; public read policy"
 
 
 # --- Processes ----------------------------------------------------------------------------
@@ -435,10 +458,33 @@ def main() -> int:
             logs.append(log)
             processes.append(Process(name, services[name]["script"], env[name], log))
 
-        # Like depends_on: web migrates and becomes healthy before worker and beat start.
+        check_migrate_once()
+
+        def web_starting():
+            status, _headers, body = http_get(f"{base_url}/healthz")
+            report = json.loads(body)
+            return status == 503 and report.get("state") == "starting", (status, report)
+
+        # web before its migrations (a new replica while `migrate` still runs): it serves, and
+        # tells the probe it is not ready, instead of failing or migrating by itself.
         start("web")
-        wait_for("web to answer /healthz with 200", web_up, processes, deadline)
-        print(f"  web healthy on {base_url} after {time.monotonic() - started:.1f} s")
+        _status, report = wait_for("web to answer 503 starting", web_starting, processes, deadline)
+        print(
+            f"  web before migrate: /healthz 503 state={report['state']} "
+            f"migrations={report['migrations']}"
+        )
+        run_step(
+            "migrate",
+            ["sh", "-c", services["migrate"]["script"]],
+            env["migrate"],
+            tmp / "migrate.log",
+        )
+        logs.append(tmp / "migrate.log")
+        print("  migrate: done (once; exit 0)")
+        _status, body = wait_for("web to answer /healthz with 200", web_up, processes, deadline)
+        state = re.search(rb'"state": "(\w+)"', body)
+        state = state.group(1).decode() if state else "?"
+        print(f"  web {state} on {base_url} after {time.monotonic() - started:.1f} s")
         start("worker")
         start("beat")
         _status, report = wait_for(
