@@ -45,6 +45,7 @@ SYSTEM_WRITTEN = {
     "topicshare.Notification.body_text",
     "topicshare.Notification.body_html",
     "topicshare.Notification.last_error",
+    "topicshare.BackupRun.error",  # the exception text of a failed run, cut at 10,000
     "library.LibraryItem.search_text",
     "library.LibraryItem.summary_html",
     "topic_sessions.Topic.summary_html",

@@ -5,6 +5,15 @@ name hosts, ports, file paths and drivers. The details go to the log. The broker
 up after TOPICSHARE_HEALTH_TIMEOUT_SECONDS, connect and reply each, with no retries, so
 /healthz stays quick when the broker is gone — a load balancer's probe must not queue behind
 it. The database check uses the site's own connection (a refused connection fails at once).
+
+`state` tells a probe (compose's health check, a load balancer) what to do with this process:
+- "starting": not ready yet and never was — the database is not reachable yet, or the schema
+  is behind this version's migrations (compose's one-shot `migrate` service has not finished);
+  answered 503, so nothing routes requests here yet;
+- "ready": the database answers and every migration of this version is applied (200);
+- "unavailable": it was ready and has lost the database since (503).
+Once a process has seen every migration applied it does not look again: its code, and so its
+migrations, do not change while it runs.
 """
 
 import logging
@@ -15,6 +24,7 @@ from django.db import connection
 from django.utils import timezone
 from kombu import Connection
 
+from topicshare.core.backups import backup_health
 from topicshare.core.models import Heartbeat
 
 logger = logging.getLogger(__name__)
@@ -55,6 +65,31 @@ def check_broker() -> tuple[bool, str]:
     return True, OK
 
 
+_READY = {"migrated": False, "was_ready": False}
+
+
+def migrations_pending() -> bool:
+    """Whether this version has migrations the database lacks (checked until there are none)."""
+    if _READY["migrated"]:
+        return False
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    pending = bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    _READY["migrated"] = not pending
+    return pending
+
+
+def _schema_ready() -> bool:
+    try:
+        return not migrations_pending()
+    except Exception as exc:  # a half-created schema, a lost connection: not ready
+        logger.warning(
+            "health: could not read the migration state: %s: %s", type(exc).__name__, exc
+        )
+        return False
+
+
 def heartbeat_ages(*, now: datetime) -> dict[str, float | None]:
     seen = dict(Heartbeat.objects.values_list("component", "seen_at"))
     return {
@@ -66,12 +101,20 @@ def heartbeat_ages(*, now: datetime) -> dict[str, float | None]:
 def health_report(*, now: datetime | None = None) -> tuple[bool, dict]:
     now = now or timezone.now()
     db_ok, db_detail = check_database()
+    migrated = db_ok and _schema_ready()
+    if migrated:
+        _READY["was_ready"] = True
+        state = "ready"
+    else:
+        state = "unavailable" if _READY["was_ready"] else "starting"
     broker_ok, broker_detail = check_broker()
-    ages = heartbeat_ages(now=now) if db_ok else {"worker": None, "beat": None}
+    ages = heartbeat_ages(now=now) if migrated else {"worker": None, "beat": None}
     stale_after = settings.TOPICSHARE_HEARTBEAT_STALE_SECONDS
     report = {
-        "status": "ok" if db_ok else "error",
+        "status": "ok" if migrated else "error",
+        "state": state,
         "database": db_detail,
+        "migrations": "applied" if migrated else ("pending" if db_ok else UNREACHABLE),
         "broker": broker_detail,
         "heartbeat_stale_after_seconds": stale_after,
     }
@@ -79,4 +122,6 @@ def health_report(*, now: datetime | None = None) -> tuple[bool, dict]:
         report[f"{component}_heartbeat_age_seconds"] = age
         report[f"{component}_fresh"] = age is not None and age <= stale_after
     report["broker_ok"] = broker_ok
-    return db_ok, report
+    # Informational: an old backup never turns /healthz into a 503.
+    report.update(backup_health(now=now, database_ok=migrated))
+    return migrated, report

@@ -34,3 +34,27 @@ class ContentVersion(models.Model):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+class BackupRun(models.Model):
+    """One run of `manage.py backup` or the nightly task, good or failed. In the database, not
+    on the disk that holds the archives, so that /healthz and the dashboard on every node can
+    tell how old the last good backup is (`host` says which node's disk holds it). A run is
+    recorded when it ends: the archive it writes holds the runs before it, never itself."""
+
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"))
+    ok = models.BooleanField(_("succeeded"), default=False)
+    host = models.CharField(_("host"), max_length=255, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    size_bytes = models.PositiveBigIntegerField(_("size in bytes"), null=True, blank=True)
+    file_count = models.PositiveIntegerField(_("files"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("backup run")
+        verbose_name_plural = _("backup runs")
+        indexes = [models.Index(fields=["ok", "-finished_at"], name="backup_run_ok_finished")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name or '-'} ({'ok' if self.ok else 'failed'})"

@@ -16,6 +16,7 @@ from members.roles import Role
 from members.selectors import users_with_role_at_least
 from sessions.models import SessionPresenter, Topic, TopicStatus, Track
 from sessions.weekly.selectors import season_sessions, season_window
+from topicshare.core.backups import backup_status
 from topicshare.core.fragments import personal_page
 from topicshare.forum.charts import Series, bar_chart, colour_series
 
@@ -175,4 +176,5 @@ def dashboard(request):
             _funnel(season),
             _presenters(season, tracks),
         ]
-    return render(request, "staff/dashboard.html", {"season": season, "charts": charts})
+    context = {"season": season, "charts": charts, "backup": backup_status()}
+    return render(request, "staff/dashboard.html", context)
