@@ -12,4 +12,7 @@ class LibraryConfig(AppConfig):
     public_models = ("LibraryItem", "Tag")
 
     def ready(self):
-        from library import signals  # noqa: F401 — connects the receivers
+        from library import (
+            personal_data,  # noqa: F401 — a member's own data
+            signals,  # noqa: F401 — connects the receivers
+        )

@@ -12,3 +12,6 @@ class MembersConfig(AppConfig):
     public_models = ("User.display_name", "User.email")
     # A member's groups are their role: what members-only content they see.
     public_relations = ("User.groups",)
+
+    def ready(self):
+        from members import personal_data  # noqa: F401 — the rules of a member's own data

@@ -8,6 +8,7 @@ from django.core.validators import MinValueValidator
 from django.db import connections, models, router
 from django.db.models.expressions import Col, RawSQL
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from members.roles import Role
@@ -134,6 +135,16 @@ def _by_pk_statement(model, alias: str):
     return sql, fields, converters
 
 
+# The address of a deleted account: former-member-<pk>@deleted.invalid (.invalid receives no
+# mail, RFC 2606).
+DELETED_EMAIL_DOMAIN = "deleted.invalid"
+
+
+def neutral_name_of(pk: int) -> str:
+    """How a deleted account shows (members.personal_data): a number, never the person."""
+    return gettext("Former member %(number)d") % {"number": pk}
+
+
 class NewsDelivery(models.TextChoices):
     WEEKLY = "weekly", _("One weekly digest (Monday morning)")
     INSTANT = "instant", _("Each piece of news at once")
@@ -196,6 +207,10 @@ class User(AbstractUser):
         related_name="interested_users",
         blank=True,
     )
+    # Set when the person deleted their account (members.personal_data): the row stays for
+    # what the forum keeps (a presented talk, attendance, the audit trail), without a name,
+    # an address or a way to sign in; it shows as "Former member N".
+    deleted_at = models.DateTimeField(_("account deleted"), null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -221,7 +236,14 @@ class User(AbstractUser):
 
     @property
     def name(self) -> str:
-        return self.display_name or self.email.split("@", 1)[0]
+        if self.display_name:
+            return self.display_name
+        local_part, _at, domain = self.email.partition("@")
+        # A deleted account (members.personal_data) by its address, not by deleted_at: pages
+        # and migrations that load only the name fields must not load another column.
+        if domain == DELETED_EMAIL_DOMAIN:
+            return neutral_name_of(self.pk)
+        return local_part
 
     def get_full_name(self) -> str:
         return self.name

@@ -26,6 +26,7 @@ class SessionsConfig(AppConfig):
 
     def ready(self):
         # Connect the receivers of both homes.
+        from sessions import personal_data  # noqa: F401 — a member's own data
         from sessions.topics import holes as topic_holes  # noqa: F401 — the pages' holes
         from sessions.topics import receivers as topic_receivers  # noqa: F401
         from sessions.weekly import holes  # noqa: F401

@@ -11,6 +11,7 @@ from topicshare.api.v1 import api
 from topicshare.core import views as core_views
 from topicshare.core.api import superseded
 from topicshare.forum import (
+    account_views,
     dashboard,
     follow_views,
     onboarding_views,
@@ -30,6 +31,13 @@ urlpatterns = [
         "profile/api-tokens/<int:pk>/revoke/",
         views.api_token_revoke_view,
         name="api-token-revoke",
+    ),
+    path("profile/data/", account_views.data_export, name="data-export"),
+    path("profile/delete/", account_views.account_delete, name="account-delete"),
+    path(
+        "profile/delete/<str:token>/",
+        account_views.account_delete_confirm,
+        name="account-delete-confirm",
     ),
     path("join/apply/", member_views.join_apply, name="join-apply"),
     path("join/status/", member_views.join_status, name="join-status"),

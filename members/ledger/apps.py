@@ -12,4 +12,7 @@ class LedgerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from members.ledger import receivers  # noqa: F401 — connects the receivers
+        from members.ledger import (
+            personal_data,  # noqa: F401 — a member's own data
+            receivers,  # noqa: F401 — connects the receivers
+        )

@@ -262,7 +262,7 @@ def _row_makers():
         WaitlistEntry,
     )
     from tests.factories import TopicFactory
-    from topicshare.forum.models import GroupChange, OfficialAccountDraft
+    from topicshare.forum.models import AccountDeletion, GroupChange, OfficialAccountDraft
     from topicshare.notifications.models import Notification, NotificationKind, NotificationOptOut
 
     def notification(user, c):
@@ -414,6 +414,10 @@ def _row_makers():
             reason="admission",
             done_at=timezone.now(),
             done_by=user,
+        ),
+        # Done rows: a person has one open request at most.
+        "forum.AccountDeletion.user": lambda user, c: AccountDeletion.objects.create(
+            user=user, confirmed_at=timezone.now(), done_at=timezone.now()
         ),
         "forum.OfficialAccountDraft.saved_by": lambda user, c: OfficialAccountDraft.objects.create(
             kind=OfficialAccountDraft.Kind.SESSION,

@@ -16,7 +16,10 @@ class ForumConfig(AppConfig):
 
     def ready(self):
         from topicshare.core.fragments import personal_hole, register_personal_template
-        from topicshare.forum import receivers  # noqa: F401 — connects the receivers
+        from topicshare.forum import (
+            personal_data,  # noqa: F401 — a member's own data
+            receivers,  # noqa: F401 — connects the receivers
+        )
         from topicshare.forum.inbox import cached_inbox_count
 
         # base.html's holes: the name and role (`user`, which every hole has) and what waits

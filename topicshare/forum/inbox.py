@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +21,7 @@ from sessions.weekly.selectors import (
     groups_below_minimum,
     sessions_without_meeting_link,
 )
+from topicshare.forum.models import AccountDeletion
 from topicshare.forum.onboarding import group_changes_waiting
 
 # The count in the navigation: worked out by the inbox page and every minute by beat; kept
@@ -38,7 +40,10 @@ KINDS = {
     "flagged": gettext_lazy("Flagged at the season's end"),
     "study_group": gettext_lazy("Study group in WeChat"),
     "exemption_requests": gettext_lazy("Exemption requests"),
+    "account_deletion": gettext_lazy("Account deletion"),
 }
+# A deletion that is done stays in the inbox this long, for the organisers to know of it.
+DELETIONS_SHOWN_DAYS = 14
 
 
 @dataclass
@@ -201,11 +206,36 @@ def _exemption_items(now: datetime.datetime) -> list[InboxItem]:
     )]  # fmt: skip
 
 
+def _deletion_items(now: datetime.datetime) -> list[InboxItem]:
+    """Members who asked to delete their account (waiting for their e-mailed confirmation)
+    and accounts deleted lately, by the neutral name they have now (one query)."""
+    since = now - datetime.timedelta(days=DELETIONS_SHOWN_DAYS)
+    deletions = AccountDeletion.objects.filter(
+        Q(done_at__isnull=True) | Q(done_at__gte=since)
+    ).select_related("user")
+    items = []
+    for deletion in deletions:
+        if deletion.done_at is None:
+            title = _("%(name)s asked to delete their account") % {"name": deletion.user.name}
+            detail = _("Waiting for their confirmation by e-mail; nothing to do yet.")
+        else:
+            title = _("%(name)s deleted their account") % {"name": deletion.user.name}
+            detail = _(
+                "Deleted %(when)s. Their talks, attendance and records stay under this name; "
+                "topics they proposed and not yet presented need a decision."
+            ) % {"when": _local(deletion.done_at)}
+        items.append(InboxItem(
+            "account_deletion", title, detail, deletion.done_at or deletion.requested_at,
+            reverse("admin:members_user_change", args=[deletion.user_id]), _("See the account"),
+        ))  # fmt: skip
+    return items
+
+
 def inbox_items(*, now: datetime.datetime) -> list[InboxItem]:
     """Everything that waits, oldest (or soonest due) first."""
     items = [
         *_topic_items(now), *_session_items(now), *_library_items(now), *_member_items(now),
-        *_study_group_items(now), *_exemption_items(now),
+        *_study_group_items(now), *_exemption_items(now), *_deletion_items(now),
     ]  # fmt: skip
     items.sort(key=lambda item: (item.since, item.kind, item.title))
     _remember_count(len(items))

@@ -188,3 +188,35 @@ class GroupChange(models.Model):
     @property
     def is_open(self) -> bool:
         return self.done_at is None
+
+
+class AccountDeletion(models.Model):
+    """A member's request to delete their account (topicshare/forum/account_data.py): asked
+    on the profile with the password, confirmed by the link e-mailed to them, then done by
+    members.personal_data. Organisers see it in their inbox; once done it names the neutral
+    "Former member N" the account became."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="account_deletions",
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account deletion")
+        verbose_name_plural = _("account deletions")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(done_at__isnull=True),
+                name="one_open_account_deletion_per_person",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.requested_at:%Y-%m-%d}"

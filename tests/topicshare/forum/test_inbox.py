@@ -36,6 +36,7 @@ from sessions.weekly.selectors import groups_below_minimum, sessions_without_mee
 from tests.factories import TopicFactory, TrackFactory, UserFactory
 from topicshare.core.pagecache import bump_content_version
 from topicshare.forum.inbox import COUNT_KEY, inbox_count_refresh, inbox_items
+from topicshare.forum.models import AccountDeletion
 from topicshare.notifications.models import NotificationKind
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -290,6 +291,9 @@ def test_inbox_query_count_is_flat(
     client, organiser, django_assert_num_queries, count, ended_season
 ):
     _many_items(count)
+    for _n in range(count):  # account deletions: one asked for, one done
+        AccountDeletion.objects.create(user=UserFactory())
+        AccountDeletion.objects.create(user=UserFactory(), done_at=timezone.now())
     if ended_season:
         _ended_season_with_flagged(count)
     client.force_login(organiser)
@@ -302,11 +306,12 @@ def test_inbox_query_count_is_flat(
     # user (the session is in the cache, the role comes with the user), the versions, then
     # the selectors: topics (to review, to promote, ready), small groups (with the
     # recruitment rule's minimum), meeting links, materials, applications, the last ended
-    # season; when there is one, its activity and its people (with roles and exemptions).
-    with django_assert_num_queries(10 if ended_season else 8):
+    # season; when there is one, its activity and its people (with roles and exemptions);
+    # account deletions.
+    with django_assert_num_queries(11 if ended_season else 9):
         response = client.get("/staff/inbox/")
 
     assert response.status_code == 200
     assert response.content.decode().count('class="card inbox-item') == (
-        7 * count if ended_season else 6 * count
+        9 * count if ended_season else 8 * count
     )

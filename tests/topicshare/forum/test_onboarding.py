@@ -382,7 +382,7 @@ def test_inbox_with_the_checklist_keeps_its_query_count(
     bump_content_version()
 
     # what test_inbox_query_count_is_flat counts without an ended season: nothing more
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = client.get("/staff/inbox/", headers=EN)
 
     page = response.content.decode()
