@@ -2,6 +2,7 @@
 
     .venv/bin/python .ci/faults.py            # all faults, about 3–4 minutes
     FAULTS_ONLY=a,c .venv/bin/python .ci/faults.py
+    FAULTS_SMALL=1 .venv/bin/python .ci/faults.py   # (d) with fewer notices, as CI runs it
 
 Starts, as child processes it owns: a private redis-server (FAULTS_REDIS_PORT, default 6390,
 never the system Redis), gunicorn (topicshare.settings.production, plain HTTP), a Celery worker
@@ -22,6 +23,14 @@ sink (aiosmtpd, in this process) that counts the messages each recipient gets. T
 (c)  A worker is SIGKILLed in the middle of a batch (300 notices to a sink that takes
      FAULTS_SINK_DELAY = 0.1 s a message); a new worker starts. Every notice must arrive, and
      at most the one message in flight at the kill may arrive twice.
+(d)  Providers that fail (tests/flakyservers.py, in this process): a worker and beat started
+     for this fault send to an SMTP server that first hangs (accepts, never answers) and then
+     refuses or drops half of its connections, and to two chat bots whose endpoint times out
+     or answers 5xx a third of the time. While the mail server hangs, the chat messages must
+     still arrive (their lanes are their own); in the end every notice must have arrived
+     exactly once and none may be 'failed'. Short backoffs (1 s doubling to 8 s) and a sweep
+     every 2 s for this fault. FAULTS_SMALL=1 (CI): 60 e-mails and 30 chat messages instead
+     of 300 and 120.
 
 Prints one PASS/FAIL line per fault and exits non-zero if any failed. Logs of the processes are
 kept (and their tails printed) when something fails.
@@ -61,6 +70,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests import processes  # noqa: E402
+from tests.flakyservers import FlakyChat, FlakySMTP  # noqa: E402
 from tests.processes import free_port  # noqa: E402
 
 VENV_BIN = REPO / ".venv" / "bin"
@@ -70,7 +80,11 @@ DATABASE_URL = os.environ.get(
 )
 REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6390"))
 PG_CLUSTER = os.environ.get("FAULTS_PG_CLUSTER", "15 main").split()
-ONLY = {part.strip() for part in os.environ.get("FAULTS_ONLY", "a,b,c").split(",") if part}
+ONLY = {part.strip() for part in os.environ.get("FAULTS_ONLY", "a,b,c,d").split(",") if part}
+SMALL = os.environ.get("FAULTS_SMALL", "") not in ("", "0")
+# (d): e-mails and chat messages per chat bot (two bots) while the providers are flaky.
+FLAKY_EMAILS, FLAKY_CHATS = (60, 15) if SMALL else (300, 60)
+HUNG_EMAILS, HUNG_CHATS = 20, 10  # (d), queued while the mail server hangs
 SINK_DELAY = float(os.environ.get("FAULTS_SINK_DELAY", "0.1"))
 BATCH_NOTICES = 300
 KILL_AFTER = 60  # messages received by the sink before the worker is killed
@@ -303,6 +317,30 @@ def enqueue(tag, count):
         render=lambda: Message(f"Fault test {tag}", ["hello"], ""), due_at=timezone.now(),
     )
 
+def bots(base):
+    # Generic receivers: no provider limits (a Feishu bot skips the half hours, which would
+    # show as a minute's delay), so the delays measured are the outbox's own.
+    from topicshare.notifications.models import ChatWebhook
+    return [
+        ChatWebhook.objects.get_or_create(
+            name=f"faults {name}", defaults={"provider": "generic", "url": f"{base}/{name}"}
+        )[0]
+        for name in ("study-group", "audience")
+    ]
+
+def chats(tag, count, base):
+    # One message a call, to both bots; its marker #tag-n# is what the chat endpoint counts.
+    subject = Topic.objects.order_by("pk").first()
+    channels = bots(base)
+    return sum(
+        notification_enqueue(
+            kind="group_joined", subject=subject, occasion=f"faults-{tag}-{n}",
+            channels=channels, due_at=timezone.now(),
+            render=lambda n=n: Message(f"#{tag}-{n:04d}# fault test", ["hi"], ""),
+        )
+        for n in range(count)
+    )
+
 def out(**data):
     print("FAULTJSON " + json.dumps(data))
 """.replace("DOMAIN", DOMAIN).replace("ORGANISER", ORGANISER[0])
@@ -360,8 +398,8 @@ class Faults:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def start(self, name: str, argv: list[str]) -> Service:
-        service = Service(name, argv, self.env(), self.tmp / f"{name}.log")
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Service:
+        service = Service(name, argv, env or self.env(), self.tmp / f"{name}.log")
         self.services.append(service)
         return service
 
@@ -376,13 +414,13 @@ class Faults:
         self.redis = redis
         return redis
 
-    def start_worker(self) -> Service:
+    def start_worker(self, env: dict[str, str] | None = None) -> Service:
         self.workers_started += 1
         celery = str(VENV_BIN / "celery")
         name = f"worker{self.workers_started}"
         argv = [celery, "-A", "topicshare", "worker", "--loglevel=INFO", "--concurrency=2",
                 "-n", f"{name}@%h"]  # fmt: skip
-        self.worker = self.start(name, argv)
+        self.worker = self.start(name, argv, env)
         return self.worker
 
     def manage(self, *args: str, settings: str = "topicshare.settings.production",
@@ -817,6 +855,193 @@ class Faults:
             details,
         )
 
+    # -- (d) Providers that fail --
+
+    def fault_providers(self) -> Result:
+        print("\n(d) Providers that fail: a mail server that hangs, then flaky SMTP and chat")
+        details: list[str] = []
+        problems: list[str] = []
+        smtp = FlakySMTP(stall=True, refuse=0.25, drop=0.25, per_connection=10, seed=4).start()
+        # The chat endpoint is healthy while the mail server hangs (what delays its messages
+        # then is the outbox, not the endpoint), flaky afterwards.
+        chat = FlakyChat(fail=0, stall_seconds=2.5, seed=4).start()
+        try:
+            self._providers(smtp, chat, details, problems)
+        finally:
+            smtp.stop()
+            chat.stop()
+        return Result(
+            "(d) flaky providers: each notice exactly once, chats not held behind SMTP",
+            not problems,
+            "; ".join(problems) or details[-1].strip(),
+            details,
+        )
+
+    def _providers(self, smtp: FlakySMTP, chat: FlakyChat, details, problems) -> None:
+        # Production settings never post to loopback (chat bots are public services): the
+        # worker for this fault runs the local settings, with loopback allowed.
+        env = {
+            **self.env("topicshare.settings.local"),
+            "EMAIL_URL": f"smtp://127.0.0.1:{smtp.port}",
+            "EMAIL_TIMEOUT": "2",
+            "TOPICSHARE_CHAT_TIMEOUT_SECONDS": "1",
+            "TOPICSHARE_OUTBOX_BACKOFF_SECONDS": "1",
+            "TOPICSHARE_OUTBOX_BACKOFF_MAX_SECONDS": "8",
+            "TOPICSHARE_OUTBOX_TRIP_AFTER": "3",
+            "TOPICSHARE_DISPATCH_SECONDS": "2",
+            "TOPICSHARE_WEBHOOKS_ALLOW_PRIVATE": "True",
+            "TOPICSHARE_WEBHOOKS_ALLOWED_HOSTS": "127.0.0.1",
+            "NO_PROXY": "127.0.0.1",
+        }
+        for service in (self.worker, getattr(self, "beat", None)):
+            if service is not None:
+                service.stop()
+        worker = self.start_worker(env)
+        beat = self.start(
+            "beat-d",
+            [str(VENV_BIN / "celery"), "-A", "topicshare", "beat", "--loglevel=INFO",
+             "--schedule", str(self.tmp / "celerybeat-schedule-d")],
+            env,
+        )  # fmt: skip
+        self.beat = beat
+        base = chat.url("")
+        live = [worker, beat, self.web]
+        restarted = time.time()
+        wait_until(
+            "the fault's worker and beat to beat",
+            lambda: len(query(
+                "SELECT 1 FROM topicshare_heartbeat WHERE seen_at > to_timestamp(%s)",
+                (restarted,),
+            )) >= 2,
+            60,
+            check=live,
+        )  # fmt: skip
+
+        # 1. The mail server hangs: the chat messages must arrive anyway.
+        started = time.monotonic()
+        self.shell(f"out(e=enqueue('dh', {HUNG_EMAILS}), c=chats('dh', {HUNG_CHATS}, {base!r}))")
+        hung = 2 * HUNG_CHATS
+        wait_until(
+            f"the {hung} chat messages while the mail server hangs",
+            lambda: sum(n for (_p, m), n in chat.counts().items() if m.startswith("dh-")) >= hung,
+            60,
+            check=live,
+        )
+        mailed_while_hung = smtp.total()
+        delays_hung = self.chat_delays(chat, "dh")
+        details.append(
+            f"mail server hanging (accepts, never answers; EMAIL_TIMEOUT 2 s): {HUNG_EMAILS} "
+            f"e-mails and {hung} chat messages queued; all {hung} chat messages arrived "
+            f"{time.monotonic() - started:.1f} s after the queueing shell started, each "
+            f"{max(delays_hung):.1f} s at most after its row was written (median "
+            f"{sorted(delays_hung)[len(delays_hung) // 2]:.1f} s); e-mails accepted meanwhile: "
+            f"{mailed_while_hung}, SMTP connections tried: {smtp.connections}"
+        )
+        if mailed_while_hung:
+            problems.append(f"{mailed_while_hung} e-mails accepted by a server that hangs?")
+        lane = wait_until(
+            "the e-mail lane's breaker to open",
+            lambda: query(
+                "SELECT failures, pauses, last_error FROM topicshare_deliverylane"
+                " WHERE key = 'email' AND paused_until > now()"
+            ),
+            60,
+            check=live,
+        )[0]
+        details.append(
+            f"  the e-mail lane paused {time.monotonic() - started:.1f} s after the shell "
+            f"started: {lane[0]} failures in a row, pause {lane[1]} ({lane[2][:60]})"
+        )
+
+        # 2. The mail server comes back flaky; the bulk of the notices goes out.
+        smtp.stall = False
+        chat.fail = 1 / 3
+        started = time.monotonic()
+        wall = time.time()
+        self.shell(f"out(e=enqueue('df', {FLAKY_EMAILS}), c=chats('df', {FLAKY_CHATS}, {base!r}))")
+        emails = HUNG_EMAILS + FLAKY_EMAILS
+        chats = 2 * (HUNG_CHATS + FLAKY_CHATS)
+
+        def delivered():
+            mailed = len(self.sink_counts(smtp, ("dh", "df")))
+            chatted = len([k for k in chat.counts() if k[1][:2] in ("dh", "df")])
+            return mailed >= emails and chatted >= chats and not self.outbox_pending()
+
+        wait_until(f"all {emails + chats} notices delivered", delivered, 150, 1, check=live)
+        seconds = time.time() - wall
+        time.sleep(3)  # anything late (a duplicate) arrives before counting
+        mail_counts = self.sink_counts(smtp, ("dh", "df"))
+        chat_counts = {k: n for k, n in chat.counts().items() if k[1][:2] in ("dh", "df")}
+        rows = dict(query("SELECT status, count(*) FROM topicshare_notification"
+                          " WHERE kind = 'group_joined' AND occasion LIKE 'faults-d%%'"
+                          " GROUP BY status"))  # fmt: skip
+        attempts = query("SELECT coalesce(sum(attempts), 0) FROM topicshare_notification"
+                         " WHERE occasion LIKE 'faults-d%%'")[0][0]  # fmt: skip
+        total = emails + chats
+        twice = sum(1 for n in [*mail_counts.values(), *chat_counts.values()] if n > 1)
+        delays = self.chat_delays(chat, "df")
+        details.append(
+            f"flaky: SMTP refuses or drops {smtp.refused + smtp.dropped} of {smtp.connections} "
+            f"connections ({smtp.refused} refused, {smtp.dropped} dropped before the 250); chat "
+            f"endpoint: {chat.stalled} of {chat.requests} requests timed out, {chat.errors} "
+            f"answered 5xx"
+        )
+        details.append(
+            f"  {total} notices ({emails} e-mails, {chats} chat messages to 2 bots): rows "
+            f"{rows}; {attempts} attempts, {attempts - total} retries; all delivered "
+            f"{seconds:.0f} s after the second batch was queued; chat messages of that batch "
+            f"arrived at most {max(delays):.1f} s after their rows were written"
+        )
+        if len(mail_counts) != emails or len(chat_counts) != chats:
+            problems.append(
+                f"delivered {len(mail_counts)} of {emails} e-mails, {len(chat_counts)} of "
+                f"{chats} chat messages"
+            )
+        if twice:
+            problems.append(f"{twice} notices delivered more than once")
+        if rows != {"sent": total}:
+            problems.append(f"rows by status {rows}, expected {{'sent': {total}}}")
+        if not (smtp.refused and smtp.dropped and chat.stalled and chat.errors):
+            problems.append("the providers did not fail: nothing was tested")
+        details.append(
+            f"  {total} of {total} delivered exactly once, none failed; {attempts - total} "
+            f"retries; chat delay while SMTP hung ≤ {max(delays_hung):.1f} s; all delivered in "
+            f"{seconds:.0f} s"
+        )
+
+    def sink_counts(self, smtp: FlakySMTP, tags: tuple[str, ...]) -> collections.Counter:
+        with smtp.lock:
+            return collections.Counter(
+                {r: n for r, n in smtp.accepted.items() if r.split("-", 1)[0] in tags}
+            )
+
+    def outbox_pending(self) -> int:
+        return query(
+            "SELECT count(*) FROM topicshare_notification"
+            " WHERE occasion LIKE 'faults-d%%' AND status IN ('pending', 'sending')"
+        )[0][0]
+
+    def chat_delays(self, chat: FlakyChat, tag: str) -> list[float]:
+        """Seconds from each chat row being written to the endpoint accepting it."""
+        written = {
+            (urlsplit(url).path, title.split("#")[1]): created
+            for url, title, created in query(
+                "SELECT c.url, n.title, extract(epoch FROM n.created_at)::float"
+                " FROM topicshare_notification n JOIN topicshare_chatwebhook c"
+                " ON c.id = n.channel_id WHERE n.title LIKE %s",
+                (f"#{tag}-%",),
+            )
+        }
+        with chat.lock:
+            accepted = list(chat.accepted)
+        delays = []
+        for at, path, body in accepted:
+            for marker in set(re.findall(r"#([\w-]+)#", body.decode("utf-8", "replace"))):
+                created = written.get((urlsplit(path).path, marker))
+                if created is not None:
+                    delays.append(max(0.0, at - created))
+        return delays or [0.0]
+
     # -- all --
 
     def run(self) -> int:
@@ -826,7 +1051,8 @@ class Faults:
         try:
             print(f"faults: temp dir {self.tmp}")
             self.setup()
-            steps = [("a", self.fault_redis), ("b", self.fault_postgres), ("c", self.fault_worker)]
+            steps = [("a", self.fault_redis), ("b", self.fault_postgres), ("c", self.fault_worker),
+                     ("d", self.fault_providers)]  # fmt: skip
             for key, step in steps:
                 if key not in ONLY:
                     continue

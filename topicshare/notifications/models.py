@@ -176,6 +176,44 @@ class Notification(models.Model):
         return f"{self.get_kind_display()} → {self.recipient or self.channel}"
 
 
+class DeliveryLane(models.Model):
+    """One way out of the outbox: e-mail (one SMTP server) or one chat bot. Each lane is
+    claimed and sent on its own, so a mail server that hangs or a chat service that answers
+    500 holds back its own messages only. A lane whose last TOPICSHARE_OUTBOX_TRIP_AFTER
+    attempts failed is paused (a circuit breaker) until `paused_until`, with a backoff that
+    grows with each pause; the first success closes it again. Rows are made on first use."""
+
+    EMAIL = "email"
+
+    key = models.CharField(_("lane"), max_length=40, unique=True)  # "email" or "chat:<id>"
+    channel = models.OneToOneField(
+        ChatWebhook,
+        verbose_name=_("chat webhook"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="lane",
+    )
+    failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    pauses = models.PositiveSmallIntegerField(_("pauses in a row"), default=0)
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    paused_until = models.DateTimeField(_("paused until"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_success_at = models.DateTimeField(_("last delivered"), null=True, blank=True)
+    # A Celery task sending this lane holds it until then (renewed as it goes): one task a
+    # lane, so a slow provider takes one worker process, never all of them.
+    busy_until = models.DateTimeField(_("busy until"), null=True, blank=True)
+
+    class Meta:
+        db_table = "topicshare_deliverylane"
+        verbose_name = _("delivery lane")
+        verbose_name_plural = _("delivery lanes")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return str(_("E-mail")) if self.key == self.EMAIL else str(self.channel or self.key)
+
+
 class NotificationOptOut(models.Model):
     """A person who does not want e-mails of one kind."""
 

@@ -2,11 +2,17 @@
 
 Queueing writes rows to the database — the source of truth. Sending happens only here, from
 the rows: claimed in short transactions (`select_for_update(skip_locked=True)`, so two
-dispatchers never take the same row), sent, then marked in bulk. Failures are retried with a
-backoff; permanent ones stay visible in the admin with a resend action."""
+dispatchers never take the same row), sent, each marked the moment it is handed over. Each
+way out — e-mail, every chat bot — is a lane of its own (see "Lanes" below), so one provider's
+outage does not delay another's messages. Failures are retried with a jittered, capped,
+exponential backoff; a lane that keeps failing is paused (a circuit breaker); permanent
+failures stay visible in the admin with a resend action."""
 
+import contextlib
 import datetime
 import logging
+import random
+import smtplib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -18,21 +24,30 @@ from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connections, models, router, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.constants import OnConflict
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from topicshare.core.links import absolute_url
-from topicshare.notifications.models import ChatWebhook, Notification, NotificationOptOut
+from topicshare.notifications.models import (
+    ChatWebhook,
+    DeliveryLane,
+    Notification,
+    NotificationOptOut,
+)
 from topicshare.notifications.prepared import Templates
 from topicshare.notifications.signals import sweep
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+# Failed attempts before a message is given up (FAILED, for an organiser to send again); a
+# message whose lane delivers others meanwhile (a flaky service) keeps trying up to
+# MAX_ATTEMPTS_FLAKY (see _given_up).
 MAX_ATTEMPTS = 5
+MAX_ATTEMPTS_FLAKY = 20
 UNSUBSCRIBE_SALT = "topicshare.unsubscribe"
 
 
@@ -91,6 +106,9 @@ class DispatchReport:
     errors: list[str] = field(default_factory=list)
     webhooks_sent: int = 0  # outgoing webhooks for integrations (outgoing.py)
     webhooks_failed: int = 0
+    untried: int = 0  # left in the queue because their lane's breaker opened
+    paused: list[str] = field(default_factory=list)  # lanes whose breaker opened
+    busy: bool = False  # notifications_lane_dispatch: another task holds the lane
 
 
 def _language_of(user) -> str:
@@ -299,11 +317,15 @@ class _Progress:
     """Marks each message sent as soon as it is delivered, and renews the claim on the rest
     of the batch every third of the stale-claim time."""
 
-    def __init__(self, batch: list[Notification], now: datetime.datetime):
+    def __init__(self, batch: list[Notification], now: datetime.datetime, lease: str = ""):
         self.waiting = {notification.pk for notification in batch}
         self.now = now
         self.sent = 0
         self.deferred: list[tuple[Notification, datetime.datetime]] = []
+        # Not tried because the lane's breaker opened: back to the queue, no attempt counted.
+        self.untried: list[Notification] = []
+        self.lease = lease  # the lane whose Celery task this is (its hold is renewed too)
+        self.started = time.monotonic()
         self.renewed = time.monotonic()
         connection = connections[router.db_for_write(Notification)]
         self._connection = connection
@@ -353,6 +375,11 @@ class _Progress:
             except psycopg.Error:  # the connection broke: what failed is reported, not this
                 logger.warning("outbox: could not reset the connection after a batch")
 
+    def ended(self) -> datetime.datetime:
+        """The sweep's clock at the end of the batch: what a retry's wait counts from (a
+        batch of timeouts takes a while; its pause must not be over before it ends)."""
+        return self.now + datetime.timedelta(seconds=max(0.0, time.monotonic() - self.started))
+
     def done(self, notification: Notification) -> None:
         self.waiting.discard(notification.pk)
         if time.monotonic() - self.renewed > _stale_claim().total_seconds() / 3:
@@ -360,13 +387,17 @@ class _Progress:
             Notification.objects.filter(
                 pk__in=self.waiting, status=Notification.Status.SENDING
             ).update(claimed_at=timezone.now())
+            if self.lease:
+                DeliveryLane.objects.filter(key=self.lease).update(
+                    busy_until=timezone.now() + _stale_claim()
+                )
 
 
-def _claim(*, now: datetime.datetime, batch_size: int) -> list[Notification]:
+def _claim(*, now: datetime.datetime, batch_size: int, lane: str) -> list[Notification]:
     with transaction.atomic():
         ids = list(
             Notification.objects.select_for_update(skip_locked=True)
-            .filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+            .filter(_lane_rows(lane), status=Notification.Status.PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "id")
             .values_list("id", flat=True)[:batch_size]
         )
@@ -385,7 +416,7 @@ def _claim(*, now: datetime.datetime, batch_size: int) -> list[Notification]:
 
 _SENT_FIELDS = (
     "kind", "language", "title", "body_text", "body_html", "url", "image_url", "attachments",
-    "attempts",
+    "attempts", "due_at",
 )  # fmt: skip
 
 
@@ -452,12 +483,150 @@ def _build_email(notification: Notification, to: str, unsubscribe: str, email_cl
     return email
 
 
-_Failure = tuple[Notification, str, bool]  # the notification, the error, whether permanent
+# The notification, the error, whether permanent, whether it was the probe of a paused lane.
+_Failure = tuple[Notification, str, bool, bool]
 
 
-def _hand_over(batch: list[Notification], progress: "_Progress") -> list[_Failure]:
-    """Each message to its mail server or chat, marked sent the moment it is handed over;
-    the failures, to be retried or given up."""
+# --- Lanes: each way out is sent on its own -----------------------------------------------
+#
+# A lane is e-mail (the one SMTP server) or one chat bot. Rows are claimed a lane at a time,
+# the Celery dispatcher gives every lane its own task (tasks.py), and both SMTP and chat
+# requests give up after a bounded time (EMAIL_TIMEOUT, TOPICSHARE_CHAT_TIMEOUT_SECONDS): a
+# mail server that hangs holds back e-mails only, never a chat message, and one chat service
+# that fails holds back its own bot's messages only.
+#
+# Exactly once, as far as a client can know: a message is marked sent the moment its server
+# says it has it — SMTP's 250 reply to DATA, a chat service's 2xx (and code 0). A connection
+# refused or dropped before that means not delivered, so it is sent again, and nothing the
+# server took is sent twice. Two edges no client can close: a connection dropped after the
+# server sent its 250 but before we read it, and a chat request that timed out after the
+# service had taken it (the chat bots' webhooks take no idempotency key). Both are sent again:
+# at least once, never lost.
+
+
+def _lane_rows(lane: str) -> Q:
+    if lane == DeliveryLane.EMAIL:
+        return Q(recipient__isnull=False)
+    return Q(channel_id=int(lane.removeprefix("chat:")))
+
+
+def _lane_key(channel_id: int | None) -> str:
+    return DeliveryLane.EMAIL if channel_id is None else f"chat:{channel_id}"
+
+
+def _lane_get(lane: str) -> DeliveryLane:
+    channel_id = None if lane == DeliveryLane.EMAIL else int(lane.removeprefix("chat:"))
+    found, _created = DeliveryLane.objects.get_or_create(
+        key=lane, defaults={"channel_id": channel_id}
+    )
+    return found
+
+
+def notification_lanes_due(*, now: datetime.datetime, idle_only: bool = False) -> list[str]:
+    """The lanes with messages to send at `now`, e-mail first; paused lanes (their breaker
+    open) are left out, and with `idle_only` those a Celery task is sending already."""
+    channels = set(
+        Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+        .order_by()
+        .values_list("channel_id", flat=True)
+        .distinct()
+    )
+    keys = sorted(
+        (_lane_key(channel) for channel in channels), key=lambda key: key != DeliveryLane.EMAIL
+    )
+    if not keys:
+        return []
+    held = Q(paused_until__gt=now)
+    if idle_only:
+        held |= Q(busy_until__gt=timezone.now())
+    skipped = set(DeliveryLane.objects.filter(held, key__in=keys).values_list("key", flat=True))
+    return [key for key in keys if key not in skipped]
+
+
+def outbox_backoff(attempts: int) -> datetime.timedelta:
+    """How long to wait after the `attempts`-th failure: TOPICSHARE_OUTBOX_BACKOFF_SECONDS
+    doubled each time (2, 4, 8, 16 … minutes by default), at most
+    TOPICSHARE_OUTBOX_BACKOFF_MAX_SECONDS, and up to a quarter less at random, so that
+    messages that failed together do not all come back at the same moment."""
+    base = settings.TOPICSHARE_OUTBOX_BACKOFF_SECONDS
+    seconds = min(settings.TOPICSHARE_OUTBOX_BACKOFF_MAX_SECONDS, base * 2 ** min(attempts, 30))
+    return datetime.timedelta(seconds=seconds * random.uniform(0.75, 1.0))  # noqa: S311 — jitter
+
+
+class _Breaker:
+    """Counts a lane's failures in a row, from where the lane's row left off: the lane's last
+    TOPICSHARE_OUTBOX_TRIP_AFTER attempts failed → it opens and the rest of the batch is left
+    for later. After a pause the lane's count is still at the limit, so the first message is
+    the probe: one more failure opens it again, a success closes it. A failed probe is the
+    lane's failure, not its message's: it counts no attempt, so an outage, however long, sends
+    no message to the failures (the lane's backoff is capped: it is probed at least hourly)."""
+
+    def __init__(self, lane: DeliveryLane):
+        self.failures = lane.failures
+        self.limit = max(1, settings.TOPICSHARE_OUTBOX_TRIP_AFTER)
+        self.tripped = False
+        self.error = ""
+
+    def failed(self, error: str) -> bool:
+        """Count a failure; whether it was a probe's (the lane was paused before it)."""
+        probe = self.failures >= self.limit
+        self.failures += 1
+        self.error = error
+        self.tripped = self.failures >= self.limit
+        return probe
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+
+def _hand_over(batch: list[Notification], progress: "_Progress", breaker: _Breaker):
+    """Each message of one lane to its mail server or chat, marked sent the moment it is
+    handed over; the failures, to be retried or given up."""
+    if batch[0].recipient_id:
+        return _hand_over_emails(batch, progress, breaker)
+    return _hand_over_chats(batch, progress, breaker)
+
+
+def _close_quietly(connection) -> None:
+    # What was sent on it is marked already; a server that drops us at QUIT changes nothing.
+    if connection is not None:
+        with contextlib.suppress(Exception):  # any SMTP or socket error at QUIT
+            connection.close()
+
+
+def _hand_over_emails(batch, progress, breaker) -> list[_Failure]:
+    """One SMTP connection for as long as it works; a fresh one after any failure (a dropped
+    connection is not reused, and a server that refused one may take the next)."""
+    failures: list[_Failure] = []
+    templates = Templates()
+    connection = None
+    try:
+        for notification in batch:
+            if breaker.tripped:
+                progress.untried.append(notification)
+                progress.done(notification)
+                continue
+            try:
+                if connection is None:
+                    connection = get_connection()
+                    connection.open()
+                if not connection.send_messages([_email(notification, templates)]):
+                    raise smtplib.SMTPException("the mail backend sent nothing")
+            except Exception as error:  # SMTP and socket errors, timeouts: retry later
+                text = f"{type(error).__name__}: {error}"
+                failures.append((notification, text, False, breaker.failed(text)))
+                _close_quietly(connection)
+                connection = None
+                progress.done(notification)
+            else:
+                breaker.succeeded()
+                progress.delivered(notification)
+    finally:
+        _close_quietly(connection)
+    return failures
+
+
+def _hand_over_chats(batch, progress, breaker) -> list[_Failure]:
     from topicshare.notifications.webhooks import (
         RATE_LIMITED_PAUSE,
         WebhookError,
@@ -466,42 +635,24 @@ def _hand_over(batch: list[Notification], progress: "_Progress") -> list[_Failur
     )
 
     failures: list[_Failure] = []
-    emails = [n for n in batch if n.recipient_id]
-    if emails:
-        connection = get_connection()
-        try:
-            connection.open()
-        except Exception as error:  # the mail server is down: the whole batch retries later
-            failures += [(n, f"{type(error).__name__}: {error}", False) for n in emails]
-        else:
-            try:
-                templates = Templates()
-                for notification in emails:
-                    try:
-                        connection.send_messages([_email(notification, templates)])
-                    except Exception as error:  # SMTP and socket errors: retry later
-                        failures.append((notification, f"{type(error).__name__}: {error}", False))
-                        progress.done(notification)
-                    else:
-                        progress.delivered(notification)
-            finally:
-                connection.close()
-    chats = [n for n in batch if n.channel_id]
+    channel = batch[0].channel
     now = progress.now
-    sent = _recent_chat_sends({n.channel_id for n in chats}, now)
-    paused: dict[int, datetime.datetime] = {}
-    for notification in chats:
-        channel = notification.channel
-        recent = sent.setdefault(channel.pk, [])
+    recent = _recent_chat_sends(channel.pk, now)
+    paused = None
+    for notification in batch:
+        if breaker.tripped:
+            progress.untried.append(notification)
+            progress.done(notification)
+            continue
         wait = send_wait(channel, sent=recent, now=now)
-        until = paused.get(channel.pk) or (now + wait if wait is not None else None)
+        until = paused or (now + wait if wait is not None else None)
         if until is not None:  # within the provider's limits: later, not lost
             progress.deferred.append((notification, until))
             progress.done(notification)
             continue
         try:
             webhook_send(
-                webhook=notification.channel,
+                webhook=channel,
                 title=notification.title,
                 text=notification.body_text,
                 url=notification.url,
@@ -509,55 +660,122 @@ def _hand_over(batch: list[Notification], progress: "_Progress") -> list[_Failur
                 # The real clock, never the sweep's (possibly replayed) `now`: Feishu and
                 # DingTalk refuse signatures with an old timestamp.
                 now=timezone.now(),
+                timeout=settings.TOPICSHARE_CHAT_TIMEOUT_SECONDS,
             )
         except WebhookError as error:
-            if error.rate_limited:  # the provider holds this bot back: so do we, for it all
-                paused[channel.pk] = now + RATE_LIMITED_PAUSE[channel.provider]
-                progress.deferred.append((notification, paused[channel.pk]))
+            if error.rate_limited:  # the provider holds this bot back: so do we
+                paused = now + RATE_LIMITED_PAUSE[channel.provider]
+                progress.deferred.append((notification, paused))
             else:
-                failures.append((notification, str(error), error.permanent))
+                # A refused message says nothing about the service: not the breaker's business.
+                probe = not error.permanent and breaker.failed(str(error))
+                failures.append((notification, str(error), error.permanent, probe))
             progress.done(notification)
         else:
+            breaker.succeeded()
             progress.delivered(notification)
             recent.append(now)
     return failures
 
 
-def _recent_chat_sends(channel_ids: set[int], now: datetime.datetime) -> dict[int, list]:
-    """When each of these chats got its messages in the last minute (the longest window of
-    the providers' limits)."""
-    sent: dict[int, list] = {}
-    if channel_ids:
-        rows = Notification.objects.filter(
-            channel_id__in=channel_ids,
+def _recent_chat_sends(channel_id: int, now: datetime.datetime) -> list[datetime.datetime]:
+    """When this chat got its messages in the last minute (the longest window of the
+    providers' limits)."""
+    return list(
+        Notification.objects.filter(
+            channel_id=channel_id,
             status=Notification.Status.SENT,
             sent_at__gt=now - datetime.timedelta(minutes=1),
             sent_at__lte=now,
-        ).values_list("channel_id", "sent_at")
-        for channel_id, sent_at in rows:
-            sent.setdefault(channel_id, []).append(sent_at)
-    return sent
+        ).values_list("sent_at", flat=True)
+    )
 
 
-def _send_batch(batch: list[Notification], now: datetime.datetime, report: DispatchReport) -> None:
-    progress = _Progress(batch, now)
+def _lane_update(lane: DeliveryLane, breaker: _Breaker, progress: "_Progress") -> None:
+    """The lane's row after a batch: what the admin shows, and the breaker's pause."""
+    now = progress.now
+    if progress.sent:
+        lane.last_success_at = now
+        lane.pauses = 0
+        lane.paused_until = None
+        lane.failing_since = None
+    if breaker.failures:
+        lane.failing_since = lane.failing_since or now
+        lane.last_error = breaker.error[:2000] or lane.last_error
+    else:
+        lane.last_error = ""
+    lane.failures = breaker.failures
+    if breaker.tripped:
+        lane.pauses += 1
+        lane.paused_until = progress.ended() + outbox_backoff(lane.pauses)
+        logger.warning(
+            "outbox: lane %s paused until %s after %d failures in a row: %s",
+            lane.key, lane.paused_until.isoformat(), lane.failures, lane.last_error,
+        )  # fmt: skip
+    lane.save(
+        update_fields=[
+            "last_success_at", "pauses", "paused_until", "failing_since", "last_error", "failures",
+        ]
+    )  # fmt: skip
+
+
+def _given_up(notification: Notification, lane: DeliveryLane, permanent: bool) -> bool:
+    """A refused message fails at once. A message that failed MAX_ATTEMPTS times fails too,
+    unless its lane delivered other messages since it came due: then the service is flaky,
+    not gone, and it keeps trying (at most MAX_ATTEMPTS_FLAKY times) rather than land among
+    the failures for an organiser to send again."""
+    if permanent or notification.attempts >= MAX_ATTEMPTS_FLAKY:
+        return True
+    lane_works = lane.last_success_at is not None and lane.last_success_at >= notification.due_at
+    return notification.attempts >= MAX_ATTEMPTS and not lane_works
+
+
+def _send_batch(
+    batch: list[Notification],
+    now: datetime.datetime,
+    report: DispatchReport,
+    lane: DeliveryLane,
+    lease: str = "",
+) -> None:
+    progress = _Progress(batch, now, lease=lease)
+    breaker = _Breaker(lane)
     try:
-        failures = _hand_over(batch, progress)
+        failures = _hand_over(batch, progress, breaker)
     finally:
         progress.close()
+    _lane_update(lane, breaker, progress)
+    ended = progress.ended()
     for notification, until in progress.deferred:
         # Claimed, not tried: the attempt the claim counted is given back.
         Notification.objects.filter(pk=notification.pk).update(
             status=Notification.Status.PENDING, next_attempt_at=until, attempts=F("attempts") - 1
         )
         report.deferred += 1
-    for notification, error, permanent in failures:
-        final = permanent or notification.attempts >= MAX_ATTEMPTS
-        backoff = datetime.timedelta(minutes=min(60, 2**notification.attempts))
+    if progress.untried:
+        Notification.objects.filter(pk__in=[n.pk for n in progress.untried]).update(
+            status=Notification.Status.PENDING,
+            next_attempt_at=lane.paused_until or now,
+            attempts=F("attempts") - 1,
+        )
+        report.untried += len(progress.untried)
+    if breaker.tripped:
+        # What waits for the lane waits for its pause, as the admin's "next attempt" says.
+        Notification.objects.filter(
+            _lane_rows(lane.key),
+            status=Notification.Status.PENDING,
+            next_attempt_at__lt=lane.paused_until,
+        ).update(next_attempt_at=lane.paused_until)
+    for notification, error, permanent, probe in failures:
+        final = not probe and _given_up(notification, lane, permanent)
+        next_attempt = ended + outbox_backoff(notification.attempts)
+        if probe or (lane.paused_until and lane.paused_until > next_attempt):
+            next_attempt = lane.paused_until
         Notification.objects.filter(pk=notification.pk).update(
             status=Notification.Status.FAILED if final else Notification.Status.PENDING,
             last_error=error[:2000],
-            next_attempt_at=now + backoff,
+            next_attempt_at=next_attempt,
+            # The probe's failure is the lane's (see _Breaker): its attempt is given back.
+            attempts=F("attempts") - 1 if probe else F("attempts"),
         )
         logger.warning(
             "notification %s failed (%s): %s",
@@ -570,15 +788,71 @@ def _send_batch(batch: list[Notification], now: datetime.datetime, report: Dispa
             report.failed += 1
         else:
             report.retrying += 1
+    if breaker.tripped:
+        report.paused.append(lane.key)
     report.sent += progress.sent
     report.batches += 1
+
+
+def _lane_send(
+    lane_key: str, *, now: datetime.datetime, batch_size: int, report: DispatchReport,
+    lease: str = "",
+) -> None:  # fmt: skip
+    lane = _lane_get(lane_key)
+    while not (lane.paused_until and lane.paused_until > now) and (
+        batch := _claim(now=now, batch_size=batch_size, lane=lane_key)
+    ):
+        _send_batch(batch, now, report, lane, lease=lease)
+
+
+def notifications_sweep(
+    *, now: datetime.datetime | None = None
+) -> tuple[DispatchReport, list[str]]:
+    """What the Celery dispatcher does before it hands the lanes out: the apps queue what has
+    come due (the `sweep` signal: sessions materialise their reminders), claims of dead
+    workers are released, and the lanes with something to send that no task is sending yet
+    are returned, one task each (tasks.py)."""
+    now = now or timezone.now()
+    report = DispatchReport()
+    report.materialised = sum(
+        queued or 0 for _receiver, queued in sweep.send(sender=DispatchReport, now=now)
+    )
+    _release_stale_claims(now)
+    return report, notification_lanes_due(now=now, idle_only=True)
+
+
+def notifications_lane_dispatch(
+    *, lane: str, now: datetime.datetime | None = None, batch_size: int = BATCH_SIZE
+) -> DispatchReport:
+    """Send one lane's due messages, for the lane's Celery task. One task a lane at a time:
+    it holds the lane (`busy_until`, renewed with its claims; a dead worker's hold runs out
+    with them), and a second task for a lane that is held does nothing."""
+    now = now or timezone.now()
+    report = DispatchReport()
+    _lane_get(lane)
+    moment = timezone.now()
+    taken = (
+        DeliveryLane.objects.filter(key=lane)
+        .filter(Q(busy_until__isnull=True) | Q(busy_until__lte=moment))
+        .update(busy_until=moment + _stale_claim())
+    )
+    if not taken:
+        report.busy = True
+        return report
+    try:
+        _lane_send(lane, now=now, batch_size=batch_size, report=report, lease=lane)
+    finally:
+        DeliveryLane.objects.filter(key=lane).update(busy_until=None)
+    return report
 
 
 def notifications_dispatch(
     *, now: datetime.datetime | None = None, batch_size: int = BATCH_SIZE, materialise: bool = True
 ) -> DispatchReport:
-    """The per-minute sweep: the apps queue what has come due (the `sweep` signal: sessions
-    materialise their reminders), then everything pending is sent."""
+    """The whole sweep in this process (the management command, the tests): the apps queue
+    what has come due, then every lane that is not paused is sent, one after the other — each
+    with bounded timeouts, so one that hangs costs at most TOPICSHARE_OUTBOX_TRIP_AFTER
+    timeouts before its breaker opens — and then the outgoing webhooks."""
     now = now or timezone.now()
     report = DispatchReport()
     if materialise:
@@ -586,8 +860,8 @@ def notifications_dispatch(
             queued or 0 for _receiver, queued in sweep.send(sender=DispatchReport, now=now)
         )
     _release_stale_claims(now)
-    while batch := _claim(now=now, batch_size=batch_size):
-        _send_batch(batch, now, report)
+    for lane in notification_lanes_due(now=now):
+        _lane_send(lane, now=now, batch_size=batch_size, report=report)
     from topicshare.notifications.outgoing import webhook_deliveries_send
 
     report.webhooks_sent, report.webhooks_failed = webhook_deliveries_send(now=now)
