@@ -532,8 +532,17 @@ def waitlist_promote(*, topic: Topic) -> list[Participation]:
 
 
 def _check_assignee(topic: Topic, assignee: User | None) -> None:
+    """Call with the topic's row lock held (_lock_group): group_leave takes it too, so a member
+    leaving at the same moment either has left already (refused here) or leaves afterwards
+    (and hands the task back)."""
     if assignee is not None and not is_group_member(assignee, topic):
         raise TopicError(_("Tasks can only be assigned to members of the group."))
+
+
+def _lock_group(topic: Topic) -> Topic:
+    """The topic, re-read under its row lock: who is in the group now, not as the page read
+    it (no prefetched participants)."""
+    return Topic.objects.select_for_update().get(pk=topic.pk)
 
 
 def _check_task_permission(topic: Topic, by: User) -> None:
@@ -557,7 +566,8 @@ def task_create(
     """A new task. Due before the session (`due_before_session` days), its date comes from
     the session once the topic is scheduled, and follows it (sessions/topics/deadlines.py)."""
     _check_task_permission(topic, by)
-    _check_assignee(topic, assignee)
+    if assignee is not None:
+        _check_assignee(_lock_group(topic), assignee)
     task = Task(topic=topic, title=" ".join(title.split()), notes=notes, assignee=assignee,
                 due_date=due_date, due_before_session=due_before_session)  # fmt: skip
     _due_from_session(task)
@@ -575,8 +585,11 @@ def task_update(*, task: Task, by: User, **changes) -> Task:
         raise TopicError(
             _("These fields cannot be edited here: %s") % ", ".join(set(changes) - allowed)
         )
-    if "assignee" in changes:
-        _check_assignee(task.topic, changes["assignee"])
+    # The group first, then the task: the order group_leave takes them in (it hands the
+    # leaver's tasks back), so the two wait for each other instead of deadlocking.
+    group = _lock_group(task.topic)
+    if changes.get("assignee") is not None:
+        _check_assignee(group, changes["assignee"])
     changes = {field: value for field, value in changes.items() if getattr(task, field) != value}
     if not changes:
         raise TopicError(_("Nothing to change: the task is like that already."))
@@ -654,6 +667,9 @@ def _checklist_to_tasks(topic: Topic, fields: set[str]) -> None:
 
 
 def _locked_task(task: Task) -> Task:
+    """The task and its topic under their row locks, the topic's first: group_leave's order
+    (it locks the topic, then hands the leaver's tasks back), so no deadlock between them."""
+    _lock_group(Topic(pk=task.topic_id))
     return Task.objects.select_for_update().select_related("topic").get(pk=task.pk)
 
 

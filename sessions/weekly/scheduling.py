@@ -544,9 +544,14 @@ def rsvp_set(
     if not rsvp_open(session=session, now=now):
         raise SchedulingError(_("This session is not open for RSVPs."))
     if going:
-        _rsvp, created = RSVP.objects.get_or_create(session=session, user=user)
-        if not created:
-            raise SchedulingError(_("You have already said you are coming."))
+        # A plain insert, the unique constraint deciding: get_or_create's read-then-insert can
+        # find nothing, lose the insert to a double tap, then find nothing again (the other
+        # tap's row already taken back) and raise instead of answering.
+        try:
+            with transaction.atomic():
+                RSVP.objects.create(session=session, user=user)
+        except IntegrityError:
+            raise SchedulingError(_("You have already said you are coming.")) from None
     elif not RSVP.objects.filter(session=session, user=user).delete()[0]:
         raise SchedulingError(_("You had not said you are coming."))
     return going
