@@ -37,7 +37,7 @@ COPY . .
 ARG DJANGO_SECRET_KEY=collectstatic-only-not-a-secret-0000000000000000000000000000000000
 RUN DJANGO_SECRET_KEY="$DJANGO_SECRET_KEY" TOPICSHARE_SITE_URL=http://localhost \
     python manage.py collectstatic --noinput \
-    && mkdir -p /app/var/media \
+    && mkdir -p /app/var/media /app/var/backups \
     && chown -R app:app /app/var
 
 USER app

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -108,6 +109,8 @@ def lint_compatibility(migrations: list[tuple[str, str]]) -> list[Finding]:
     indexes are left to squawk below, which tells a new table from an old one."""
     from django_migration_linter import MigrationLinter
     from django_migration_linter.sql_analyser.analyser import analyse_sql_statements
+
+    logging.getLogger("django_migration_linter").setLevel(logging.WARNING)  # one line a call
 
     findings: list[Finding] = []
     if not migrations:

@@ -108,6 +108,12 @@ def test_organiser_reviews_the_season_and_moves_a_flagged_member(live_server, pa
     page.wait_for_url(base + "/staff/dashboard/")
     expect(page.locator(".chart h2")).to_have_text(text["charts"])
     expect(page.locator(".chart > svg")).to_have_count(4)
+    # The legends' colour dots stay dots (a chart rule once stretched them to the card's width).
+    swatches = page.locator(".chart .legend svg.swatch")
+    assert swatches.count() >= 2
+    for swatch in swatches.all():
+        box = swatch.bounding_box()
+        assert box and box["width"] <= 20 and box["height"] <= 20, box
     screenshot(page, f"dashboard-{lang(locale)}")
 
     # The season review: flagged members first.

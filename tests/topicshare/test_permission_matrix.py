@@ -61,7 +61,7 @@ from sessions.models import (
 )
 from sessions.weekly.calendar import calendar_token_for
 from sessions.weekly.scheduling import free_slots, preferred_slot
-from tests.factories import TopicFactory, TrackFactory, UserFactory
+from tests.factories import PASSWORD, TopicFactory, TrackFactory, UserFactory
 from topicshare.forum.models import ForumSettings, GroupChange
 from topicshare.notifications.models import NotificationKind
 from topicshare.notifications.outbox import unsubscribe_token
@@ -220,6 +220,11 @@ EXPECTED = {
     # Personal API tokens: POST only, one's own (someone else's: 404).
     "api-token-create": POST_ONLY,
     "api-token-revoke": POST_ONLY,
+    # A member's own data: the download (POST, the signed-in person's only), the deletion
+    # request, and its e-mailed link (the token is the credential: a forged one is 400).
+    "data-export": POST_ONLY,
+    "account-delete": SIGNED_IN,
+    "account-delete-confirm": (400,) * 5,
     "me": SIGNED_IN,
     "ledger:my-standing": SIGNED_IN,
     "follow": SIGNED_IN,
@@ -317,6 +322,7 @@ ADMIN_MODELS = {
     "topicshare.heartbeat": ADMIN_ORGANISERS,
     "topic_sessions.reminderrule": ADMIN_ORGANISERS,
     "notifications.chatwebhook": ADMIN_ORGANISERS,
+    "notifications.deliverylane": ADMIN_ORGANISERS,
     "notifications.notification": ADMIN_ORGANISERS,
     "notifications.notificationoptout": ADMIN_ORGANISERS,
     "notifications.webhookendpoint": ADMIN_ORGANISERS,
@@ -359,6 +365,7 @@ ARGS = {
     "application-slides": {"pk": "application"},
     "join-withdraw": {"pk": "application"},
     "api-token-revoke": {"pk": "api_token"},
+    "account-delete-confirm": {"token": "=forged-link"},
     "members:committee-application": {"pk": "application"},
     "members:committee-step-aside": {"pk": "application"},
     "members:committee-feedback": {"pk": "application"},
@@ -1077,6 +1084,15 @@ POST_CASES = {
             done=to("profile"),
         )
     ],
+    "account-delete": [
+        Post(
+            data=lambda world: {"password": PASSWORD},
+            refused={"anonymous": LOGIN},
+            allowed="audience",
+            done=to("account-delete"),  # the link is e-mailed; nothing is deleted yet
+        )
+    ],
+    "account-delete-confirm": [Post(refused=dict.fromkeys(VISITORS, 400))],
     "members:notifications": [
         Post(
             data=lambda world: {"wanted": [NotificationKind.PROMOTION]},
@@ -1261,6 +1277,8 @@ POST_HARMLESS = {
     "api-v1:seasons", "api-v1:topic", "api-v1:sessions", "api-v1:session",
     "api-v1:library_items", "api-v1:projects",
     "home", "me", "join", "healthz", "dashboard", "inbox", "join-status", "application-slides",
+    # the signed-in person's own archive, rate-limited in the cache: no row written
+    "data-export",
     "onboarding", "study-group-qr", "webhooks",
     "session-poster", "topic-poster", "session-promote", "topic-promote", "wechat-jssdk-config",
     "members:committee",

@@ -5,6 +5,7 @@ import contextlib
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -199,6 +200,10 @@ for _provider, (_id_var, _secret_var, _extra, _origin) in _SOCIAL_PROVIDERS.item
 # --- E-mail -------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Seconds an SMTP connection waits for the server (connect, each reply): Django's default waits
+# for ever, and a mail server that hangs would hold its outbox lane (topicshare/notifications/
+# outbox.py). A ?timeout= in EMAIL_URL wins.
+EMAIL_TIMEOUT = EMAIL_CONFIG.get("EMAIL_TIMEOUT") or env.float("EMAIL_TIMEOUT", default=20.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="TopicShare <noreply@topicshare.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -339,9 +344,31 @@ TOPICSHARE_FRAGMENT_CACHE_SECONDS = env.int("TOPICSHARE_FRAGMENT_CACHE_SECONDS",
 # Requests to /api/v1/ per personal API token per minute (a fixed window in the cache);
 # more are answered 429 (members/api_tokens.py).
 TOPICSHARE_API_TOKEN_RATE_PER_MINUTE = env.int("TOPICSHARE_API_TOKEN_RATE_PER_MINUTE", default=120)
+# "Download my data" (topicshare/forum/account_data.py): once per this many seconds per member,
+# at most this many MB of files in the archive.
+TOPICSHARE_DATA_EXPORT_EVERY_SECONDS = env.int("TOPICSHARE_DATA_EXPORT_EVERY_SECONDS", default=300)
+TOPICSHARE_DATA_EXPORT_MAX_MB = env.int("TOPICSHARE_DATA_EXPORT_MAX_MB", default=100)
+# How long the e-mailed link that confirms an account's deletion works.
+TOPICSHARE_ACCOUNT_DELETION_LINK_HOURS = env.int(
+    "TOPICSHARE_ACCOUNT_DELETION_LINK_HOURS", default=24
+)
 # A batch claimed by a worker that died is sent again after this long; a live worker renews
 # its claim every third of it (topicshare/notifications/outbox.py).
 TOPICSHARE_STALE_CLAIM_SECONDS = env.int("TOPICSHARE_STALE_CLAIM_SECONDS", default=300)
+# Outbox retries (topicshare/notifications/outbox.py): a failed message waits this many seconds
+# doubled with each attempt (2, 4, 8 … minutes), at most the maximum, minus up to a quarter at
+# random; a lane (e-mail, one chat bot) whose last TRIP_AFTER attempts failed is paused with
+# the same backoff, growing with each pause, while the other lanes go on; then one message
+# probes it. A message fails for good after 5 failed attempts of its own (probes don't count).
+TOPICSHARE_OUTBOX_BACKOFF_SECONDS = env.float("TOPICSHARE_OUTBOX_BACKOFF_SECONDS", default=60.0)
+TOPICSHARE_OUTBOX_BACKOFF_MAX_SECONDS = env.float(
+    "TOPICSHARE_OUTBOX_BACKOFF_MAX_SECONDS", default=3600.0
+)
+TOPICSHARE_OUTBOX_TRIP_AFTER = env.int("TOPICSHARE_OUTBOX_TRIP_AFTER", default=5)
+# Seconds a chat bot's request may take to connect and to answer (at most 5).
+TOPICSHARE_CHAT_TIMEOUT_SECONDS = env.float("TOPICSHARE_CHAT_TIMEOUT_SECONDS", default=5.0)
+# How often beat runs the outbox's sweep (and so picks retries up).
+TOPICSHARE_DISPATCH_SECONDS = env.float("TOPICSHARE_DISPATCH_SECONDS", default=60.0)
 TOPICSHARE_HEARTBEAT_SECONDS = env.float("TOPICSHARE_HEARTBEAT_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
@@ -353,12 +380,30 @@ CELERY_BEAT_SCHEDULE = {
     # Accepted topics whose week is two weeks away start recruiting (and are promoted).
     "open-recruiting": {"task": "topics.open_recruiting", "schedule": 60.0},
     # Queue the reminders that are due and send the outbox.
-    "dispatch-notifications": {"task": "notifications.dispatch", "schedule": 60.0},
+    "dispatch-notifications": {
+        "task": "notifications.dispatch",
+        "schedule": TOPICSHARE_DISPATCH_SECONDS,
+    },
     # Admission votes close at their deadline (when the quorum is reached).
     "close-admission-votes": {"task": "admissions.close_due", "schedule": 300.0},
     # The organisers' inbox count in the navigation (topicshare/forum/inbox.py).
     "refresh-inbox-count": {"task": "forum.refresh_inbox_count", "schedule": 60.0},
+    # The nightly backup (topicshare/core/backups.py) at 03:30 Asia/Shanghai (CELERY_TIMEZONE).
+    "nightly-backup": {
+        "task": "topicshare.backup",
+        "schedule": crontab(
+            hour=env.int("TOPICSHARE_BACKUP_HOUR", default=3),
+            minute=env.int("TOPICSHARE_BACKUP_MINUTE", default=30),
+        ),
+    },
 }
+# Backups (`manage.py backup`, the nightly task): archives go to TOPICSHARE_BACKUP_DIR on the
+# node that runs the task (mount a volume there, or copy them off the machine); after each good
+# backup all but the newest TOPICSHARE_BACKUP_KEEP are deleted. /healthz and the organisers'
+# dashboard call the last good one stale after TOPICSHARE_BACKUP_STALE_SECONDS.
+TOPICSHARE_BACKUP_DIR = Path(env.str("TOPICSHARE_BACKUP_DIR", default=str(VAR_DIR / "backups")))
+TOPICSHARE_BACKUP_KEEP = env.int("TOPICSHARE_BACKUP_KEEP", default=7)
+TOPICSHARE_BACKUP_STALE_SECONDS = env.int("TOPICSHARE_BACKUP_STALE_SECONDS", default=36 * 3600)
 # Absolute links in e-mails, calendar attachments and chat messages.
 TOPICSHARE_SITE_URL = env.str("TOPICSHARE_SITE_URL", default="http://127.0.0.1:8000")
 # The session posters' fonts (a .ttc/.otf/.ttf each); unset: Debian's Noto Sans CJK.
