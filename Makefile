@@ -55,13 +55,19 @@ system:
 bench: install
 	$(PY) bench/run.py
 
-# HTTP load test: gunicorn + PostgreSQL + wrk on 127.0.0.1 (LOAD_SECONDS, LOAD_CONNECTIONS …).
+# HTTP load test: gunicorn + PostgreSQL + wrk on 127.0.0.1 (LOAD_SECONDS, LOAD_CONNECTIONS …),
+# then the mixed read-write load: 100 signed-in members for 120 s (locust), and its invariants.
 load: install
 	$(PY) bench/load.py
+	$(PY) bench/mixed_load.py
 
-# Redis stopped, PostgreSQL restarted, a worker killed mid-batch (restarts the local cluster).
+# Redis stopped, PostgreSQL restarted, a worker killed mid-batch (restarts the local cluster);
+# then the full backup round trip (seed, back up, restore elsewhere, compare every row and file)
+# and the full member data round trip (a long history downloaded, the account deleted over HTTP).
 faults: install
 	$(PY) .ci/faults.py
+	$(PY) .ci/backup_roundtrip.py --full
+	$(PY) .ci/member_data_roundtrip.py --full
 
 # Side by side with pretalx (run ../shared/bench/pretalx/setup.sh once first).
 compare: install

@@ -39,9 +39,14 @@ def _slides(user):
 
 def _library_erase(erasure: Erasure) -> None:
     """Following tags ends; the talks and projects stay, without the person's name,
-    addresses or WeChat ID in their texts (a title, a summary, an author line)."""
+    addresses or WeChat ID in their texts (a title, a summary, an author line), and the
+    cached rows of the talks are rendered again (they show the presenters' names)."""
     Tag.followers.through.objects.filter(user=erasure.user).delete()
-    erasure.scrub_rows(LibraryItem.objects.filter(presenters=erasure.user))
+    talks = LibraryItem.objects.filter(presenters=erasure.user)
+    erasure.scrub_rows(talks)
+    # The library's rows are cached by their updated_at (library.views.attach_rows_html):
+    # without this, the list kept showing the person's name for a day.
+    LibraryItem.objects.filter(pk__in=talks.values("pk")).update(updated_at=erasure.now)
     erasure.scrub_rows(OpenSourceProject.objects.filter(maintainers=erasure.user))
 
 

@@ -23,6 +23,7 @@ from library.models import LibraryItem
 from members.api_tokens import api_token_create
 from members.ledger.models import AttendanceImport
 from members.models import Application, AuditEvent, User, Vote, neutral_name_of
+from members.personal_data import personal_data_erase
 from members.roles import Role
 from sessions.models import (
     RSVP,
@@ -36,7 +37,7 @@ from sessions.models import (
 )
 from tests.factories import PASSWORD, TopicFactory, TrackFactory, UserFactory
 from tests.members.test_personal_data import rows_naming
-from topicshare.core.pagecache import bump_data_version
+from topicshare.core.pagecache import bump_content_version, bump_data_version
 from topicshare.forum.models import AccountDeletion
 from topicshare.notifications.models import (
     Notification,
@@ -501,3 +502,19 @@ def test_deleting_my_account_scrubs_my_name_from_what_i_wrote_and_the_forum_keep
         f"Li Hua ({OTHER_EMAIL}) leads it.",
     )
     assert rows_naming([NAME, EMAIL, EMAIL.upper(), WECHAT]) == []
+
+
+def test_the_library_list_stops_showing_my_name_once_my_account_is_deleted(client):
+    """Found by .ci/member_data_roundtrip.py: the library's rows are cached by the item's
+    updated_at, so /library/ kept showing the deleted person as presenter for a day."""
+    me = UserFactory(display_name=NAME, email=EMAIL, role=Role.MEMBER)
+    item = LibraryItem.objects.create(title="ViT explained", domain=TrackFactory(slug="cv"))
+    item.presenters.add(me)
+    assert NAME in client.get(reverse("library:index")).content.decode()  # the row is cached
+
+    personal_data_erase(user=me)
+    bump_content_version()  # what the commit does (the test's transaction never commits)
+
+    page = client.get(reverse("library:index")).content.decode()
+    assert "ViT explained" in page
+    assert NAME not in page
