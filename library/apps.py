@@ -8,8 +8,8 @@ class LibraryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     # What anonymous (cached) pages show of this app: a change bumps the page cache
     # (topicshare/core/pagecache.py). Items with their presenters and tags; not the open-source
-    # page, which is not cached.
-    public_models = ("LibraryItem", "Tag")
+    # page, which is not cached. The search vocabulary: the list says what else it searched.
+    public_models = ("LibraryItem", "Tag", "Concept", "Term")
 
     def ready(self):
         from library import (

@@ -2,10 +2,10 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from library.models import LibraryItem
-from library.search import search
+from library.search import search_plan, search_planned
 from sessions.models import Season, Track
 
 # A facet left open: 不限 / Any, never django's "---------" or "未知".
@@ -24,6 +24,10 @@ class LibraryFilter(django_filters.FilterSet):
     """The library's facets; the same ones serve /library/, the feed and the JSON API."""
 
     q = django_filters.CharFilter(label=_("Search"), method="search")
+    # `literal=1`: the words as typed, without the vocabulary's other names for them.
+    literal = django_filters.ChoiceFilter(
+        label=_("Only these words"), choices=[("1", _("Yes"))], method="filter_literal"
+    )
     season = django_filters.ModelChoiceFilter(
         label=_("Season"), queryset=Season.objects.all(), empty_label=ANY
     )
@@ -52,8 +56,23 @@ class LibraryFilter(django_filters.FilterSet):
         model = LibraryItem
         fields = []
 
+    # What the search also searched for (the vocabulary's other names), set by search();
+    # `could_expand`: a literal search the vocabulary would have widened.
+    also_searched: tuple[str, ...] = ()
+    could_expand = False
+
     def search(self, queryset, name, value):
-        return search(queryset, value[:200])
+        literal = self.form.cleaned_data.get("literal") == "1"
+        plan = search_plan(value[:200], literal=literal)
+        self.also_searched, self.could_expand = tuple(plan.also_searched), plan.could_expand
+        return search_planned(queryset, plan)
+
+    def filter_literal(self, queryset, name, value):
+        return queryset  # read by search()
+
+    @property
+    def also_searched_text(self) -> str:
+        return pgettext("between the items of a list", ", ").join(self.also_searched)
 
     def filter_presenter(self, queryset, name, value):
         value = value.strip()[:60]

@@ -1,7 +1,10 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from library.vocabulary import term_error, term_key
 from topicshare.core.limits import (
     ARTICLE_HTML_MAX_CHARS,
     LONG_TEXT_MAX_CHARS,
@@ -210,3 +213,90 @@ class OpenSourceProject(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Concept(models.Model):
+    """One idea of the field, under every name members search it by (library/vocabulary.py):
+    命名实体识别 / named entity recognition / NER. Searching any of its terms also searches
+    the others (library/search.py). Shipped in library/vocabulary.json; organisers edit it in
+    the admin, and `manage.py vocabulary_load` keeps their edits (`edited`)."""
+
+    class Area(models.TextChoices):
+        NLP = "nlp", _("Natural language processing")
+        CV = "cv", _("Computer vision")
+        RECSYS = "recsys", _("Recommender systems")
+        ML = "ml", _("Machine learning")
+        OTHER = "other", _("Other")
+
+    # The shipped file's name for the concept, so that reloading the file updates it in place.
+    key = models.SlugField(_("key"), max_length=80, unique=True)
+    area = models.CharField(_("area"), max_length=10, choices=Area.choices, default=Area.OTHER)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    # Changed by an organiser: reloading the shipped file leaves it alone (unless --replace).
+    edited = models.BooleanField(_("edited by organisers"), default=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("search concept")
+        verbose_name_plural = _("search concepts")
+        ordering = ["area", "key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Term(models.Model):
+    """One name of a concept. A term or an abbreviation found in a query brings in the
+    concept's other names; a member (YOLO under object detection) is searched when its
+    concept is, but does not bring in the concept or its siblings."""
+
+    class Kind(models.TextChoices):
+        TERM = "term", pgettext_lazy("a kind of search term", "Term")
+        ABBREVIATION = "abbreviation", pgettext_lazy("a kind of search term", "Abbreviation")
+        MEMBER = "member", pgettext_lazy("a kind of search term", "Member")
+
+    concept = models.ForeignKey(
+        Concept, on_delete=models.CASCADE, related_name="terms", verbose_name=_("concept")
+    )
+    text = models.CharField(_("name"), max_length=80)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.TERM)
+    # The text as search compares it (lowercased words, a Chinese run whole; library/vocabulary
+    # .term_key): one meaning per name, whichever spelling an organiser typed.
+    normalized = models.CharField(max_length=80, editable=False)
+
+    class Meta:
+        verbose_name = _("search term")
+        verbose_name_plural = _("search terms")
+        ordering = ["concept", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["concept", "normalized"], name="library_term_once_per_concept"
+            ),
+            # A term or abbreviation means one concept; a member may sit under several.
+            models.UniqueConstraint(
+                fields=["normalized"],
+                condition=~models.Q(kind="member"),
+                name="library_term_one_meaning",
+                violation_error_message=_("This name already belongs to another concept."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def save(self, *args, **kwargs):
+        self.normalized = term_key(self.text)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        error = term_error(self.text, self.kind)
+        if error:
+            raise ValidationError({"text": error})
+        self.normalized = term_key(self.text)
+        # `normalized` is not a form field, so the constraints on it are not checked by the
+        # form: say so here instead of failing on the database.
+        others = Term.objects.filter(normalized=self.normalized).exclude(pk=self.pk)
+        if self.kind != self.Kind.MEMBER and others.exclude(kind=self.Kind.MEMBER).exists():
+            raise ValidationError({"text": _("This name already belongs to another concept.")})
+        if self.concept_id and others.filter(concept_id=self.concept_id).exists():
+            raise ValidationError({"text": _("The concept already has this name.")})

@@ -70,6 +70,9 @@ def library_index(request):
 
     query = request.GET.copy()
     query.pop("page", None)
+    # The same search with the vocabulary's other names ("Search related terms too").
+    expanded = query.copy()
+    expanded.pop("literal", None)
     # Lazy: when the page's fragment is cached (templates/library/index.html) nothing of the
     # listing is queried or built.
     return render(
@@ -83,6 +86,7 @@ def library_index(request):
             "facets_html": SimpleLazyObject(lambda: listing()["facets_html"]),
             "searching": searching,
             "query": query.urlencode(),
+            "expanded_query": expanded.urlencode(),
         },
     )
 
@@ -102,7 +106,8 @@ def facets_html(item_filter, choices: dict[str, list]) -> str:
         field.widget.choices = [("", field.empty_label)] + [
             (field.prepare_value(obj), field.label_from_instance(obj)) for obj in objects
         ]
-    facets = [field for field in form if field.name != "q"]
+    # The search box and the "only these words" switch (a link by the results) are no facets.
+    facets = [field for field in form if field.name not in ("q", "literal")]
     values = [(field.name, form.data.getlist(field.name)) for field in facets]
     errors = sorted((name, list(errs)) for name, errs in form.errors.items())
     choices = [form.fields[name].widget.choices for name in ("season", "domain")]

@@ -318,6 +318,7 @@ ADMIN_MODELS = {
     "library.libraryitem": ADMIN_ORGANISERS,
     "library.tag": ADMIN_ORGANISERS,
     "library.opensourceproject": ADMIN_ORGANISERS,
+    "library.concept": ADMIN_ORGANISERS,
     "forum.forumsettings": ADMIN_ORGANISERS,
     "topicshare.heartbeat": ADMIN_ORGANISERS,
     "topic_sessions.reminderrule": ADMIN_ORGANISERS,

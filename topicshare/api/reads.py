@@ -53,7 +53,7 @@ def _json(data, status: int = 200) -> JsonResponse:
     return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def _page(request, queryset, serialize, filterset=None) -> JsonResponse:
+def _page(request, queryset, serialize, filterset=None, extra=None) -> JsonResponse:
     if filterset is not None and not filterset.is_valid():
         errors = {
             field: [error["message"] for error in field_errors]
@@ -80,6 +80,7 @@ def _page(request, queryset, serialize, filterset=None) -> JsonResponse:
             "next": link(page.next_page_number()) if page.has_next() else None,
             "previous": link(page.previous_page_number()) if page.has_previous() else None,
             "results": [serialize(obj) for obj in page],
+            **(extra(filterset) if extra else {}),
         }
     )
 
@@ -229,13 +230,19 @@ def library_items(
     year: int | None = None,
     parent: int | None = None,
     top_level: bool | None = None,
+    literal: str | None = None,
     page: int = 1,
 ):
     """Every item the caller may see, children included: `top_level=true` for the top-level
     ones only, `parent=<id>` for one item's parts. The library page's facets as filters;
-    members-only items only for members."""
+    members-only items only for members. `q` also searches the field's other names for the
+    concepts it names (命名实体识别 → named entity recognition, NER), listed in
+    `also_searched`; `literal=1` searches the words as typed."""
     filterset, queryset = library_api_list(user=request.user, filters=request.GET)
-    return _page(request, queryset, _item, filterset)
+    return _page(
+        request, queryset, _item, filterset,
+        extra=lambda f: {"also_searched": list(f.also_searched)},
+    )  # fmt: skip
 
 
 @router.get("/projects/", response={200: schemas.ProjectPage, **_ERRORS}, summary="Projects")

@@ -128,6 +128,8 @@ class SessionPage(_Page):
 
 class LibraryItemPage(_Page):
     results: list[LibraryItem]
+    # The vocabulary's other names the search also searched for (none with literal=1).
+    also_searched: list[str] = []
 
 
 class ProjectPage(_Page):
