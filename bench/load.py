@@ -247,6 +247,47 @@ def wait_for_redis(port: int, server: Service, timeout: float = 15) -> None:
 # --- wrk ----------------------------------------------------------------------------------
 
 
+def private_redis(tmp: Path, services: list[Service]) -> str:
+    """A redis-server of this run's own on a free port, keeping nothing on disk; its URL."""
+    redis_port = free_port()
+    redis = Service(
+        "redis-server",
+        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(tmp)],
+        dict(os.environ),
+        tmp / "redis.log",
+    )  # fmt: skip
+    services.append(redis)
+    wait_for_redis(redis_port, redis)
+    return f"redis://127.0.0.1:{redis_port}/0"
+
+
+def production_env(
+    *, tmp: Path, base: str, database_url: str, redis_url: str, run: str, **extra: str
+) -> dict[str, str]:
+    """The environment of gunicorn and manage.py under the production settings, plain HTTP on
+    127.0.0.1, files in `tmp`; `extra` on top."""
+    return {
+        **os.environ,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DJANGO_SETTINGS_MODULE": "topicshare.settings.production",
+        "DJANGO_SECRET_KEY": f"{run}-dummy-{secrets.token_urlsafe(48)}",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "TOPICSHARE_SITE_URL": base,
+        "DJANGO_SECURE_SSL_REDIRECT": "False",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_CACHE_URL": redis_url,  # would win over REDIS_URL if set in the caller's env
+        "STATIC_ROOT": str(tmp / "staticfiles"),
+        "MEDIA_ROOT": str(tmp / "media"),
+        "TOPICSHARE_VAR_DIR": str(tmp / "var"),
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "XDG_RUNTIME_DIR": str(tmp),
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
 def wrk(base: str, paths: list[str], seconds: int, connections: int) -> dict:
     threads = max(1, min(WRK_THREADS, connections))
     argv = [
@@ -317,44 +358,21 @@ def main() -> int:
         )
 
         # 2. Servers.
-        redis_url = os.environ.get("LOAD_REDIS_URL", "")
-        if not redis_url:
-            redis_port = free_port()
-            redis = Service(
-                "redis-server",
-                ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(tmp)],
-                dict(os.environ),
-                tmp / "redis.log",
-            )  # fmt: skip
-            services.append(redis)
-            wait_for_redis(redis_port, redis)
-            redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        redis_url = os.environ.get("LOAD_REDIS_URL", "") or private_redis(tmp, services)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-            "DJANGO_SETTINGS_MODULE": "topicshare.settings.production",
-            "DJANGO_SECRET_KEY": "load-test-dummy-" + secrets.token_urlsafe(48),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "TOPICSHARE_SITE_URL": base,
-            "DJANGO_SECURE_SSL_REDIRECT": "False",
-            "DATABASE_URL": DATABASE_URL,
-            "REDIS_URL": redis_url,
-            "REDIS_CACHE_URL": redis_url,  # would win over REDIS_URL if set in the caller's env
-            "STATIC_ROOT": str(tmp / "staticfiles"),
-            "MEDIA_ROOT": str(tmp / "media"),
-            "TOPICSHARE_VAR_DIR": str(tmp / "var"),
-            "DJANGO_LOG_LEVEL": "WARNING",
+        env = production_env(
+            tmp=tmp,
+            base=base,
+            database_url=DATABASE_URL,
+            redis_url=redis_url,
+            run="load-test",
             **(
                 {"TOPICSHARE_PAGE_CACHE_SECONDS": os.environ["LOAD_PAGE_CACHE_SECONDS"]}
                 if "LOAD_PAGE_CACHE_SECONDS" in os.environ
                 else {}
             ),
-            "XDG_RUNTIME_DIR": str(tmp),
-            "PYTHONUNBUFFERED": "1",
-        }
+        )
         run_step("collectstatic", [PYTHON, "manage.py", "collectstatic", "--noinput"], env, 300)
         gunicorn = [
             str(VENV_BIN / "gunicorn"),

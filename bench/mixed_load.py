@@ -48,7 +48,6 @@ import json
 import math
 import os
 import re
-import secrets
 import shutil
 import signal
 import statistics
@@ -68,8 +67,9 @@ from load import (  # noqa: E402 — bench/load.py: the read-only run's processe
     free_port,
     http_status,
     pad,
+    private_redis,
+    production_env,
     run_step,
-    wait_for_redis,
     wait_for_web,
 )
 
@@ -435,41 +435,18 @@ def main() -> int:
         )
 
         # 2. Servers.
-        redis_url = os.environ.get("MIXED_REDIS_URL", "")
-        if not redis_url:
-            redis_port = free_port()
-            redis = Service(
-                "redis-server",
-                ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(tmp)],
-                dict(os.environ),
-                tmp / "redis.log",
-            )  # fmt: skip
-            services.append(redis)
-            wait_for_redis(redis_port, redis)
-            redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        redis_url = os.environ.get("MIXED_REDIS_URL", "") or private_redis(tmp, services)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-            "DJANGO_SETTINGS_MODULE": "topicshare.settings.production",
-            "DJANGO_SECRET_KEY": "mixed-load-dummy-" + secrets.token_urlsafe(48),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "TOPICSHARE_SITE_URL": base,
-            "DJANGO_SECURE_SSL_REDIRECT": "False",
-            "DATABASE_URL": DATABASE_URL,
-            "REDIS_URL": redis_url,
-            "REDIS_CACHE_URL": redis_url,
-            "CELERY_BROKER_URL": redis_url,
-            "EMAIL_URL": "consolemail://",
-            "STATIC_ROOT": str(tmp / "staticfiles"),
-            "MEDIA_ROOT": str(tmp / "media"),
-            "TOPICSHARE_VAR_DIR": str(tmp / "var"),
-            "DJANGO_LOG_LEVEL": "WARNING",
-            "XDG_RUNTIME_DIR": str(tmp),
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = production_env(
+            tmp=tmp,
+            base=base,
+            database_url=DATABASE_URL,
+            redis_url=redis_url,
+            run="mixed-load",
+            CELERY_BROKER_URL=redis_url,
+            EMAIL_URL="consolemail://",
+        )
         run_step("collectstatic", [PYTHON, "manage.py", "collectstatic", "--noinput"], env, 300)
         run_step("sessions", [PYTHON, __file__, "--sessions", str(plan_path)], env, 300)
         web = Service(
